@@ -1,0 +1,131 @@
+//! Reading old schema versions: each upcaster lifts a payload one version up, so stored history
+//! is never rewritten.
+
+use serde_json::Value;
+
+/// Why an envelope could not be read. Such a message is poison: retrying cannot help.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown message type `{0}`")]
+    UnknownType(String),
+    #[error("`{message_type}` has schema version {found}, newer than the {current} this build reads")]
+    FutureVersion { message_type: &'static str, found: u32, current: u32 },
+    #[error("`{message_type}` version {version} cannot be upcast: {reason}")]
+    Upcast { message_type: &'static str, version: u32, reason: &'static str },
+    #[error("`{message_type}` payload does not match its schema")]
+    Payload {
+        message_type: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Lifts `payload` from `version` to `current`, one step at a time.
+pub(crate) fn to_current(
+    message_type: &'static str,
+    version: u32,
+    current: u32,
+    mut payload: Value,
+) -> Result<Value, DecodeError> {
+    if version > current {
+        return Err(DecodeError::FutureVersion { message_type, found: version, current });
+    }
+    for from in version..current {
+        payload = upcast_one(message_type, from, payload)?;
+    }
+    Ok(payload)
+}
+
+fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<Value, DecodeError> {
+    match (message_type, from) {
+        // Version 1 predates multi-currency catalogs: every price was in US dollars.
+        ("order.placed", 1) => {
+            let Value::Object(mut fields) = payload else {
+                return Err(DecodeError::Upcast { message_type, version: from, reason: "payload is not an object" });
+            };
+            fields.entry("currency").or_insert_with(|| Value::from("USD"));
+            Ok(Value::Object(fields))
+        }
+        _ => Err(DecodeError::Upcast { message_type, version: from, reason: "no upcaster for this version" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::{Envelope, Message};
+
+    /// A version-1 `order.placed`, as the first release stored it.
+    fn stored_v1_order_placed() -> Envelope {
+        serde_json::from_value(json!({
+            "message_id": "0190b5a4-7c2e-7d3a-9f00-000000000001",
+            "type": "order.placed",
+            "schema_version": 1,
+            "correlation_id": "0190b5a4-7c2e-7d3a-9f00-00000000aaaa",
+            "causation_id": null,
+            "occurred_at": "2026-01-02T03:04:05Z",
+            "traceparent": null,
+            "payload": {
+                "order_id": "0190b5a4-7c2e-7d3a-9f00-00000000aaaa",
+                "customer_email": "ada@example.com",
+                "items": [{"product_id": "product-002", "name": "Mouse", "quantity": 2, "unit_price_minor": 2599}],
+                "total_minor": 5198,
+                "payment_token": "tok_visa",
+                "placed_at": "2026-01-02T03:04:05Z"
+            }
+        }))
+        .expect("a stored v1 envelope")
+    }
+
+    #[test]
+    fn a_stored_version_1_order_placed_reads_back_in_us_dollars() {
+        let Message::OrderPlaced(placed) = stored_v1_order_placed().decode().expect("upcast") else {
+            panic!("decoded to another message type");
+        };
+        assert_eq!(placed.currency, "USD");
+        assert_eq!(placed.total_minor, 5198);
+        assert_eq!(placed.items[0].product_id, "product-002");
+    }
+
+    #[test]
+    fn a_version_2_order_placed_keeps_its_currency() {
+        let mut envelope = stored_v1_order_placed();
+        envelope.schema_version = 2;
+        envelope.payload["currency"] = json!("EUR");
+        let Message::OrderPlaced(placed) = envelope.decode().expect("decode") else {
+            panic!("decoded to another message type");
+        };
+        assert_eq!(placed.currency, "EUR");
+    }
+
+    #[test]
+    fn a_version_newer_than_this_build_is_rejected_not_guessed() {
+        let mut envelope = stored_v1_order_placed();
+        envelope.schema_version = 3;
+        let error = envelope.decode().expect_err("future version");
+        assert!(error.to_string().contains("newer"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_type_is_a_decode_error() {
+        let mut envelope = stored_v1_order_placed();
+        envelope.message_type = "order.teleported".into();
+        assert!(envelope.decode().is_err());
+    }
+
+    #[test]
+    fn every_message_round_trips_through_its_envelope() {
+        let order_id = uuid::Uuid::now_v7();
+        let message = Message::from(crate::StockInsufficient {
+            order_id,
+            product_id: "product-001".into(),
+            requested: 1000,
+            available: 100,
+        });
+        let envelope = Envelope::build(&message).at(time::OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(envelope.message_type, "inventory.insufficient");
+        assert_eq!(envelope.correlation_id, order_id);
+        assert_eq!(envelope.decode().expect("decode"), message);
+    }
+}

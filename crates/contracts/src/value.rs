@@ -1,0 +1,240 @@
+//! Validated value types shared by the domains. Their fields are private: a value that exists
+//! is valid.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Identity of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderId(Uuid);
+
+impl OrderId {
+    pub fn new(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn as_uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A product's stock-keeping unit, e.g. `product-001`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sku(String);
+
+impl Sku {
+    /// # Errors
+    /// When empty, longer than 64 characters, or not made of ASCII letters, digits, `-` and `_`.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let valid = !raw.is_empty()
+            && raw.len() <= 64
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid { Ok(Self(raw.to_owned())) } else { Err(format!("`{raw}` is not a valid product id")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Sku {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Sku> for String {
+    fn from(sku: Sku) -> String {
+        sku.0
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many units of a product one order line asks for: 1 to 1000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Quantity(u32);
+
+impl Quantity {
+    pub const MAX: u32 = 1000;
+
+    /// # Errors
+    /// When `units` is not in `1..=1000`.
+    pub fn new(units: u32) -> Result<Self, String> {
+        if (1..=Self::MAX).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err(format!("quantity must be between 1 and {}, got {units}", Self::MAX))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for Quantity {
+    type Error = String;
+    fn try_from(units: u32) -> Result<Self, String> {
+        Self::new(units)
+    }
+}
+
+impl From<Quantity> for u32 {
+    fn from(quantity: Quantity) -> u32 {
+        quantity.0
+    }
+}
+
+/// An amount of money in minor units (cents) of a currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    minor: i64,
+    currency: String,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: impl Into<String>) -> Self {
+        Self { minor, currency: currency.into() }
+    }
+
+    pub fn minor(&self) -> i64 {
+        self.minor
+    }
+
+    pub fn currency(&self) -> &str {
+        &self.currency
+    }
+
+    /// The amount as a decimal string with two places, e.g. `12.50`.
+    pub fn to_decimal_string(&self) -> String {
+        format_minor(self.minor)
+    }
+}
+
+/// Formats minor units as a decimal with two places: `1250` is `12.50`.
+pub fn format_minor(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.to_decimal_string(), self.currency)
+    }
+}
+
+/// A customer's email address, checked for a plausible shape (one `@`, a dotted domain).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// # Errors
+    /// When the address has no local part, no `@`, or no dotted domain.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let invalid = || format!("`{raw}` is not a valid email address");
+        let trimmed = raw.trim();
+        if trimmed.len() > 254 || trimmed.chars().any(char::is_whitespace) {
+            return Err(invalid());
+        }
+        let (local, domain) = trimmed.split_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !domain.contains('@');
+        if local.is_empty() || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Self(trimmed.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address with its local part hidden, for logs: `a***@example.com`.
+    pub fn redacted(&self) -> String {
+        redact_email(&self.0)
+    }
+}
+
+/// Hides the local part of an address for logs; anything that is not an address is hidden whole.
+pub fn redact_email(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first = local.chars().next().map(String::from).unwrap_or_default();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> String {
+        email.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_outside_one_to_a_thousand_are_rejected() {
+        assert!(Quantity::new(0).is_err());
+        assert!(Quantity::new(1001).is_err());
+        assert_eq!(Quantity::new(1000).map(Quantity::get), Ok(1000));
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        for bad in ["", "a", "@b.c", "a@b", "a@.b", "a@b.", "a b@c.d", "a@b..c", "a@b@c.d"] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(Email::parse("Test@Example.com").map(|e| e.to_string()), Ok("test@example.com".into()));
+    }
+
+    #[test]
+    fn redaction_keeps_only_the_first_letter_and_the_domain() {
+        assert_eq!(redact_email("test@example.com"), "t***@example.com");
+    }
+
+    #[test]
+    fn minor_units_format_with_two_places() {
+        assert_eq!(format_minor(123_456), "1234.56");
+        assert_eq!(format_minor(5), "0.05");
+        assert_eq!(format_minor(-250), "-2.50");
+    }
+}
