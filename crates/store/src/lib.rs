@@ -1,0 +1,84 @@
+//! Storage ports every service shares: the unit of work that writes a state change, its inbox
+//! record and its outbox messages in one transaction, and the outbox reader the relay drains.
+//!
+//! Services define their own store ports on top of [`UnitOfWork`]; adapters (SQLite, PostgreSQL)
+//! implement them. Nothing here knows a database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use uuid::Uuid;
+
+/// What a caller of a store port branches on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Someone else changed the same thing first (optimistic concurrency): reload and retry.
+    #[error("concurrent update conflict")]
+    Conflict,
+    /// The database cannot be reached or is busy: not the caller's fault, retry later.
+    #[error("storage unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// `Result` with [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One local transaction: a state change together with its inbox record and outbox messages.
+///
+/// Dropping it without [`UnitOfWork::commit`] rolls everything back.
+#[async_trait]
+pub trait UnitOfWork: Send {
+    /// Records that `message_id` has been handled. Returns `false` if it already was: the
+    /// caller then drops the transaction and acknowledges the duplicate.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    async fn mark_handled(&mut self, message_id: Uuid) -> Result<bool>;
+
+    /// Adds a message to the outbox; the relay publishes it after commit.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    async fn enqueue(&mut self, envelope: &Envelope) -> Result<()>;
+
+    /// Makes every change of this transaction durable at once.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the commit fails; nothing was written then.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// A message waiting in an outbox.
+#[derive(Clone, Debug)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub envelope: Envelope,
+}
+
+/// The relay's view of one service's outbox.
+#[async_trait]
+pub trait OutboxReader: Send + Sync {
+    /// The oldest unpublished messages, in commit order, at most `max`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the read fails.
+    async fn pending(&self, max: usize) -> Result<Vec<OutboxEntry>>;
+
+    /// Marks messages published; called only after the transport confirmed them.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    async fn mark_published(&self, ids: &[i64]) -> Result<()>;
+
+    /// Waits until a transaction with outbox messages commits, or `timeout` passes.
+    async fn wait_for_new(&self, timeout: Duration);
+
+    /// How many messages wait to be published.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the read fails.
+    async fn lag(&self) -> Result<u64>;
+}

@@ -1,0 +1,131 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, error, info_span, warn};
+
+use crate::{Delivery, QueueConsumer, RetryPolicy};
+
+/// Why a handler did not handle a message; decides between retry and dead letter.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// The message's own fault (cannot be decoded, rejected by the rules, a bug): it uses up
+    /// an attempt, and is dead-lettered when none are left.
+    #[error("message rejected")]
+    Rejected(#[source] anyhow::Error),
+    /// A dependency is down or busy: not the message's fault, retried without end.
+    #[error("dependency unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl From<store::StoreError> for HandleError {
+    fn from(error: store::StoreError) -> Self {
+        match error {
+            store::StoreError::Unexpected(source) => Self::Rejected(source),
+            other => Self::Unavailable(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<contracts::DecodeError> for HandleError {
+    fn from(error: contracts::DecodeError) -> Self {
+        Self::Rejected(anyhow::Error::new(error))
+    }
+}
+
+/// Handles the messages of one queue. Must be idempotent: a message may arrive twice.
+#[async_trait]
+pub trait Handler: Send + Sync {
+    /// # Errors
+    /// [`HandleError`], classified as above.
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError>;
+}
+
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+const BATCH: usize = 16;
+
+/// Consumes one queue until `shutdown`: handle, then ack, retry or dead-letter.
+///
+/// A message being handled when shutdown comes is finished first.
+pub async fn run_consumer(
+    consumer: Arc<dyn QueueConsumer>,
+    handler: Arc<dyn Handler>,
+    policy: RetryPolicy,
+    shutdown: CancellationToken,
+) {
+    let queue = consumer.queue().name();
+    while !shutdown.is_cancelled() {
+        let deliveries = match consumer.receive(BATCH).await {
+            Ok(deliveries) => deliveries,
+            Err(error) => {
+                warn!(queue, error = format!("{:#}", anyhow::Error::new(error)), "cannot receive; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        if deliveries.is_empty() {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = consumer.wait_for_messages(IDLE_WAIT) => continue,
+            }
+        }
+        for delivery in deliveries {
+            let span = info_span!(
+                "handle_message",
+                queue,
+                message.id = %delivery.envelope.message_id,
+                message.r#type = %delivery.envelope.message_type,
+                order.id = %delivery.envelope.correlation_id,
+                attempt = delivery.attempts + 1,
+            );
+            settle(consumer.as_ref(), handler.as_ref(), &policy, &delivery).instrument(span).await;
+        }
+    }
+}
+
+async fn settle(consumer: &dyn QueueConsumer, handler: &dyn Handler, policy: &RetryPolicy, delivery: &Delivery) {
+    let queue = consumer.queue().name();
+    let message_type = delivery.envelope.message_type.clone();
+    let started = std::time::Instant::now();
+    let outcome = handler.handle(&delivery.envelope).await;
+    metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(started.elapsed());
+    let settled = match outcome {
+        Ok(()) => {
+            debug!("handled");
+            metrics::counter!("orderflow_messages_handled_total", "queue" => queue, "type" => message_type)
+                .increment(1);
+            consumer.ack(delivery).await
+        }
+        Err(HandleError::Rejected(cause)) => {
+            let attempts = delivery.attempts + 1;
+            let error = format!("{cause:#}");
+            if policy.exhausted(attempts) {
+                error!(error, attempts, "message failed for the last time; dead-lettering it");
+                metrics::counter!("orderflow_dead_letters_total", "queue" => queue, "type" => message_type)
+                    .increment(1);
+                consumer.dead_letter(delivery, &error).await
+            } else {
+                let delay = policy.delay(attempts);
+                warn!(error, attempts, delay_ms = delay.as_millis(), "message failed; retrying");
+                metrics::counter!("orderflow_message_retries_total", "queue" => queue, "type" => message_type)
+                    .increment(1);
+                consumer.retry(delivery, delay, &error, true).await
+            }
+        }
+        Err(HandleError::Unavailable(cause)) => {
+            let delay = policy.delay(delivery.redeliveries + 1);
+            let error = format!("{cause:#}");
+            warn!(error, delay_ms = delay.as_millis(), "dependency unavailable; retrying without charging an attempt");
+            metrics::counter!("orderflow_message_deferrals_total", "queue" => queue).increment(1);
+            consumer.retry(delivery, delay, &error, false).await
+        }
+    };
+    if let Err(error) = settled {
+        // The lease expires and the message comes back; the inbox absorbs the repeat.
+        warn!(error = format!("{:#}", anyhow::Error::new(error)), "cannot settle delivery");
+    }
+}

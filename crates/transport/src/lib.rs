@@ -1,0 +1,16 @@
+//! Moving messages between services: the transport ports ([`Publisher`], [`QueueConsumer`],
+//! [`DeadLetters`]), the retry and dead-letter policy, the consumer loop that classifies every
+//! failure, and the outbox relay.
+//!
+//! Delivery is at-least-once; handlers make effects exactly-once with the inbox. Only a message
+//! that fails by its own fault uses up attempts; an outage is waited out without end.
+
+mod consumer;
+mod ports;
+mod relay;
+mod retry;
+
+pub use consumer::{HandleError, Handler, run_consumer};
+pub use ports::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
+pub use relay::run_relay;
+pub use retry::RetryPolicy;

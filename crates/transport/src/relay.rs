@@ -1,0 +1,58 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use store::OutboxReader;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::Publisher;
+
+const BATCH: usize = 128;
+/// The relay also polls, in case a wake-up is missed (or comes from another process).
+const POLL: Duration = Duration::from_millis(250);
+
+/// Publishes one service's outbox until `shutdown`, oldest first, marking messages published
+/// only after the transport confirmed them. On shutdown it flushes what is pending.
+pub async fn run_relay(
+    name: &'static str,
+    outbox: Arc<dyn OutboxReader>,
+    publisher: Arc<dyn Publisher>,
+    shutdown: CancellationToken,
+) {
+    let mut failures = 0u32;
+    loop {
+        match relay_batch(outbox.as_ref(), publisher.as_ref()).await {
+            Ok(0) if shutdown.is_cancelled() => return,
+            Ok(0) => {
+                failures = 0;
+                tokio::select! {
+                    () = outbox.wait_for_new(POLL) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
+            Ok(_) => failures = 0,
+            Err(error) => {
+                failures += 1;
+                warn!(outbox = name, error = format!("{error:#}"), "cannot relay the outbox; retrying");
+                if shutdown.is_cancelled() && failures > 3 {
+                    return;
+                }
+                let delay = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+async fn relay_batch(outbox: &dyn OutboxReader, publisher: &dyn Publisher) -> anyhow::Result<usize> {
+    let entries = outbox.pending(BATCH).await?;
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let envelopes: Vec<_> = entries.iter().map(|entry| entry.envelope.clone()).collect();
+    publisher.publish(&envelopes).await?;
+    let ids: Vec<i64> = entries.iter().map(|entry| entry.id).collect();
+    outbox.mark_published(&ids).await?;
+    metrics::counter!("orderflow_outbox_published_total").increment(ids.len() as u64);
+    Ok(ids.len())
+}

@@ -1,0 +1,66 @@
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+/// How failures are retried: exponential backoff with jitter, and a number of attempts after
+/// which a message that keeps failing by its own fault is dead-lettered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included (3 by default).
+    pub max_attempts: u32,
+    pub initial_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 3, initial_delay: Duration::from_millis(200), max_delay: Duration::from_secs(30) }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `retry` (1 for the first retry); doubles each time.
+    pub fn delay(&self, retry: u32) -> Duration {
+        let mut delays = ExponentialBuilder::new()
+            .with_min_delay(self.initial_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let nth = usize::try_from(retry.saturating_sub(1)).unwrap_or(usize::MAX);
+        delays.nth(nth).unwrap_or(self.max_delay)
+    }
+
+    /// Whether a message that has now failed `attempts` times by its own fault is done for.
+    pub fn exhausted(&self, attempts: u32) -> bool {
+        attempts >= self.max_attempts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_exponentially_up_to_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        // Jitter adds up to one more base delay: compare ranges, not exact values.
+        let first = policy.delay(1);
+        let third = policy.delay(3);
+        assert!(first >= Duration::from_millis(100) && first < Duration::from_millis(200), "{first:?}");
+        assert!(third >= Duration::from_millis(400), "{third:?}");
+        assert!(policy.delay(20) <= Duration::from_secs(2), "{:?}", policy.delay(20));
+    }
+
+    #[test]
+    fn three_failures_exhaust_the_default_policy() {
+        let policy = RetryPolicy::default();
+        assert!(!policy.exhausted(2));
+        assert!(policy.exhausted(3));
+    }
+}
