@@ -11,3 +11,12 @@ pub mod saga;
 
 pub use error::OrderError;
 pub use order::{Order, OrderCommand, OrderEvent, OrderStatus, PricedLine, decide, evolve, replay};
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod order_tests;
+#[cfg(test)]
+mod saga_properties;
+#[cfg(test)]
+mod saga_tests;

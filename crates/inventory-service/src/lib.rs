@@ -1,0 +1,3 @@
+//! The inventory service.
+
+pub mod ports;

@@ -1,0 +1,3 @@
+//! The notification service.
+
+pub mod ports;

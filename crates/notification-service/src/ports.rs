@@ -1,0 +1,55 @@
+//! What the notification service needs: a record of what was sent, and a way to send.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use store::{Result, UnitOfWork};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// An email as sent to a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    pub order_id: Uuid,
+    /// The message that caused it; one notification per message.
+    pub message_id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+}
+
+/// The notifications sent (the mailbox, in embedded mode).
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// # Errors
+    /// [`store::StoreError::Unavailable`] when the database cannot be reached.
+    async fn begin(&self) -> Result<Box<dyn NotificationTx>>;
+
+    /// Sent notifications, newest first; only those for `order_id` when given.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> Result<Vec<Notification>>;
+}
+
+/// One transaction on the notification database.
+#[async_trait]
+pub trait NotificationTx: UnitOfWork {
+    /// # Errors
+    /// [`store::StoreError`] when the write fails.
+    async fn record_sent(&mut self, notification: &Notification) -> Result<()>;
+}
+
+/// A send that failed; the message is retried, then dead-lettered.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot send email: {0}")]
+pub struct SendError(pub String);
+
+/// Delivers an email (SMTP when scaled out; the mailbox log when embedded).
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    /// # Errors
+    /// [`SendError`] when the email was not accepted.
+    async fn send(&self, notification: &Notification) -> Result<(), SendError>;
+}

@@ -1,0 +1,109 @@
+//! Givens shared by the order's tests: one order placed at a fixed time, and the histories that
+//! bring it to each status. Test-only; nothing here is part of the crate.
+
+use contracts::value::{Email, Quantity, Sku};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::saga::SagaInput;
+use crate::{Order, OrderCommand, OrderEvent, OrderStatus, PricedLine, decide, replay};
+
+pub(crate) const ORDER_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+pub(crate) const PAYMENT_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
+pub(crate) const CUSTOMER: &str = "ada@example.com";
+/// Two laptops at 999.00 and three mice at 25.00.
+pub(crate) const TOTAL_MINOR: i64 = 2 * 99_900 + 3 * 2_500;
+
+/// `minutes` after the moment the order is placed.
+pub(crate) fn at(minutes: i64) -> OffsetDateTime {
+    datetime!(2025-03-01 12:00 UTC) + Duration::minutes(minutes)
+}
+
+pub(crate) fn line(sku: &str, name: &str, quantity: u32, unit_price_minor: i64) -> PricedLine {
+    PricedLine {
+        sku: Sku::parse(sku).expect("the test sku is valid"),
+        name: name.to_owned(),
+        quantity: Quantity::new(quantity).expect("the test quantity is in range"),
+        unit_price_minor,
+    }
+}
+
+pub(crate) fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
+    OrderCommand::Place {
+        order_id: ORDER_ID,
+        customer_email: Email::parse(CUSTOMER).expect("the test email is valid"),
+        lines,
+        currency: "EUR".to_owned(),
+        payment_token: "tok_visa".to_owned(),
+        at: at(0),
+    }
+}
+
+/// The command that places the order every test starts from.
+pub(crate) fn place_order() -> OrderCommand {
+    place_with(vec![
+        line("product-001", "Laptop", 2, 99_900),
+        line("product-002", "Mouse", 3, 2_500),
+    ])
+}
+
+/// The order's state after `events`, as the event store would rebuild it.
+pub(crate) fn given(events: &[OrderEvent]) -> Option<Order> {
+    replay(events)
+}
+
+/// Decides `command` on the state `events` lead to, and appends what it decided.
+fn then_after(events: &mut Vec<OrderEvent>, command: OrderCommand) {
+    let state = given(events);
+    let new = decide(state.as_ref(), command).expect("the history's command is accepted");
+    events.extend(new);
+}
+
+/// The history that leaves the order in `status`.
+pub(crate) fn history_to(status: OrderStatus) -> Vec<OrderEvent> {
+    let mut events = vec![];
+    then_after(&mut events, place_order());
+    match status {
+        OrderStatus::Pending => {}
+        OrderStatus::Cancelled => then_after(
+            &mut events,
+            OrderCommand::Cancel {
+                reason: "timed out waiting for the stock reservation".to_owned(),
+                at: at(5),
+            },
+        ),
+        OrderStatus::InventoryReserved | OrderStatus::Paid | OrderStatus::Completed => {
+            then_after(&mut events, OrderCommand::ConfirmStock { at: at(1) });
+            if status != OrderStatus::InventoryReserved {
+                then_after(
+                    &mut events,
+                    OrderCommand::ConfirmPayment {
+                        payment_id: PAYMENT_ID,
+                        amount_minor: TOTAL_MINOR,
+                        at: at(2),
+                    },
+                );
+            }
+            if status == OrderStatus::Paid {
+                // Paid and Completed are decided together; Paid alone is the state between them.
+                events.pop();
+            }
+        }
+    }
+    events
+}
+
+/// The order in `status`.
+pub(crate) fn order_in(status: OrderStatus) -> Order {
+    let order = given(&history_to(status)).expect("the order is placed");
+    assert_eq!(order.status, status, "the given history reaches {status}");
+    order
+}
+
+pub(crate) fn payment_succeeded() -> SagaInput {
+    SagaInput::PaymentSucceeded {
+        payment_id: PAYMENT_ID,
+        amount_minor: TOTAL_MINOR,
+    }
+}

@@ -1,0 +1,451 @@
+//! Given / when / then for the saga: given the order's history, when an answer (or a deadline,
+//! or the customer) arrives, then these events, these commands and this deadline.
+
+use contracts::{
+    ChargePayment, Compensation, Message, OrderCancelled, OrderInventoryReserved, RefundPayment,
+    ReleaseStock, ReserveStock, StockLine,
+};
+
+use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
+use crate::fixtures::{
+    CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, given, order_in, place_order, place_with,
+    payment_succeeded,
+};
+use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start};
+use crate::{Order, OrderError, OrderEvent, OrderStatus};
+
+/// When `input` reaches the saga of `order`, three minutes after it was placed.
+fn when(order: &Order, input: SagaInput) -> SagaDecision {
+    react(order, input, at(3)).expect("the saga accepts the input")
+}
+
+fn cancelled(reason: &str, compensations: Vec<Compensation>) -> OrderEvent {
+    OrderEvent::Cancelled(OrderCancelled {
+        order_id: ORDER_ID,
+        customer_email: CUSTOMER.to_owned(),
+        reason: reason.to_owned(),
+        compensations,
+        cancelled_at: at(3),
+    })
+}
+
+fn release_stock() -> SagaCommand {
+    SagaCommand::ReleaseStock(ReleaseStock { order_id: ORDER_ID })
+}
+
+fn refund_payment() -> SagaCommand {
+    SagaCommand::RefundPayment(RefundPayment { order_id: ORDER_ID })
+}
+
+fn nothing() -> SagaDecision {
+    SagaDecision {
+        events: vec![],
+        commands: vec![],
+        deadline: Deadline::Keep,
+    }
+}
+
+#[test]
+fn placing_an_order_reserves_its_stock_under_a_stock_deadline() {
+    let decision = start(place_order()).expect("a valid order is placed");
+
+    let placed = given(&decision.events).expect("the decision places the order");
+    assert_eq!((placed.status, placed.total_minor), (Pending, TOTAL_MINOR));
+    assert_eq!(
+        decision.commands,
+        vec![SagaCommand::ReserveStock(ReserveStock {
+            order_id: ORDER_ID,
+            items: vec![
+                StockLine {
+                    product_id: "product-001".to_owned(),
+                    quantity: 2
+                },
+                StockLine {
+                    product_id: "product-002".to_owned(),
+                    quantity: 3
+                },
+            ],
+        })]
+    );
+    assert_eq!(decision.deadline, Deadline::Set(SagaStep::AwaitingStock));
+}
+
+#[test]
+fn an_order_without_items_never_starts_a_saga() {
+    assert_eq!(start(place_with(vec![])), Err(OrderError::NoItems));
+}
+
+#[test]
+fn reserved_stock_confirms_the_order_and_charges_it_under_a_payment_deadline() {
+    let decision = when(&order_in(Pending), SagaInput::StockReserved);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![OrderEvent::InventoryReserved(OrderInventoryReserved {
+                order_id: ORDER_ID,
+                reserved_at: at(3),
+            })],
+            commands: vec![SagaCommand::ChargePayment(ChargePayment {
+                order_id: ORDER_ID,
+                amount_minor: TOTAL_MINOR,
+                currency: "EUR".to_owned(),
+                payment_token: "tok_visa".to_owned(),
+            })],
+            deadline: Deadline::Set(SagaStep::AwaitingPayment),
+        }
+    );
+}
+
+#[test]
+fn order_is_cancelled_when_stock_is_insufficient() {
+    let insufficient = SagaInput::StockInsufficient {
+        product_id: "product-001".to_owned(),
+        requested: 1000,
+        available: 100,
+    };
+
+    let decision = when(&order_in(Pending), insufficient);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled(
+                "insufficient stock for product-001: requested 1000, available 100",
+                vec![]
+            )],
+            commands: vec![],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn a_successful_payment_pays_and_completes_the_order_and_clears_the_deadline() {
+    let decision = when(&order_in(InventoryReserved), payment_succeeded());
+
+    let [OrderEvent::Paid(paid), OrderEvent::Completed(completed)] = decision.events.as_slice()
+    else {
+        panic!("expected Paid then Completed, got {:?}", decision.events);
+    };
+    assert_eq!(
+        (paid.payment_id, paid.amount_minor, paid.paid_at),
+        (PAYMENT_ID, TOTAL_MINOR, at(3))
+    );
+    assert_eq!(
+        (completed.total_minor, completed.completed_at),
+        (TOTAL_MINOR, at(3))
+    );
+    assert_eq!(decision.commands, vec![]);
+    assert_eq!(decision.deadline, Deadline::Clear);
+}
+
+#[test]
+fn a_failed_payment_cancels_the_order_and_releases_its_stock() {
+    let failed = SagaInput::PaymentFailed {
+        reason: "card declined".to_owned(),
+    };
+
+    let decision = when(&order_in(InventoryReserved), failed);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled(
+                "payment failed: card declined",
+                vec![Compensation::ReleaseStock]
+            )],
+            commands: vec![release_stock()],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn an_expired_stock_deadline_cancels_the_order_with_nothing_to_compensate() {
+    let decision = when(
+        &order_in(Pending),
+        SagaInput::DeadlineExpired(SagaStep::AwaitingStock),
+    );
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled(
+                "timed out waiting for the stock reservation",
+                vec![]
+            )],
+            commands: vec![],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn an_expired_payment_deadline_cancels_the_order_and_releases_its_stock() {
+    let decision = when(
+        &order_in(InventoryReserved),
+        SagaInput::DeadlineExpired(SagaStep::AwaitingPayment),
+    );
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled(
+                "timed out waiting for the payment",
+                vec![Compensation::ReleaseStock]
+            )],
+            commands: vec![release_stock()],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn a_deadline_that_fires_after_the_order_ended_only_clears_it() {
+    for status in [Completed, Cancelled] {
+        for step in [SagaStep::AwaitingStock, SagaStep::AwaitingPayment] {
+            let decision = when(&order_in(status), SagaInput::DeadlineExpired(step));
+
+            assert_eq!(
+                decision,
+                SagaDecision {
+                    deadline: Deadline::Clear,
+                    ..nothing()
+                },
+                "{status} {step:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_stale_stock_deadline_leaves_the_payment_deadline_running() {
+    // The stock deadline fired while the reservation was being recorded: the order now waits
+    // for its payment, under the payment deadline, which must survive or the order could wait
+    // forever.
+    let decision = when(
+        &order_in(InventoryReserved),
+        SagaInput::DeadlineExpired(SagaStep::AwaitingStock),
+    );
+
+    assert_eq!(decision, nothing());
+}
+
+#[test]
+fn a_late_stock_reservation_for_a_cancelled_order_is_released() {
+    let decision = when(&order_in(Cancelled), SagaInput::StockReserved);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            commands: vec![release_stock()],
+            ..nothing()
+        }
+    );
+}
+
+#[test]
+fn a_late_payment_for_a_cancelled_order_is_refunded() {
+    let decision = when(&order_in(Cancelled), payment_succeeded());
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            commands: vec![refund_payment()],
+            ..nothing()
+        }
+    );
+}
+
+#[test]
+fn a_duplicate_stock_reservation_changes_nothing() {
+    for status in [InventoryReserved, Paid, Completed] {
+        assert_eq!(
+            when(&order_in(status), SagaInput::StockReserved),
+            nothing(),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn a_duplicate_payment_changes_nothing() {
+    for status in [Paid, Completed] {
+        assert_eq!(
+            when(&order_in(status), payment_succeeded()),
+            nothing(),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn a_late_refusal_changes_nothing() {
+    let insufficient = SagaInput::StockInsufficient {
+        product_id: "product-001".to_owned(),
+        requested: 2,
+        available: 0,
+    };
+    let failed = SagaInput::PaymentFailed {
+        reason: "card declined".to_owned(),
+    };
+    for status in [InventoryReserved, Paid, Completed, Cancelled] {
+        assert_eq!(
+            when(&order_in(status), insufficient.clone()),
+            nothing(),
+            "{status}"
+        );
+    }
+    for status in [Pending, Paid, Completed, Cancelled] {
+        assert_eq!(
+            when(&order_in(status), failed.clone()),
+            nothing(),
+            "{status}"
+        );
+    }
+}
+
+#[test]
+fn a_customer_can_cancel_a_pending_order_with_nothing_to_compensate() {
+    let decision = when(&order_in(Pending), SagaInput::CancelRequested);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled("cancelled by the customer", vec![])],
+            commands: vec![],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn a_customer_cancel_after_the_reservation_releases_the_stock() {
+    let decision = when(&order_in(InventoryReserved), SagaInput::CancelRequested);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled(
+                "cancelled by the customer",
+                vec![Compensation::ReleaseStock]
+            )],
+            commands: vec![release_stock()],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn a_customer_cancel_of_a_paid_order_releases_the_stock_and_refunds_the_payment() {
+    let decision = when(&order_in(Paid), SagaInput::CancelRequested);
+
+    assert_eq!(
+        decision,
+        SagaDecision {
+            events: vec![cancelled(
+                "cancelled by the customer",
+                vec![Compensation::ReleaseStock, Compensation::RefundPayment]
+            )],
+            commands: vec![release_stock(), refund_payment()],
+            deadline: Deadline::Clear,
+        }
+    );
+}
+
+#[test]
+fn a_completed_order_cannot_be_cancelled_by_the_customer() {
+    assert_eq!(
+        react(&order_in(Completed), SagaInput::CancelRequested, at(3)),
+        Err(OrderError::IllegalTransition {
+            from: Completed,
+            action: "be cancelled"
+        })
+    );
+}
+
+#[test]
+fn cancelling_a_cancelled_order_again_changes_nothing() {
+    assert_eq!(
+        when(&order_in(Cancelled), SagaInput::CancelRequested),
+        nothing()
+    );
+}
+
+#[test]
+fn a_payment_before_the_stock_reservation_is_rejected() {
+    assert_eq!(
+        react(&order_in(Pending), payment_succeeded(), at(3)),
+        Err(OrderError::IllegalTransition {
+            from: Pending,
+            action: "be paid before its stock is reserved"
+        })
+    );
+}
+
+#[test]
+fn the_compensations_recorded_on_a_cancel_are_the_commands_it_sends() {
+    let inputs = [
+        SagaInput::CancelRequested,
+        SagaInput::DeadlineExpired(SagaStep::AwaitingStock),
+        SagaInput::DeadlineExpired(SagaStep::AwaitingPayment),
+        SagaInput::PaymentFailed {
+            reason: "card declined".to_owned(),
+        },
+    ];
+    let mut cancels = 0;
+    for status in [Pending, InventoryReserved, Paid] {
+        for input in inputs.clone() {
+            let decision = when(&order_in(status), input.clone());
+            let Some(OrderEvent::Cancelled(cancel)) = decision.events.first() else {
+                continue;
+            };
+            let sent: Vec<Compensation> = decision
+                .commands
+                .iter()
+                .map(|command| match command {
+                    SagaCommand::ReleaseStock(_) => Compensation::ReleaseStock,
+                    SagaCommand::RefundPayment(_) => Compensation::RefundPayment,
+                    other => panic!("a cancel sends only compensations, got {other:?}"),
+                })
+                .collect();
+            assert_eq!(cancel.compensations, sent, "{status} {input:?}");
+            cancels += 1;
+        }
+    }
+    assert_eq!(cancels, 6, "every input that can cancel was tried");
+}
+
+#[test]
+fn saga_commands_are_the_published_command_messages() {
+    let charge = when(&order_in(Pending), SagaInput::StockReserved).commands;
+    let reserve = start(place_order()).expect("placed").commands;
+    let commands = charge
+        .into_iter()
+        .chain(reserve)
+        .chain([release_stock(), refund_payment()]);
+
+    let messages: Vec<(&str, _)> = commands
+        .map(Message::from)
+        .map(|message| (message.message_type(), message.order_id()))
+        .collect();
+
+    assert_eq!(
+        messages,
+        vec![
+            ("payment.charge", ORDER_ID),
+            ("inventory.reserve", ORDER_ID),
+            ("inventory.release", ORDER_ID),
+            ("payment.refund", ORDER_ID),
+        ]
+    );
+}
+
+#[test]
+fn saga_steps_read_back_from_their_names() {
+    for step in [SagaStep::AwaitingStock, SagaStep::AwaitingPayment] {
+        assert_eq!(SagaStep::parse(step.as_str()), Some(step));
+    }
+    assert_eq!(SagaStep::parse("awaiting_shipment"), None);
+}

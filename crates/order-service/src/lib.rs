@@ -1,0 +1,3 @@
+//! The order service.
+
+pub mod ports;

@@ -1,0 +1,118 @@
+//! What the order service needs from storage. Adapters: `store-sqlite` (embedded) and, when
+//! scaled out, PostgreSQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use order_domain::saga::SagaStep;
+use store::{Result, UnitOfWork};
+use uuid::Uuid;
+
+/// A stored event of an order's stream.
+#[derive(Clone, Debug)]
+pub struct RecordedEvent {
+    /// 1 for the first event of the stream.
+    pub version: u64,
+    /// Position in the whole log, across streams.
+    pub position: i64,
+    pub envelope: Envelope,
+}
+
+/// A catalog entry. Prices always come from here, never from the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub currency: String,
+}
+
+/// A saga deadline that has passed, by the database's clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueDeadline {
+    pub order_id: Uuid,
+    pub step: SagaStep,
+}
+
+/// What an earlier request with the same `Idempotency-Key` was and got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotentRequest {
+    pub request_hash: String,
+    pub order_id: Uuid,
+}
+
+/// The order service's storage: the event store, the saga's deadlines, the catalog and the
+/// idempotency keys, all in the service's own database.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// Starts a transaction.
+    ///
+    /// # Errors
+    /// [`store::StoreError::Unavailable`] when the database cannot be reached.
+    async fn begin(&self) -> Result<Box<dyn OrderTx>>;
+
+    /// The order's events in stream order; empty for an unknown order.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn load(&self, order_id: Uuid) -> Result<Vec<RecordedEvent>>;
+
+    /// Events of the whole log after `position`, at most `max`, in log order.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn read_all(&self, after_position: i64, max: usize) -> Result<Vec<RecordedEvent>>;
+
+    /// The catalog, ordered by sku.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn products(&self) -> Result<Vec<Product>>;
+
+    /// Deadlines that have passed, at most `max`.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn due_deadlines(&self, max: usize) -> Result<Vec<DueDeadline>>;
+
+    /// The request first sent with `key`, if any.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn idempotent_request(&self, key: &str) -> Result<Option<IdempotentRequest>>;
+}
+
+/// One transaction on the order service's database.
+#[async_trait]
+pub trait OrderTx: UnitOfWork {
+    /// Appends events to an order's stream if its current version is `expected_version`.
+    ///
+    /// # Errors
+    /// [`store::StoreError::Conflict`] when the stream has moved on: reload and decide again.
+    async fn append(&mut self, order_id: Uuid, expected_version: u64, events: &[Envelope]) -> Result<()>;
+
+    /// Sets the order's one deadline to `step`, due `after` from now by the database's clock.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the write fails.
+    async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration) -> Result<()>;
+
+    /// Removes the order's deadline, if any.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the write fails.
+    async fn clear_deadline(&mut self, order_id: Uuid) -> Result<()>;
+
+    /// Remembers which order a request with `key` created.
+    ///
+    /// # Errors
+    /// [`store::StoreError::Conflict`] when the key is already taken.
+    async fn remember_request(&mut self, key: &str, request: &IdempotentRequest) -> Result<()>;
+
+    /// Adds or updates a catalog entry.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the write fails.
+    async fn upsert_product(&mut self, product: &Product) -> Result<()>;
+}

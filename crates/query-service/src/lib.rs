@@ -1,0 +1,4 @@
+//! The query service.
+
+pub mod ports;
+pub mod view;

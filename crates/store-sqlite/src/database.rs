@@ -1,0 +1,169 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use contracts::Queue;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqlSafeStr as _, SqlitePool};
+use tokio::sync::Notify;
+
+use crate::error::SqlResultExt as _;
+use crate::unit_of_work::SqliteTx;
+
+
+/// One service's database file.
+#[derive(Clone, Debug)]
+pub struct SqliteDatabase {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    service: Queue,
+    writer: SqlitePool,
+    reader: SqlitePool,
+    /// Woken when a transaction that wrote to the outbox commits.
+    outbox_committed: Notify,
+    /// Woken when messages are put on this database's queue.
+    queue_filled: Notify,
+}
+
+impl SqliteDatabase {
+    /// Opens (creating if needed) and migrates `<data_dir>/<service>.db`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or migrated.
+    pub async fn open(data_dir: &Path, service: Queue) -> anyhow::Result<Self> {
+        let path = data_dir.join(format!("{}.db", service.name()));
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("open {}", path.display()))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("open {} for reading", path.display()))?;
+        migrator(service).run(&writer).await.with_context(|| format!("migrate {}", path.display()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                service,
+                writer,
+                reader,
+                outbox_committed: Notify::new(),
+                queue_filled: Notify::new(),
+            }),
+        })
+    }
+
+    pub fn service(&self) -> Queue {
+        self.inner.service
+    }
+
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.inner.writer
+    }
+
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.inner.reader
+    }
+
+    pub(crate) async fn begin(&self) -> store::Result<SqliteTx> {
+        let tx = self.inner.writer.begin().await.or_store_error("begin transaction")?;
+        Ok(SqliteTx::new(tx, self.clone()))
+    }
+
+    pub(crate) fn outbox_committed(&self) -> &Notify {
+        &self.inner.outbox_committed
+    }
+
+    pub(crate) fn queue_filled(&self) -> &Notify {
+        &self.inner.queue_filled
+    }
+
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.inner.reader).await.is_ok()
+    }
+
+    /// Closes both pools, waiting for connections in use.
+    pub async fn close(&self) {
+        self.inner.writer.close().await;
+        self.inner.reader.close().await;
+    }
+}
+
+fn migrator(service: Queue) -> Migrator {
+    let messaging = (1, "messaging", include_str!("../migrations/0001_messaging.sql"));
+    let own = match service {
+        Queue::Order => (101, "order", include_str!("../migrations/0101_order.sql")),
+        Queue::Inventory => (201, "inventory", include_str!("../migrations/0201_inventory.sql")),
+        Queue::Payment => (301, "payment", include_str!("../migrations/0301_payment.sql")),
+        Queue::Notification => (401, "notification", include_str!("../migrations/0401_notification.sql")),
+        Queue::Query => (501, "query", include_str!("../migrations/0501_query.sql")),
+    };
+    let migrations = [messaging, own]
+        .into_iter()
+        .map(|(version, description, sql)| {
+            Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Every service's database, opened from one data directory (the embedded mode).
+#[derive(Clone, Debug)]
+pub struct Databases {
+    pub order: SqliteDatabase,
+    pub inventory: SqliteDatabase,
+    pub payment: SqliteDatabase,
+    pub notification: SqliteDatabase,
+    pub query: SqliteDatabase,
+}
+
+impl Databases {
+    /// # Errors
+    /// When the directory or a database cannot be created or migrated.
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("create data dir {}", data_dir.display()))?;
+        Ok(Self {
+            order: SqliteDatabase::open(data_dir, Queue::Order).await?,
+            inventory: SqliteDatabase::open(data_dir, Queue::Inventory).await?,
+            payment: SqliteDatabase::open(data_dir, Queue::Payment).await?,
+            notification: SqliteDatabase::open(data_dir, Queue::Notification).await?,
+            query: SqliteDatabase::open(data_dir, Queue::Query).await?,
+        })
+    }
+
+    pub fn all(&self) -> [&SqliteDatabase; 5] {
+        [&self.order, &self.inventory, &self.payment, &self.notification, &self.query]
+    }
+
+    pub fn get(&self, service: Queue) -> &SqliteDatabase {
+        match service {
+            Queue::Order => &self.order,
+            Queue::Inventory => &self.inventory,
+            Queue::Payment => &self.payment,
+            Queue::Notification => &self.notification,
+            Queue::Query => &self.query,
+        }
+    }
+
+    pub async fn close(&self) {
+        for database in self.all() {
+            database.close().await;
+        }
+    }
+}

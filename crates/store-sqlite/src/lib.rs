@@ -1,0 +1,35 @@
+//! SQLite adapters, the embedded default: one database file per service under the data
+//! directory, each holding the service's state, its inbox and outbox, and its incoming queue.
+//!
+//! Each database has one writer connection (SQLite allows one writer at a time; queueing
+//! writers in the pool beats spinning on `SQLITE_BUSY`) and a few readers (WAL lets them read
+//! while the writer writes). `synchronous = NORMAL` in WAL mode survives a process crash
+//! (kill -9) without losing a committed transaction; only a power loss can cost the last ones.
+
+/// The database clock in unix milliseconds, as SQL. Deadlines and leases are measured on it,
+/// never on a process's clock.
+macro_rules! now_ms {
+    () => {
+        "CAST(unixepoch('subsec') * 1000 AS INTEGER)"
+    };
+}
+
+mod database;
+mod error;
+mod inventory;
+mod notification;
+mod order;
+mod outbox;
+mod payment;
+mod query;
+mod queue;
+mod unit_of_work;
+
+pub use database::{Databases, SqliteDatabase};
+// pub use inventory::SqliteInventoryStore;
+// pub use notification::SqliteNotificationStore;
+// pub use order::SqliteOrderStore;
+pub use outbox::SqliteOutbox;
+// pub use payment::SqlitePaymentStore;
+// pub use query::SqliteQueryStore;
+pub use queue::{SqliteQueue, SqliteQueueConsumer};
