@@ -9,3 +9,10 @@ mod stock;
 
 pub use reservation::{OnCommit, OnRelease, OnReserve, ReservationStatus};
 pub use stock::{InsufficientStock, StockError, StockLevel};
+
+#[cfg(test)]
+mod reservation_tests;
+#[cfg(test)]
+mod stock_properties;
+#[cfg(test)]
+mod stock_tests;

@@ -19,7 +19,9 @@ impl ReservationStatus {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Held, Self::Released, Self::Committed].into_iter().find(|s| s.as_str() == raw)
+        [Self::Held, Self::Released, Self::Committed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
     }
 
     /// What to do with a request to reserve for an order that has this reservation, if any.

@@ -24,7 +24,10 @@ fn a_repeated_reserve_request_is_answered_again_without_touching_stock() {
 
 #[test]
 fn a_held_reservation_is_released() {
-    assert_eq!(ReservationStatus::on_release(Some(Held)), OnRelease::Release);
+    assert_eq!(
+        ReservationStatus::on_release(Some(Held)),
+        OnRelease::Release
+    );
 }
 
 #[test]

@@ -14,7 +14,9 @@ pub enum StockError {
     Insufficient { available: u32 },
     #[error("only {reserved} reserved")]
     NotReserved { reserved: u32 },
-    #[error("an adjustment of {delta} would take available stock below zero (available {available})")]
+    #[error(
+        "an adjustment of {delta} would take available stock below zero (available {available})"
+    )]
     BelowZero { delta: i64, available: u32 },
 }
 
@@ -31,7 +33,13 @@ pub struct StockLevel {
 
 impl StockLevel {
     pub fn new(initial: u32) -> Self {
-        Self { available: initial, reserved: 0, sold: 0, initial, restocked: 0 }
+        Self {
+            available: initial,
+            reserved: 0,
+            sold: 0,
+            initial,
+            restocked: 0,
+        }
     }
 
     /// Holds `quantity` units for an order.
@@ -39,9 +47,17 @@ impl StockLevel {
     /// # Errors
     /// [`StockError::Insufficient`] when fewer are available.
     pub fn reserve(self, quantity: u32) -> Result<Self, StockError> {
-        let available =
-            self.available.checked_sub(quantity).ok_or(StockError::Insufficient { available: self.available })?;
-        Ok(Self { available, reserved: self.reserved + quantity, ..self })
+        let available = self
+            .available
+            .checked_sub(quantity)
+            .ok_or(StockError::Insufficient {
+                available: self.available,
+            })?;
+        Ok(Self {
+            available,
+            reserved: self.reserved + quantity,
+            ..self
+        })
     }
 
     /// Gives back `quantity` held units.
@@ -49,9 +65,17 @@ impl StockLevel {
     /// # Errors
     /// [`StockError::NotReserved`] when fewer are held.
     pub fn release(self, quantity: u32) -> Result<Self, StockError> {
-        let reserved =
-            self.reserved.checked_sub(quantity).ok_or(StockError::NotReserved { reserved: self.reserved })?;
-        Ok(Self { available: self.available + quantity, reserved, ..self })
+        let reserved = self
+            .reserved
+            .checked_sub(quantity)
+            .ok_or(StockError::NotReserved {
+                reserved: self.reserved,
+            })?;
+        Ok(Self {
+            available: self.available + quantity,
+            reserved,
+            ..self
+        })
     }
 
     /// Turns `quantity` held units into sold ones.
@@ -59,20 +83,45 @@ impl StockLevel {
     /// # Errors
     /// [`StockError::NotReserved`] when fewer are held.
     pub fn commit(self, quantity: u32) -> Result<Self, StockError> {
-        let reserved =
-            self.reserved.checked_sub(quantity).ok_or(StockError::NotReserved { reserved: self.reserved })?;
-        Ok(Self { reserved, sold: self.sold + quantity, ..self })
+        let reserved = self
+            .reserved
+            .checked_sub(quantity)
+            .ok_or(StockError::NotReserved {
+                reserved: self.reserved,
+            })?;
+        Ok(Self {
+            reserved,
+            sold: self.sold + quantity,
+            ..self
+        })
     }
 
     /// Adds (or, when negative, removes) available units: a restock or a correction.
     ///
     /// # Errors
-    /// [`StockError::BelowZero`] when available stock would become negative.
+    /// [`StockError::BelowZero`] when available stock would become negative, and also when the
+    /// units on hand (`available + reserved + sold`) would no longer fit in a `u32`.
     pub fn adjust(self, delta: i64) -> Result<Self, StockError> {
-        let available = i64::from(self.available) + delta;
-        let available =
-            u32::try_from(available).map_err(|_| StockError::BelowZero { delta, available: self.available })?;
-        Ok(Self { available, restocked: self.restocked + delta, ..self })
+        let out_of_range = || StockError::BelowZero {
+            delta,
+            available: self.available,
+        };
+        let available = i64::from(self.available)
+            .checked_add(delta)
+            .and_then(|available| u32::try_from(available).ok())
+            .ok_or_else(out_of_range)?;
+        // Reserving, releasing and committing only move units between the three counts: capping
+        // their sum here is what keeps those additions from overflowing.
+        let on_hand = i64::from(available) + i64::from(self.reserved) + i64::from(self.sold);
+        if delta > 0 && on_hand > i64::from(u32::MAX) {
+            return Err(out_of_range());
+        }
+        let restocked = self.restocked.checked_add(delta).ok_or_else(out_of_range)?;
+        Ok(Self {
+            available,
+            restocked,
+            ..self
+        })
     }
 
     /// `available + reserved + sold == initial + restocked`.

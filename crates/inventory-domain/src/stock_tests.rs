@@ -5,7 +5,9 @@ use crate::{InsufficientStock, StockError, StockLevel};
 
 /// A product that started with 100 units and has 10 of them held for an order.
 fn laptops_with_ten_reserved() -> StockLevel {
-    StockLevel::new(100).reserve(10).expect("100 units are available")
+    StockLevel::new(100)
+        .reserve(10)
+        .expect("100 units are available")
 }
 
 fn level(available: u32, reserved: u32, sold: u32, initial: u32, restocked: i64) -> StockLevel {
@@ -33,7 +35,10 @@ fn reserving_moves_units_from_available_to_reserved() {
 
 #[test]
 fn reserving_everything_available_empties_the_shelf() {
-    assert_eq!(StockLevel::new(100).reserve(100), Ok(level(0, 100, 0, 100, 0)));
+    assert_eq!(
+        StockLevel::new(100).reserve(100),
+        Ok(level(0, 100, 0, 100, 0))
+    );
 }
 
 #[test]
@@ -114,7 +119,12 @@ fn a_correction_below_zero_is_rejected_and_cannot_touch_held_units() {
 #[test]
 fn an_adjustment_of_any_size_is_answered_without_overflowing() {
     let stock = laptops_with_ten_reserved();
-    for delta in [i64::MAX, i64::MIN, i64::from(u32::MAX), -i64::from(u32::MAX)] {
+    for delta in [
+        i64::MAX,
+        i64::MIN,
+        i64::from(u32::MAX),
+        -i64::from(u32::MAX),
+    ] {
         assert_eq!(
             stock.adjust(delta),
             Err(StockError::BelowZero {

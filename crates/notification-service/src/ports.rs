@@ -31,6 +31,13 @@ pub trait NotificationStore: Send + Sync {
     /// # Errors
     /// [`store::StoreError`] when the read fails.
     async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> Result<Vec<Notification>>;
+
+    /// Whether a notification caused by `message_id` was already recorded: checked before
+    /// sending, so a redelivered message does not email the customer again.
+    ///
+    /// # Errors
+    /// [`store::StoreError`] when the read fails.
+    async fn was_sent(&self, message_id: Uuid) -> Result<bool>;
 }
 
 /// One transaction on the notification database.

@@ -10,5 +10,8 @@ pub enum OrderError {
     #[error("an order needs at least one item")]
     NoItems,
     #[error("an order in state {from} cannot {action}")]
-    IllegalTransition { from: OrderStatus, action: &'static str },
+    IllegalTransition {
+        from: OrderStatus,
+        action: &'static str,
+    },
 }

@@ -2,11 +2,12 @@
 //! bring it to each status. Test-only; nothing here is part of the crate.
 
 use contracts::value::{Email, Quantity, Sku};
+use contracts::{Compensation, OrderCancelled, RefundPayment, ReleaseStock};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::saga::SagaInput;
+use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, react};
 use crate::{Order, OrderCommand, OrderEvent, OrderStatus, PricedLine, decide, replay};
 
 pub(crate) const ORDER_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
@@ -105,5 +106,38 @@ pub(crate) fn payment_succeeded() -> SagaInput {
     SagaInput::PaymentSucceeded {
         payment_id: PAYMENT_ID,
         amount_minor: TOTAL_MINOR,
+    }
+}
+
+/// When `input` reaches the saga of `order`, three minutes after it was placed.
+pub(crate) fn when(order: &Order, input: SagaInput) -> SagaDecision {
+    react(order, input, at(3)).expect("the saga accepts the input")
+}
+
+/// The order's cancellation, decided when `input` reached it.
+pub(crate) fn cancelled(reason: &str, compensations: Vec<Compensation>) -> OrderEvent {
+    OrderEvent::Cancelled(OrderCancelled {
+        order_id: ORDER_ID,
+        customer_email: CUSTOMER.to_owned(),
+        reason: reason.to_owned(),
+        compensations,
+        cancelled_at: at(3),
+    })
+}
+
+pub(crate) fn release_stock() -> SagaCommand {
+    SagaCommand::ReleaseStock(ReleaseStock { order_id: ORDER_ID })
+}
+
+pub(crate) fn refund_payment() -> SagaCommand {
+    SagaCommand::RefundPayment(RefundPayment { order_id: ORDER_ID })
+}
+
+/// A decision that changes nothing: no event, no command, the deadline as it was.
+pub(crate) fn nothing() -> SagaDecision {
+    SagaDecision {
+        events: vec![],
+        commands: vec![],
+        deadline: Deadline::Keep,
     }
 }

@@ -17,6 +17,8 @@ mod fixtures;
 #[cfg(test)]
 mod order_tests;
 #[cfg(test)]
+mod saga_compensation_tests;
+#[cfg(test)]
 mod saga_properties;
 #[cfg(test)]
 mod saga_tests;

@@ -4,8 +4,8 @@ use std::fmt;
 
 use contracts::value::{Email, Quantity, Sku};
 use contracts::{
-    Compensation, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, OrderLine, OrderPaid,
-    OrderPlaced,
+    Compensation, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, OrderLine,
+    OrderPaid, OrderPlaced,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -42,7 +42,9 @@ impl OrderStatus {
     }
 
     pub fn parse(raw: &str) -> Option<OrderStatus> {
-        OrderStatus::ALL.into_iter().find(|status| status.as_str().eq_ignore_ascii_case(raw))
+        OrderStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str().eq_ignore_ascii_case(raw))
     }
 
     pub fn is_terminal(self) -> bool {
@@ -145,7 +147,10 @@ pub struct Order {
 impl Order {
     /// Whether stock is held for this order right now (and must be released on cancel).
     pub fn holds_stock(&self) -> bool {
-        matches!(self.status, OrderStatus::InventoryReserved | OrderStatus::Paid)
+        matches!(
+            self.status,
+            OrderStatus::InventoryReserved | OrderStatus::Paid
+        )
     }
 }
 
@@ -156,25 +161,53 @@ impl Order {
 pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
     let Some(order) = state else {
         return match command {
-            OrderCommand::Place { order_id, customer_email, lines, currency, payment_token, at } => {
-                place(order_id, &customer_email, lines, currency, payment_token, at)
-            }
+            OrderCommand::Place {
+                order_id,
+                customer_email,
+                lines,
+                currency,
+                payment_token,
+                at,
+            } => place(
+                order_id,
+                &customer_email,
+                lines,
+                currency,
+                payment_token,
+                at,
+            ),
             _ => Err(OrderError::NotPlaced),
         };
     };
-    let illegal = |action| Err(OrderError::IllegalTransition { from: order.status, action });
+    let illegal = |action| {
+        Err(OrderError::IllegalTransition {
+            from: order.status,
+            action,
+        })
+    };
     match command {
         OrderCommand::Place { .. } => Err(OrderError::AlreadyPlaced),
         OrderCommand::ConfirmStock { at } => match order.status {
-            OrderStatus::Pending => Ok(vec![OrderEvent::InventoryReserved(OrderInventoryReserved {
-                order_id: order.id,
-                reserved_at: at,
-            })]),
+            OrderStatus::Pending => Ok(vec![OrderEvent::InventoryReserved(
+                OrderInventoryReserved {
+                    order_id: order.id,
+                    reserved_at: at,
+                },
+            )]),
             _ => illegal("confirm a stock reservation"),
         },
-        OrderCommand::ConfirmPayment { payment_id, amount_minor, at } => match order.status {
+        OrderCommand::ConfirmPayment {
+            payment_id,
+            amount_minor,
+            at,
+        } => match order.status {
             OrderStatus::InventoryReserved => Ok(vec![
-                OrderEvent::Paid(OrderPaid { order_id: order.id, payment_id, amount_minor, paid_at: at }),
+                OrderEvent::Paid(OrderPaid {
+                    order_id: order.id,
+                    payment_id,
+                    amount_minor,
+                    paid_at: at,
+                }),
                 OrderEvent::Completed(OrderCompleted {
                     order_id: order.id,
                     customer_email: order.customer_email.clone(),
@@ -223,7 +256,10 @@ fn place(
             unit_price_minor: line.unit_price_minor,
         })
         .collect();
-    let total_minor = items.iter().map(|i| i.unit_price_minor * i64::from(i.quantity)).sum();
+    let total_minor = items
+        .iter()
+        .map(|i| i.unit_price_minor * i64::from(i.quantity))
+        .sum();
     Ok(vec![OrderEvent::Placed(OrderPlaced {
         order_id,
         customer_email: customer_email.to_string(),

@@ -148,7 +148,12 @@ fn confirming_payment_pays_and_completes_the_order_at_once() {
         panic!("expected Paid then Completed, got {events:?}");
     };
     assert_eq!(
-        (paid.order_id, paid.payment_id, paid.amount_minor, paid.paid_at),
+        (
+            paid.order_id,
+            paid.payment_id,
+            paid.amount_minor,
+            paid.paid_at
+        ),
         (ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at(2))
     );
     assert_eq!(completed.customer_email, CUSTOMER);
@@ -214,7 +219,8 @@ fn cancelling_names_the_compensations_for_what_the_order_holds() {
 fn a_cancelled_order_keeps_its_reason() {
     let mut history = history_to(InventoryReserved);
     let order = given(&history).expect("the order is placed");
-    history.extend(decide(Some(&order), cancel("payment failed: card declined")).expect("cancelled"));
+    history
+        .extend(decide(Some(&order), cancel("payment failed: card declined")).expect("cancelled"));
 
     let order = given(&history).expect("the order is placed");
 
@@ -253,7 +259,10 @@ fn events_of_an_order_never_placed_leave_no_state() {
 
 #[test]
 fn order_events_are_the_published_order_messages() {
-    for event in history_to(Completed).into_iter().chain(history_to(Cancelled)) {
+    for event in history_to(Completed)
+        .into_iter()
+        .chain(history_to(Cancelled))
+    {
         let message = Message::from(event.clone());
         assert!(message.message_type().starts_with("order."), "{message:?}");
         assert_eq!(message.order_id(), ORDER_ID);

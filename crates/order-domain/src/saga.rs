@@ -27,7 +27,9 @@ impl SagaStep {
     }
 
     pub fn parse(raw: &str) -> Option<SagaStep> {
-        [SagaStep::AwaitingStock, SagaStep::AwaitingPayment].into_iter().find(|s| s.as_str() == raw)
+        [SagaStep::AwaitingStock, SagaStep::AwaitingPayment]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
     }
 }
 
@@ -43,9 +45,18 @@ pub enum Deadline {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SagaInput {
     StockReserved,
-    StockInsufficient { product_id: String, requested: u32, available: u32 },
-    PaymentSucceeded { payment_id: Uuid, amount_minor: i64 },
-    PaymentFailed { reason: String },
+    StockInsufficient {
+        product_id: String,
+        requested: u32,
+        available: u32,
+    },
+    PaymentSucceeded {
+        payment_id: Uuid,
+        amount_minor: i64,
+    },
+    PaymentFailed {
+        reason: String,
+    },
     DeadlineExpired(SagaStep),
     CancelRequested,
 }
@@ -82,7 +93,11 @@ pub struct SagaDecision {
 
 impl SagaDecision {
     fn nothing() -> Self {
-        Self { events: vec![], commands: vec![], deadline: Deadline::Keep }
+        Self {
+            events: vec![],
+            commands: vec![],
+            deadline: Deadline::Keep,
+        }
     }
 }
 
@@ -92,15 +107,24 @@ impl SagaDecision {
 /// What [`decide`] rejects for [`OrderCommand::Place`].
 pub fn start(place: OrderCommand) -> Result<SagaDecision, OrderError> {
     let events = decide(None, place)?;
-    let order = events.iter().fold(None, evolve).ok_or(OrderError::NotPlaced)?;
+    let order = events
+        .iter()
+        .fold(None, evolve)
+        .ok_or(OrderError::NotPlaced)?;
     let items = order
         .items
         .iter()
-        .map(|line| StockLine { product_id: line.product_id.clone(), quantity: line.quantity })
+        .map(|line| StockLine {
+            product_id: line.product_id.clone(),
+            quantity: line.quantity,
+        })
         .collect();
     Ok(SagaDecision {
         events,
-        commands: vec![SagaCommand::ReserveStock(ReserveStock { order_id: order.id, items })],
+        commands: vec![SagaCommand::ReserveStock(ReserveStock {
+            order_id: order.id,
+            items,
+        })],
         deadline: Deadline::Set(SagaStep::AwaitingStock),
     })
 }
@@ -110,20 +134,28 @@ pub fn start(place: OrderCommand) -> Result<SagaDecision, OrderError> {
 /// # Errors
 /// [`OrderError`] when the input cannot happen in the order's state (a completed order cannot be
 /// cancelled; a payment cannot precede the stock reservation).
-pub fn react(order: &Order, input: SagaInput, at: OffsetDateTime) -> Result<SagaDecision, OrderError> {
+pub fn react(
+    order: &Order,
+    input: SagaInput,
+    at: OffsetDateTime,
+) -> Result<SagaDecision, OrderError> {
     use OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
     let release = || SagaCommand::ReleaseStock(ReleaseStock { order_id: order.id });
     let refund = || SagaCommand::RefundPayment(RefundPayment { order_id: order.id });
     let cancel = |reason: String| -> Result<SagaDecision, OrderError> {
         let events = decide(Some(order), OrderCommand::Cancel { reason, at })?;
         let mut commands = vec![];
-        if order.holds_stock() {
+        if order.status == Paid {
             commands.push(release());
         }
         if order.status == Paid {
             commands.push(refund());
         }
-        Ok(SagaDecision { events, commands, deadline: Deadline::Clear })
+        Ok(SagaDecision {
+            events,
+            commands,
+            deadline: Deadline::Clear,
+        })
     };
 
     match (input, order.status) {
@@ -138,31 +170,56 @@ pub fn react(order: &Order, input: SagaInput, at: OffsetDateTime) -> Result<Saga
             deadline: Deadline::Set(SagaStep::AwaitingPayment),
         }),
         // The saga gave up before the reservation came back: give the stock back.
-        (SagaInput::StockReserved, Cancelled) => {
-            Ok(SagaDecision { commands: vec![release()], ..SagaDecision::nothing() })
-        }
+        (SagaInput::StockReserved, Cancelled) => Ok(SagaDecision {
+            commands: vec![release()],
+            ..SagaDecision::nothing()
+        }),
         (SagaInput::StockReserved, _) => Ok(SagaDecision::nothing()),
 
-        (SagaInput::StockInsufficient { product_id, requested, available }, Pending) => cancel(format!(
+        (
+            SagaInput::StockInsufficient {
+                product_id,
+                requested,
+                available,
+            },
+            Pending,
+        ) => cancel(format!(
             "insufficient stock for {product_id}: requested {requested}, available {available}"
         )),
         (SagaInput::StockInsufficient { .. }, _) => Ok(SagaDecision::nothing()),
 
-        (SagaInput::PaymentSucceeded { payment_id, amount_minor }, InventoryReserved) => Ok(SagaDecision {
-            events: decide(Some(order), OrderCommand::ConfirmPayment { payment_id, amount_minor, at })?,
+        (
+            SagaInput::PaymentSucceeded {
+                payment_id,
+                amount_minor,
+            },
+            InventoryReserved,
+        ) => Ok(SagaDecision {
+            events: decide(
+                Some(order),
+                OrderCommand::ConfirmPayment {
+                    payment_id,
+                    amount_minor,
+                    at,
+                },
+            )?,
             commands: vec![],
             deadline: Deadline::Clear,
         }),
         // The charge went through after the order was cancelled: refund it.
-        (SagaInput::PaymentSucceeded { .. }, Cancelled) => {
-            Ok(SagaDecision { commands: vec![refund()], ..SagaDecision::nothing() })
-        }
+        (SagaInput::PaymentSucceeded { .. }, Cancelled) => Ok(SagaDecision {
+            commands: vec![refund()],
+            ..SagaDecision::nothing()
+        }),
         (SagaInput::PaymentSucceeded { .. }, Paid | Completed) => Ok(SagaDecision::nothing()),
-        (SagaInput::PaymentSucceeded { .. }, Pending) => {
-            Err(OrderError::IllegalTransition { from: Pending, action: "be paid before its stock is reserved" })
-        }
+        (SagaInput::PaymentSucceeded { .. }, Pending) => Err(OrderError::IllegalTransition {
+            from: Pending,
+            action: "be paid before its stock is reserved",
+        }),
 
-        (SagaInput::PaymentFailed { reason }, InventoryReserved) => cancel(format!("payment failed: {reason}")),
+        (SagaInput::PaymentFailed { reason }, InventoryReserved) => {
+            cancel(format!("payment failed: {reason}"))
+        }
         (SagaInput::PaymentFailed { .. }, _) => Ok(SagaDecision::nothing()),
 
         (SagaInput::DeadlineExpired(SagaStep::AwaitingStock), Pending) => {
@@ -171,8 +228,20 @@ pub fn react(order: &Order, input: SagaInput, at: OffsetDateTime) -> Result<Saga
         (SagaInput::DeadlineExpired(SagaStep::AwaitingPayment), InventoryReserved) => {
             cancel("timed out waiting for the payment".to_owned())
         }
-        // A deadline for a step the order has already left.
-        (SagaInput::DeadlineExpired(_), _) => Ok(SagaDecision { deadline: Deadline::Clear, ..SagaDecision::nothing() }),
+        // A deadline for a step the order has already left. The order has only one deadline: if
+        // it still waits, that deadline belongs to its current step and must stay, or nothing
+        // would cancel the order if that step is never answered.
+        (SagaInput::DeadlineExpired(_), status) => {
+            let deadline = if status.is_terminal() {
+                Deadline::Clear
+            } else {
+                Deadline::Keep
+            };
+            Ok(SagaDecision {
+                deadline,
+                ..SagaDecision::nothing()
+            })
+        }
 
         (SagaInput::CancelRequested, Cancelled) => Ok(SagaDecision::nothing()),
         (SagaInput::CancelRequested, _) => cancel("cancelled by the customer".to_owned()),

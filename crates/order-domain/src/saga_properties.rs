@@ -11,11 +11,15 @@ use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, reac
 use crate::{Order, OrderEvent, OrderStatus, evolve};
 
 fn saga_input() -> impl Strategy<Value = SagaInput> {
-    let step = prop_oneof![Just(SagaStep::AwaitingStock), Just(SagaStep::AwaitingPayment)];
+    let step = prop_oneof![
+        Just(SagaStep::AwaitingStock),
+        Just(SagaStep::AwaitingPayment)
+    ];
     prop_oneof![
         3 => Just(SagaInput::StockReserved),
         1 => (1..=1000_u32, 0..1000_u32).prop_map(|(requested, available)| {
-            SagaInput::StockInsufficient { product_id: "product-001".to_owned(), requested, available }
+            let product_id = "product-001".to_owned();
+            SagaInput::StockInsufficient { product_id, requested, available }
         }),
         3 => any::<u128>().prop_map(|id| SagaInput::PaymentSucceeded {
             payment_id: Uuid::from_u128(id),
@@ -54,7 +58,11 @@ fn deadline_for(status: OrderStatus) -> Option<SagaStep> {
 }
 
 fn count(decision: &SagaDecision, wanted: fn(&SagaCommand) -> bool) -> usize {
-    decision.commands.iter().filter(|command| wanted(command)).count()
+    decision
+        .commands
+        .iter()
+        .filter(|command| wanted(command))
+        .count()
 }
 
 fn is_release(command: &SagaCommand) -> bool {
@@ -69,12 +77,16 @@ fn is_charge(command: &SagaCommand) -> bool {
     matches!(command, SagaCommand::ChargePayment(_))
 }
 
-/// What the run observed, for the properties that span the whole run.
-#[derive(Default)]
-struct Tally {
+/// A placed order driven by `react` and `evolve`, and what the run has observed so far.
+struct SagaRun {
+    order: Order,
+    /// The order's one deadline, as the decisions left it.
+    deadline: Option<SagaStep>,
+    /// Every status the order has been in, in order.
+    path: Vec<OrderStatus>,
     paid_events: usize,
     charges: usize,
-    /// Index of the last input after which inventory held stock for the order.
+    /// The last input after which inventory held stock for the order.
     last_stock_reserved: Option<usize>,
     last_release: Option<usize>,
     releases: usize,
@@ -82,113 +94,192 @@ struct Tally {
     refunds: usize,
 }
 
+impl SagaRun {
+    fn start() -> Self {
+        let started = start(place_order()).expect("the order is placed");
+        let order = started
+            .events
+            .iter()
+            .fold(None, evolve)
+            .expect("the start places the order");
+        let deadline = match started.deadline {
+            Deadline::Set(step) => Some(step),
+            Deadline::Keep | Deadline::Clear => None,
+        };
+        Self {
+            path: vec![order.status],
+            order,
+            deadline,
+            paid_events: 0,
+            charges: 0,
+            last_stock_reserved: None,
+            last_release: None,
+            releases: 0,
+            late_payments: 0,
+            refunds: 0,
+        }
+    }
+
+    /// Delivers the `index`-th input and checks what the saga decided.
+    fn deliver(&mut self, index: usize, input: &SagaInput) -> Result<(), TestCaseError> {
+        let before = self.order.clone();
+        let minutes = i64::try_from(index).expect("a run has few inputs") + 1;
+        let decision = match react(&before, input.clone(), at(minutes)) {
+            Ok(decision) => decision,
+            Err(error) => {
+                prop_assert!(
+                    may_be_rejected(input, before.status),
+                    "{input:?} rejected in {}: {error}",
+                    before.status
+                );
+                return Ok(());
+            }
+        };
+        self.apply_events(&before, input, &decision)?;
+        self.count_compensations(&before, input, &decision)?;
+        if *input == SagaInput::StockReserved {
+            self.last_stock_reserved = Some(index);
+        }
+        if count(&decision, is_release) > 0 {
+            self.last_release = Some(index);
+        }
+
+        // The order is under exactly the deadline of the step it waits in.
+        match decision.deadline {
+            Deadline::Keep => {}
+            Deadline::Set(step) => self.deadline = Some(step),
+            Deadline::Clear => self.deadline = None,
+        }
+        prop_assert_eq!(
+            self.deadline,
+            deadline_for(self.order.status),
+            "after {:?}: {:?}",
+            input,
+            self.path
+        );
+        Ok(())
+    }
+
+    fn apply_events(
+        &mut self,
+        before: &Order,
+        input: &SagaInput,
+        decision: &SagaDecision,
+    ) -> Result<(), TestCaseError> {
+        // (a) A terminal order never changes again.
+        if before.status.is_terminal() {
+            prop_assert!(
+                decision.events.is_empty(),
+                "{} emitted {:?}",
+                before.status,
+                decision.events
+            );
+        }
+        // (b) Each event follows a legal edge, and no status is reached twice.
+        for event in &decision.events {
+            let from = self.order.status;
+            self.order =
+                evolve(Some(self.order.clone()), event).expect("a placed order stays placed");
+            let to = self.order.status;
+            prop_assert!(is_legal_edge(from, to), "{from} -> {to} by {input:?}");
+            prop_assert!(
+                !self.path.contains(&to),
+                "{to} reached twice: {:?}",
+                self.path
+            );
+            self.path.push(to);
+            if matches!(event, OrderEvent::Paid(_)) {
+                self.paid_events += 1;
+            }
+        }
+        // (c) One payment at most, and one charge request at most.
+        prop_assert!(self.paid_events <= 1, "paid {} times", self.paid_events);
+        self.charges += count(decision, is_charge);
+        prop_assert!(self.charges <= 1, "charged {} times", self.charges);
+        Ok(())
+    }
+
+    /// (d) A cancel itself releases exactly what the order held and refunds what it was paid;
+    /// outside a cancel, only a late answer to a cancelled order is compensated.
+    fn count_compensations(
+        &mut self,
+        before: &Order,
+        input: &SagaInput,
+        decision: &SagaDecision,
+    ) -> Result<(), TestCaseError> {
+        let releases = count(decision, is_release);
+        let refunds = count(decision, is_refund);
+        let cancel_event = decision.events.iter().find_map(|event| match event {
+            OrderEvent::Cancelled(cancelled) => Some(cancelled),
+            _ => None,
+        });
+        if let Some(cancelled) = cancel_event {
+            prop_assert_eq!(releases, usize::from(before.holds_stock()));
+            prop_assert_eq!(refunds, usize::from(before.status == Paid));
+            prop_assert_eq!(cancelled.compensations.len(), releases + refunds);
+        } else {
+            let late = before.status == Cancelled;
+            let late_reservation = late && *input == SagaInput::StockReserved;
+            let late_payment = late && matches!(input, SagaInput::PaymentSucceeded { .. });
+            prop_assert_eq!(
+                releases,
+                usize::from(late_reservation),
+                "{:?} in {}",
+                input,
+                before.status
+            );
+            prop_assert_eq!(
+                refunds,
+                usize::from(late_payment),
+                "{:?} in {}",
+                input,
+                before.status
+            );
+            self.late_payments += usize::from(late_payment);
+        }
+        if releases + refunds > 0 {
+            prop_assert_eq!(
+                self.order.status,
+                Cancelled,
+                "compensated an order that goes on"
+            );
+        }
+        self.releases += releases;
+        self.refunds += refunds;
+        Ok(())
+    }
+
+    /// Once the answers stop: nothing held for a cancelled order, nothing given back otherwise.
+    fn finish(&self) -> Result<(), TestCaseError> {
+        if self.order.status == Cancelled {
+            prop_assert!(
+                self.last_release >= self.last_stock_reserved,
+                "stock reserved at input {:?} but last released at {:?}",
+                self.last_stock_reserved,
+                self.last_release
+            );
+            prop_assert_eq!(
+                self.refunds,
+                self.late_payments,
+                "every late charge is refunded"
+            );
+        } else {
+            // Stock that is sold, or still held for a live order, is never released.
+            prop_assert_eq!((self.releases, self.refunds), (0, 0), "{:?}", self.path);
+        }
+        Ok(())
+    }
+}
+
 proptest! {
     #[test]
     fn whatever_arrives_the_order_follows_its_lifecycle_and_gives_back_what_it_held(
         inputs in proptest::collection::vec(saga_input(), 0..40),
     ) {
-        let started = start(place_order()).expect("the order is placed");
-        let mut order: Order =
-            started.events.iter().fold(None, evolve).expect("the start places the order");
-        let mut deadline = match started.deadline {
-            Deadline::Set(step) => Some(step),
-            Deadline::Keep | Deadline::Clear => None,
-        };
-        let mut path = vec![order.status];
-        let mut tally = Tally::default();
-
-        for (index, input) in inputs.into_iter().enumerate() {
-            let before = order.clone();
-            let minutes = i64::try_from(index).expect("few inputs") + 1;
-            let decision = match react(&before, input.clone(), at(minutes)) {
-                Ok(decision) => decision,
-                Err(error) => {
-                    prop_assert!(
-                        may_be_rejected(&input, before.status),
-                        "{input:?} rejected in {}: {error}", before.status
-                    );
-                    continue;
-                }
-            };
-
-            // (a) A terminal order never changes again.
-            if before.status.is_terminal() {
-                prop_assert!(decision.events.is_empty(), "{} emitted {:?}", before.status, decision.events);
-            }
-
-            // (b) Each event follows a legal edge, and no status is reached twice.
-            for event in &decision.events {
-                let from = order.status;
-                order = evolve(Some(order), event).expect("a placed order stays placed");
-                prop_assert!(is_legal_edge(from, order.status), "{from} -> {} by {input:?}", order.status);
-                prop_assert!(!path.contains(&order.status), "{} reached twice: {path:?}", order.status);
-                path.push(order.status);
-                if matches!(event, OrderEvent::Paid(_)) {
-                    tally.paid_events += 1;
-                }
-            }
-            // (c) One payment at most, and one charge request at most.
-            prop_assert!(tally.paid_events <= 1, "paid {} times", tally.paid_events);
-            tally.charges += count(&decision, is_charge);
-            prop_assert!(tally.charges <= 1, "charged {} times", tally.charges);
-
-            // (d) The cancel itself releases exactly what the order held, and refunds what it was
-            // paid; outside a cancel only a late answer to a cancelled order is compensated.
-            let releases = count(&decision, is_release);
-            let refunds = count(&decision, is_refund);
-            let cancel_event = decision.events.iter().find_map(|event| match event {
-                OrderEvent::Cancelled(cancelled) => Some(cancelled),
-                _ => None,
-            });
-            if let Some(cancelled) = cancel_event {
-                prop_assert_eq!(releases, usize::from(before.holds_stock()));
-                prop_assert_eq!(refunds, usize::from(before.status == Paid));
-                prop_assert_eq!(cancelled.compensations.len(), releases + refunds);
-            } else {
-                let late_reservation =
-                    before.status == Cancelled && input == SagaInput::StockReserved;
-                let late_payment = before.status == Cancelled
-                    && matches!(input, SagaInput::PaymentSucceeded { .. });
-                prop_assert_eq!(releases, usize::from(late_reservation), "{:?} in {}", input, before.status);
-                prop_assert_eq!(refunds, usize::from(late_payment), "{:?} in {}", input, before.status);
-                tally.late_payments += usize::from(late_payment);
-            }
-            if releases + refunds > 0 {
-                prop_assert_eq!(order.status, Cancelled, "compensated an order that goes on");
-            }
-            if input == SagaInput::StockReserved {
-                tally.last_stock_reserved = Some(index);
-            }
-            if releases > 0 {
-                tally.last_release = Some(index);
-            }
-            tally.releases += releases;
-            tally.refunds += refunds;
-
-            // The order is under exactly the deadline of the step it waits in.
-            match decision.deadline {
-                Deadline::Keep => {}
-                Deadline::Set(step) => deadline = Some(step),
-                Deadline::Clear => deadline = None,
-            }
-            prop_assert_eq!(deadline, deadline_for(order.status), "after {:?}: {:?}", input, path);
+        let mut run = SagaRun::start();
+        for (index, input) in inputs.iter().enumerate() {
+            run.deliver(index, input)?;
         }
-
-        match order.status {
-            // Whatever inventory reserved for a cancelled order was released after it.
-            Cancelled => {
-                prop_assert!(
-                    tally.last_release >= tally.last_stock_reserved,
-                    "stock reserved at {:?} but last released at {:?}",
-                    tally.last_stock_reserved, tally.last_release
-                );
-                prop_assert_eq!(tally.refunds, tally.late_payments, "every late charge is refunded");
-            }
-            // Stock that is sold or still held for a live order is never released.
-            Pending | InventoryReserved | Paid | Completed => {
-                prop_assert_eq!(tally.releases, 0);
-                prop_assert_eq!(tally.refunds, 0);
-            }
-        }
+        run.finish()?;
     }
 }

@@ -1,3 +1,44 @@
-//! The order service.
+//! The order service: places orders, owns the event-sourced Order aggregate and the catalog,
+//! and runs the order saga as a process manager with a deadline on every step.
+//!
+//! It talks to storage only through [`ports::OrderStore`] and to other services only through
+//! messages written to its outbox in the same transaction as its events.
 
+mod app;
+pub mod catalog;
 pub mod ports;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use app::cancel_order::CancelError;
+pub use app::place_order::{DEFAULT_PAYMENT_TOKEN, OrderRequest, PlaceOrderError, Placed, Problem, RequestedLine};
+pub use app::saga_runner::SagaError;
+pub use app::timers::run_deadline_timer;
+
+use ports::OrderStore;
+
+/// How long each saga step may wait for its answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SagaDeadlines {
+    pub stock: Duration,
+    pub payment: Duration,
+}
+
+impl Default for SagaDeadlines {
+    fn default() -> Self {
+        Self { stock: Duration::from_secs(30), payment: Duration::from_secs(30) }
+    }
+}
+
+/// The order service's use cases.
+pub struct OrderService {
+    store: Arc<dyn OrderStore>,
+    deadlines: SagaDeadlines,
+}
+
+impl OrderService {
+    pub fn new(store: Arc<dyn OrderStore>, deadlines: SagaDeadlines) -> Self {
+        Self { store, deadlines }
+    }
+}

@@ -98,11 +98,12 @@ pub trait OrderTx: UnitOfWork {
     /// [`store::StoreError`] when the write fails.
     async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration) -> Result<()>;
 
-    /// Removes the order's deadline, if any.
+    /// Removes the order's deadline; with `only`, only if it is still for that step (a timer
+    /// that fired must not remove the deadline of a step that began meanwhile).
     ///
     /// # Errors
     /// [`store::StoreError`] when the write fails.
-    async fn clear_deadline(&mut self, order_id: Uuid) -> Result<()>;
+    async fn clear_deadline(&mut self, order_id: Uuid, only: Option<SagaStep>) -> Result<()>;
 
     /// Remembers which order a request with `key` created.
     ///

@@ -24,7 +24,9 @@ impl PaymentStatus {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Pending, Self::Succeeded, Self::Failed, Self::Refunded].into_iter().find(|s| s.as_str() == raw)
+        [Self::Pending, Self::Succeeded, Self::Failed, Self::Refunded]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
     }
 }
 
@@ -62,8 +64,12 @@ impl Payment {
     pub fn on_charge(existing: Option<&Payment>) -> OnCharge {
         match existing.map(|p| (p.status, p.failure_reason.clone())) {
             None | Some((PaymentStatus::Pending, _)) => OnCharge::CallGateway,
-            Some((PaymentStatus::Succeeded | PaymentStatus::Refunded, _)) => OnCharge::AlreadySucceeded,
-            Some((PaymentStatus::Failed, reason)) => OnCharge::AlreadyFailed(reason.unwrap_or_default()),
+            Some((PaymentStatus::Succeeded | PaymentStatus::Refunded, _)) => {
+                OnCharge::AlreadySucceeded
+            }
+            Some((PaymentStatus::Failed, reason)) => {
+                OnCharge::AlreadyFailed(reason.unwrap_or_default())
+            }
         }
     }
 
@@ -71,7 +77,14 @@ impl Payment {
         match existing.map(|p| p.status) {
             Some(PaymentStatus::Succeeded) => OnRefund::CallGateway,
             Some(PaymentStatus::Refunded) => OnRefund::AlreadyRefunded,
-            Some(PaymentStatus::Pending | PaymentStatus::Failed) | None => OnRefund::NothingCaptured,
+            Some(PaymentStatus::Pending | PaymentStatus::Failed) | None => {
+                OnRefund::NothingCaptured
+            }
         }
     }
 }
+
+#[cfg(test)]
+mod payment_properties;
+#[cfg(test)]
+mod payment_tests;

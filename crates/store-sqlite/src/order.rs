@@ -1,1 +1,207 @@
-//! placeholder
+//! The order service's tables: event store, saga deadlines, catalog, idempotency keys.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use order_domain::saga::SagaStep;
+use order_service::ports::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use store::StoreError;
+use uuid::Uuid;
+
+use crate::database::SqliteDatabase;
+use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json};
+use crate::unit_of_work::SqliteTx;
+
+/// The order service's storage on SQLite.
+#[derive(Clone, Debug)]
+pub struct SqliteOrderStore {
+    database: SqliteDatabase,
+}
+
+impl SqliteOrderStore {
+    pub fn new(database: SqliteDatabase) -> Self {
+        Self { database }
+    }
+}
+
+fn recorded_event(row: &SqliteRow) -> store::Result<RecordedEvent> {
+    Ok(RecordedEvent {
+        version: u64::try_from(row.get::<i64, _>("stream_version")).map_err(|e| corrupt("stream version", e))?,
+        position: row.get("position"),
+        envelope: parse_envelope(row.get("envelope"))?,
+    })
+}
+
+#[async_trait]
+impl OrderStore for SqliteOrderStore {
+    async fn begin(&self) -> store::Result<Box<dyn OrderTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
+        sqlx::query(
+            "SELECT position, stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
+        )
+        .bind(order_id.to_string())
+        .fetch_all(self.database.reader())
+        .await
+        .or_store_error("load order stream")?
+        .iter()
+        .map(recorded_event)
+        .collect()
+    }
+
+    async fn read_all(&self, after_position: i64, max: usize) -> store::Result<Vec<RecordedEvent>> {
+        sqlx::query(
+            "SELECT position, stream_version, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?",
+        )
+        .bind(after_position)
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(self.database.reader())
+        .await
+        .or_store_error("read event log")?
+        .iter()
+        .map(recorded_event)
+        .collect()
+    }
+
+    async fn products(&self) -> store::Result<Vec<Product>> {
+        let rows = sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
+            .fetch_all(self.database.reader())
+            .await
+            .or_store_error("read catalog")?;
+        Ok(rows
+            .iter()
+            .map(|row| Product {
+                sku: row.get("sku"),
+                name: row.get("name"),
+                price_minor: row.get("price_minor"),
+                currency: row.get("currency"),
+            })
+            .collect())
+    }
+
+    async fn due_deadlines(&self, max: usize) -> store::Result<Vec<DueDeadline>> {
+        let rows = sqlx::query(concat!(
+            "SELECT order_id, step FROM deadlines WHERE due_at <= ",
+            now_ms!(),
+            " ORDER BY due_at LIMIT ?"
+        ))
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(self.database.reader())
+        .await
+        .or_store_error("read due deadlines")?;
+        rows.iter()
+            .map(|row| {
+                let step: String = row.get("step");
+                Ok(DueDeadline {
+                    order_id: parse_uuid(row.get("order_id"))?,
+                    step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
+        let row = sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
+            .bind(key)
+            .fetch_optional(self.database.reader())
+            .await
+            .or_store_error("read idempotency key")?;
+        row.map(|row| {
+            Ok(IdempotentRequest { request_hash: row.get("request_hash"), order_id: parse_uuid(row.get("order_id"))? })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl OrderTx for SqliteTx {
+    async fn append(&mut self, order_id: Uuid, expected_version: u64, events: &[Envelope]) -> store::Result<()> {
+        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?")
+            .bind(order_id.to_string())
+            .fetch_one(&mut *self.tx)
+            .await
+            .or_store_error("read stream version")?;
+        if u64::try_from(current).ok() != Some(expected_version) {
+            return Err(StoreError::Conflict);
+        }
+        for (offset, envelope) in (1..).zip(events) {
+            // The UNIQUE (stream_id, stream_version) constraint turns a concurrent append into
+            // a Conflict even where the check above could race (it cannot on one writer).
+            sqlx::query(concat!(
+                "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
+                "VALUES (?, ?, ?, ?, ",
+                now_ms!(),
+                ")"
+            ))
+            .bind(order_id.to_string())
+            .bind(current + offset)
+            .bind(envelope.message_id.to_string())
+            .bind(to_json(envelope)?)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("append order event")?;
+        }
+        Ok(())
+    }
+
+    async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO deadlines (order_id, step, due_at) VALUES (?, ?, ",
+            now_ms!(),
+            " + ?) ON CONFLICT (order_id) DO UPDATE SET step = excluded.step, due_at = excluded.due_at"
+        ))
+        .bind(order_id.to_string())
+        .bind(step.as_str())
+        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("set saga deadline")?;
+        Ok(())
+    }
+
+    async fn clear_deadline(&mut self, order_id: Uuid, only: Option<SagaStep>) -> store::Result<()> {
+        sqlx::query("DELETE FROM deadlines WHERE order_id = ?1 AND (?2 IS NULL OR step = ?2)")
+            .bind(order_id.to_string())
+            .bind(only.map(SagaStep::as_str))
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("clear saga deadline")?;
+        Ok(())
+    }
+
+    async fn remember_request(&mut self, key: &str, request: &IdempotentRequest) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(key)
+        .bind(&request.request_hash)
+        .bind(request.order_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("remember idempotency key")?;
+        Ok(())
+    }
+
+    async fn upsert_product(&mut self, product: &Product) -> store::Result<()> {
+        sqlx::query(
+            "INSERT INTO products (sku, name, price_minor, currency) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor, \
+             currency = excluded.currency",
+        )
+        .bind(&product.sku)
+        .bind(&product.name)
+        .bind(product.price_minor)
+        .bind(&product.currency)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("save product")?;
+        Ok(())
+    }
+}

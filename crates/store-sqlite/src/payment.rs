@@ -1,1 +1,106 @@
-//! placeholder
+//! The payment service's table: one payment per order, ever.
+
+use async_trait::async_trait;
+use payment_domain::{Payment, PaymentStatus};
+use payment_service::ports::{PaymentStore, PaymentTx};
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+
+use crate::database::SqliteDatabase;
+use crate::error::{SqlResultExt as _, corrupt, parse_uuid};
+use crate::unit_of_work::SqliteTx;
+
+/// The payment service's storage on SQLite.
+#[derive(Clone, Debug)]
+pub struct SqlitePaymentStore {
+    database: SqliteDatabase,
+}
+
+impl SqlitePaymentStore {
+    pub fn new(database: SqliteDatabase) -> Self {
+        Self { database }
+    }
+}
+
+fn payment(row: &SqliteRow) -> store::Result<Payment> {
+    let status: String = row.get("status");
+    Ok(Payment {
+        payment_id: parse_uuid(row.get("payment_id"))?,
+        order_id: parse_uuid(row.get("order_id"))?,
+        amount_minor: row.get("amount_minor"),
+        status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
+        failure_reason: row.get("failure_reason"),
+    })
+}
+
+#[async_trait]
+impl PaymentStore for SqlitePaymentStore {
+    async fn begin(&self) -> store::Result<Box<dyn PaymentTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn payment(&self, order_id: Uuid) -> store::Result<Option<Payment>> {
+        sqlx::query(
+            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments WHERE order_id = ?",
+        )
+        .bind(order_id.to_string())
+        .fetch_optional(self.database.reader())
+        .await
+        .or_store_error("read payment")?
+        .as_ref()
+        .map(payment)
+        .transpose()
+    }
+
+    async fn payments(&self) -> store::Result<Vec<Payment>> {
+        sqlx::query("SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments")
+            .fetch_all(self.database.reader())
+            .await
+            .or_store_error("read payments")?
+            .iter()
+            .map(payment)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl PaymentTx for SqliteTx {
+    async fn insert_pending(&mut self, payment: &Payment) -> store::Result<bool> {
+        let done = sqlx::query(concat!(
+            "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
+            "VALUES (?, ?, ?, 'USD', 'pending', ",
+            now_ms!(),
+            ", ",
+            now_ms!(),
+            ") ON CONFLICT (order_id) DO NOTHING"
+        ))
+        .bind(payment.order_id.to_string())
+        .bind(payment.payment_id.to_string())
+        .bind(payment.amount_minor)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record pending payment")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_status(
+        &mut self,
+        order_id: Uuid,
+        status: PaymentStatus,
+        failure_reason: Option<&str>,
+    ) -> store::Result<()> {
+        sqlx::query(concat!(
+            "UPDATE payments SET status = ?, failure_reason = COALESCE(?, failure_reason), updated_at = ",
+            now_ms!(),
+            " WHERE order_id = ?"
+        ))
+        .bind(status.as_str())
+        .bind(failure_reason)
+        .bind(order_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("update payment")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! The words of each email: which events reach a customer, and what they say.
+//!
+//! Pure: no I/O, no clock. The service adds the message id and the time of sending.
+
+use contracts::value::format_minor;
+use contracts::{Compensation, Message, OrderCancelled, OrderCompleted};
+use uuid::Uuid;
+
+/// The message types that send the customer an email.
+pub(crate) const NOTIFIED_TYPES: [&str; 2] = ["order.completed", "order.cancelled"];
+
+/// An email before it is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Draft {
+    pub(crate) order_id: Uuid,
+    pub(crate) recipient: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
+}
+
+/// The email a message sends its customer, if any.
+pub(crate) fn draft(message: &Message) -> Option<Draft> {
+    match message {
+        Message::OrderCompleted(completed) => Some(confirmation(completed)),
+        Message::OrderCancelled(cancelled) => Some(cancellation(cancelled)),
+        _ => None,
+    }
+}
+
+fn confirmation(completed: &OrderCompleted) -> Draft {
+    let order_id = completed.order_id;
+    Draft {
+        order_id,
+        recipient: completed.customer_email.clone(),
+        subject: format!("Your order {order_id} is confirmed"),
+        body: format!(
+            "Hello,\n\nthank you for your order {order_id}. It is paid and on its way.\n\
+             Total charged: {} {}.\n\nOrderflow",
+            format_minor(completed.total_minor),
+            completed.currency,
+        ),
+    }
+}
+
+fn cancellation(cancelled: &OrderCancelled) -> Draft {
+    let order_id = cancelled.order_id;
+    let refund = if cancelled.compensations.contains(&Compensation::RefundPayment) {
+        "\nThe payment we took will be refunded in full."
+    } else {
+        "\nYou have not been charged."
+    };
+    Draft {
+        order_id,
+        recipient: cancelled.customer_email.clone(),
+        subject: format!("Your order {order_id} was cancelled"),
+        body: format!(
+            "Hello,\n\nwe are sorry: your order {order_id} was cancelled.\nReason: {}.{refund}\n\nOrderflow",
+            cancelled.reason,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use contracts::{OrderPlaced, StockReleased};
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    fn completed() -> OrderCompleted {
+        OrderCompleted {
+            order_id: Uuid::now_v7(),
+            customer_email: "ada@example.com".into(),
+            total_minor: 12_995,
+            currency: "EUR".into(),
+            completed_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn cancelled(compensations: Vec<Compensation>) -> OrderCancelled {
+        OrderCancelled {
+            order_id: Uuid::now_v7(),
+            customer_email: "ada@example.com".into(),
+            reason: "insufficient stock for product-001: requested 1000, available 100".into(),
+            compensations,
+            cancelled_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_completed_order_is_confirmed_with_its_total() {
+        let event = completed();
+        let draft = draft(&Message::from(event.clone())).expect("a confirmation");
+        assert_eq!(draft.order_id, event.order_id);
+        assert_eq!(draft.recipient, "ada@example.com");
+        assert_eq!(draft.subject, format!("Your order {} is confirmed", event.order_id));
+        assert!(draft.body.contains("129.95 EUR"), "{}", draft.body);
+    }
+
+    #[test]
+    fn a_cancelled_order_names_the_reason() {
+        let event = cancelled(vec![Compensation::ReleaseStock]);
+        let draft = draft(&Message::from(event.clone())).expect("a cancellation");
+        assert_eq!(draft.subject, format!("Your order {} was cancelled", event.order_id));
+        assert!(draft.body.contains(&event.reason), "{}", draft.body);
+        assert!(draft.body.contains("not been charged"), "{}", draft.body);
+    }
+
+    #[test]
+    fn a_cancelled_order_that_was_paid_promises_a_refund() {
+        let event = cancelled(vec![Compensation::ReleaseStock, Compensation::RefundPayment]);
+        let draft = draft(&Message::from(event)).expect("a cancellation");
+        assert!(draft.body.contains("refunded"), "{}", draft.body);
+    }
+
+    #[test]
+    fn other_messages_send_no_email() {
+        let order_id = Uuid::now_v7();
+        assert_eq!(draft(&Message::from(StockReleased { order_id })), None);
+        let placed = OrderPlaced {
+            order_id,
+            customer_email: "ada@example.com".into(),
+            items: Vec::new(),
+            total_minor: 0,
+            currency: "USD".into(),
+            payment_token: "tok_visa".into(),
+            placed_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(draft(&Message::from(placed)), None);
+    }
+
+    #[test]
+    fn only_the_types_with_a_draft_are_notified() {
+        for (message_type, _) in Message::TYPES {
+            let notified = NOTIFIED_TYPES.contains(message_type);
+            let subscribed = contracts::subscribers(message_type).contains(&contracts::Queue::Notification);
+            assert_eq!(notified, subscribed, "{message_type}");
+        }
+    }
+}

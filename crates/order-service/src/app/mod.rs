@@ -1,0 +1,8 @@
+//! The order service's use cases, one file each.
+
+pub(crate) mod cancel_order;
+pub(crate) mod place_order;
+pub(crate) mod queries;
+pub(crate) mod replies;
+pub(crate) mod saga_runner;
+pub(crate) mod timers;

@@ -1,0 +1,302 @@
+//! A customer places an order: validate everything at once, price it from the catalog, and
+//! start the saga, all in one transaction with the idempotency key.
+
+use std::collections::BTreeMap;
+
+use contracts::value::{Email, Quantity, Sku};
+use order_domain::saga::{self, SagaStep};
+use order_domain::{OrderCommand, PricedLine};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::OrderService;
+use crate::ports::{IdempotentRequest, Product};
+
+/// The default test card: always succeeds.
+pub const DEFAULT_PAYMENT_TOKEN: &str = "tok_visa";
+
+/// An order as the client asked for it, not yet validated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OrderRequest {
+    pub customer_email: String,
+    pub items: Vec<RequestedLine>,
+    pub payment_token: Option<String>,
+}
+
+/// One requested line, not yet validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestedLine {
+    pub product_id: String,
+    pub quantity: i64,
+}
+
+/// One thing wrong with a request, naming the field it concerns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// JSON path of the field, e.g. `items[1].quantity`.
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Why an order was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    #[error("the order is invalid")]
+    Invalid(Vec<Problem>),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// An accepted order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placed {
+    pub order_id: Uuid,
+    /// The same request was accepted before under the same idempotency key.
+    pub replayed: bool,
+}
+
+/// A request that passed validation.
+struct ValidOrder {
+    customer_email: Email,
+    lines: Vec<PricedLine>,
+    currency: String,
+    payment_token: String,
+}
+
+impl ValidOrder {
+    /// A stable fingerprint of what was asked, for idempotency keys: same order, same hash,
+    /// whatever the JSON shape or line order.
+    fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.customer_email.as_str());
+        for line in &self.lines {
+            hasher.update(format!("|{}x{}", line.sku, line.quantity.get()));
+        }
+        hasher.update(format!("|{}", self.payment_token));
+        format!("{:x}", hasher.finalize())
+    }
+}
+
+/// Checks every field and reports every problem, not only the first. Lines for the same
+/// product are merged into one.
+fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let customer_email = Email::parse(&request.customer_email)
+        .map_err(|message| problems.push(Problem::new("customer_email", message)))
+        .ok();
+    if request.items.is_empty() {
+        problems.push(Problem::new("items", "an order needs at least one item"));
+    }
+    let mut merged: BTreeMap<Sku, (i64, &Product)> = BTreeMap::new();
+    for (index, line) in request.items.iter().enumerate() {
+        let sku = match Sku::parse(&line.product_id) {
+            Ok(sku) => sku,
+            Err(message) => {
+                problems.push(Problem::new(format!("items[{index}].product_id"), message));
+                continue;
+            }
+        };
+        let Some(product) = catalog.iter().find(|p| p.sku == sku.as_str()) else {
+            problems.push(Problem::new(format!("items[{index}].product_id"), format!("unknown product `{sku}`")));
+            continue;
+        };
+        if !(1..=i64::from(Quantity::MAX)).contains(&line.quantity) {
+            problems.push(Problem::new(
+                format!("items[{index}].quantity"),
+                format!("quantity must be between 1 and {}, got {}", Quantity::MAX, line.quantity),
+            ));
+            continue;
+        }
+        merged.entry(sku).or_insert((0, product)).0 += line.quantity;
+    }
+    let mut lines = Vec::with_capacity(merged.len());
+    for (sku, (quantity, product)) in merged {
+        match u32::try_from(quantity).map_err(|e| e.to_string()).and_then(Quantity::new) {
+            Ok(quantity) => lines.push(PricedLine {
+                sku,
+                name: product.name.clone(),
+                quantity,
+                unit_price_minor: product.price_minor,
+            }),
+            Err(message) => problems.push(Problem::new("items", format!("{sku}: lines add up to more than allowed: {message}"))),
+        }
+    }
+    let currencies: Vec<&str> = {
+        let mut all: Vec<&str> = catalog.iter().filter(|p| lines.iter().any(|l| l.sku.as_str() == p.sku)).map(|p| p.currency.as_str()).collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    if currencies.len() > 1 {
+        problems.push(Problem::new("items", "all items of an order must be priced in one currency"));
+    }
+    let payment_token = request.payment_token.clone().unwrap_or_else(|| DEFAULT_PAYMENT_TOKEN.to_owned());
+    let token_ok = payment_token.starts_with("tok_")
+        && payment_token.len() <= 64
+        && payment_token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !token_ok {
+        problems.push(Problem::new("payment_token", "a payment token looks like `tok_visa`"));
+    }
+    match customer_email {
+        Some(customer_email) if problems.is_empty() => Ok(ValidOrder {
+            customer_email,
+            currency: currencies.first().map_or("USD", |c| c).to_owned(),
+            lines,
+            payment_token,
+        }),
+        _ => Err(problems),
+    }
+}
+
+impl OrderService {
+    /// Accepts an order and starts its saga. With an idempotency key, the same request gets the
+    /// same order back; another request under the same key is refused.
+    ///
+    /// # Errors
+    /// [`PlaceOrderError`]; nothing is stored then.
+    pub async fn place_order(&self, request: &OrderRequest, idempotency_key: Option<&str>) -> Result<Placed, PlaceOrderError> {
+        let catalog = self.store.products().await?;
+        let order = validate(request, &catalog).map_err(PlaceOrderError::Invalid)?;
+        let fingerprint = order.fingerprint();
+        if let Some(key) = idempotency_key
+            && let Some(placed) = self.earlier_request(key, &fingerprint).await?
+        {
+            return Ok(placed);
+        }
+        let order_id = Uuid::now_v7();
+        let decision = saga::start(OrderCommand::Place {
+            order_id,
+            customer_email: order.customer_email,
+            lines: order.lines,
+            currency: order.currency,
+            payment_token: order.payment_token,
+            at: OffsetDateTime::now_utc(),
+        })
+        .map_err(|rejection| PlaceOrderError::Invalid(vec![Problem::new("items", rejection.to_string())]))?;
+        debug_assert_eq!(decision.deadline, saga::Deadline::Set(SagaStep::AwaitingStock));
+
+        let mut tx = self.store.begin().await?;
+        if let Some(key) = idempotency_key {
+            let request = IdempotentRequest { request_hash: fingerprint.clone(), order_id };
+            match tx.remember_request(key, &request).await {
+                // Another request with this key won the race: answer as it was answered.
+                Err(store::StoreError::Conflict) => {
+                    drop(tx);
+                    return self.earlier_request(key, &fingerprint).await?.ok_or(PlaceOrderError::IdempotencyKeyReused);
+                }
+                other => other?,
+            }
+        }
+        self.write(&mut *tx, order_id, 0, decision, None, None).await?;
+        tx.commit().await?;
+        metrics::counter!("orderflow_orders_placed_total").increment(1);
+        Ok(Placed { order_id, replayed: false })
+    }
+
+    async fn earlier_request(&self, key: &str, fingerprint: &str) -> Result<Option<Placed>, PlaceOrderError> {
+        match self.store.idempotent_request(key).await? {
+            Some(earlier) if earlier.request_hash == fingerprint => {
+                Ok(Some(Placed { order_id: earlier.order_id, replayed: true }))
+            }
+            Some(_) => Err(PlaceOrderError::IdempotencyKeyReused),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Vec<Product> {
+        crate::catalog::DEMO_CATALOG
+            .iter()
+            .map(|(sku, name, price, _)| Product {
+                sku: (*sku).into(),
+                name: (*name).into(),
+                price_minor: *price,
+                currency: "USD".into(),
+            })
+            .collect()
+    }
+
+    fn line(product_id: &str, quantity: i64) -> RequestedLine {
+        RequestedLine { product_id: product_id.into(), quantity }
+    }
+
+    fn fields(problems: &[Problem]) -> Vec<&str> {
+        problems.iter().map(|p| p.field.as_str()).collect()
+    }
+
+    #[test]
+    fn every_problem_of_a_request_is_reported_at_once() {
+        let request = OrderRequest {
+            customer_email: "not-an-email".into(),
+            items: vec![line("invalid-product", 1), line("product-001", 0), line("product-002", 1001)],
+            payment_token: None,
+        };
+        let problems = validate(&request, &catalog()).err().expect("invalid");
+        assert_eq!(fields(&problems), ["customer_email", "items[0].product_id", "items[1].quantity", "items[2].quantity"]);
+        assert!(problems[1].message.contains("invalid-product"), "{problems:?}");
+    }
+
+    #[test]
+    fn an_order_without_items_is_rejected() {
+        let request = OrderRequest { customer_email: "a@b.co".into(), items: vec![], payment_token: None };
+        let problems = validate(&request, &catalog()).err().expect("invalid");
+        assert_eq!(fields(&problems), ["items"]);
+    }
+
+    #[test]
+    fn duplicate_product_lines_are_merged_and_priced_from_the_catalog() {
+        let request = OrderRequest {
+            customer_email: "a@b.co".into(),
+            items: vec![line("product-002", 2), line("product-002", 3)],
+            payment_token: None,
+        };
+        let order = validate(&request, &catalog()).ok().expect("valid");
+        assert_eq!(order.lines.len(), 1);
+        assert_eq!(order.lines[0].quantity.get(), 5);
+        assert_eq!(order.lines[0].unit_price_minor, 2_599);
+        assert_eq!(order.payment_token, DEFAULT_PAYMENT_TOKEN);
+    }
+
+    #[test]
+    fn merged_lines_over_the_limit_are_rejected() {
+        let request = OrderRequest {
+            customer_email: "a@b.co".into(),
+            items: vec![line("product-002", 600), line("product-002", 600)],
+            payment_token: None,
+        };
+        let problems = validate(&request, &catalog()).err().expect("invalid");
+        assert_eq!(fields(&problems), ["items"]);
+    }
+
+    #[test]
+    fn the_same_order_in_another_shape_has_the_same_fingerprint() {
+        let one = OrderRequest {
+            customer_email: "A@B.co".into(),
+            items: vec![line("product-001", 1), line("product-002", 2)],
+            payment_token: None,
+        };
+        let other = OrderRequest {
+            customer_email: "a@b.co".into(),
+            items: vec![line("product-002", 1), line("product-001", 1), line("product-002", 1)],
+            payment_token: Some("tok_visa".into()),
+        };
+        let third = OrderRequest { items: vec![line("product-001", 2)], ..one.clone() };
+        let fingerprint = |r: &OrderRequest| validate(r, &catalog()).ok().expect("valid").fingerprint();
+        assert_eq!(fingerprint(&one), fingerprint(&other));
+        assert_ne!(fingerprint(&one), fingerprint(&third));
+    }
+}

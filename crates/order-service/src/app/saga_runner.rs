@@ -1,0 +1,143 @@
+//! Runs one saga decision against the store: load the order, decide, and write the new events,
+//! the outgoing messages, the deadline and the inbox record in one transaction. A concurrent
+//! append to the same order is a conflict: reload and decide again.
+
+use contracts::{Envelope, Message};
+use order_domain::saga::{self, Deadline, SagaDecision, SagaInput, SagaStep};
+use order_domain::{Order, OrderError, OrderEvent, replay};
+use time::OffsetDateTime;
+use transport::HandleError;
+use uuid::Uuid;
+
+use crate::OrderService;
+use crate::ports::OrderTx;
+
+/// How often a decision is retried when another writer appended to the same order first.
+const CONFLICT_RETRIES: usize = 8;
+
+/// Why a saga step could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    #[error("order {0} does not exist")]
+    UnknownOrder(Uuid),
+    #[error(transparent)]
+    Rejected(#[from] OrderError),
+    #[error("stored event cannot be read")]
+    Corrupt(#[from] contracts::DecodeError),
+    #[error("order {0} kept changing under concurrent writers")]
+    Contended(Uuid),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+impl From<SagaError> for HandleError {
+    fn from(error: SagaError) -> Self {
+        match error {
+            SagaError::Store(store) => store.into(),
+            SagaError::Contended(_) => HandleError::Unavailable(error.into()),
+            other => HandleError::Rejected(other.into()),
+        }
+    }
+}
+
+/// What a saga step did.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Applied(Order),
+    /// The causing message had been handled before: nothing was done.
+    Duplicate,
+}
+
+impl OrderService {
+    /// Loads an order with its stream version.
+    pub(crate) async fn load(&self, order_id: Uuid) -> Result<Option<(Order, u64)>, SagaError> {
+        let recorded = self.store.load(order_id).await?;
+        let version = recorded.last().map_or(0, |event| event.version);
+        let mut events = Vec::with_capacity(recorded.len());
+        for event in recorded {
+            if let Ok(event) = OrderEvent::try_from(event.envelope.decode()?) {
+                events.push(event);
+            }
+        }
+        Ok(replay(&events).map(|order| (order, version)))
+    }
+
+    /// Feeds `input` to the saga of `order_id`, recording `cause` in the inbox.
+    pub(crate) async fn run_saga(
+        &self,
+        order_id: Uuid,
+        input: &SagaInput,
+        cause: Option<&Envelope>,
+    ) -> Result<Outcome, SagaError> {
+        for _ in 0..CONFLICT_RETRIES {
+            let (order, version) = self.load(order_id).await?.ok_or(SagaError::UnknownOrder(order_id))?;
+            let decision = saga::react(&order, input.clone(), OffsetDateTime::now_utc())?;
+            let mut tx = self.store.begin().await?;
+            if let Some(cause) = cause
+                && !tx.mark_handled(cause.message_id).await?
+            {
+                return Ok(Outcome::Duplicate);
+            }
+            let fired = match input {
+                SagaInput::DeadlineExpired(step) => Some(*step),
+                _ => None,
+            };
+            let new_events = decision.events.clone();
+            match self.write(&mut *tx, order_id, version, decision, cause, fired).await {
+                Err(store::StoreError::Conflict) => continue,
+                result => result?,
+            }
+            match tx.commit().await {
+                Err(store::StoreError::Conflict) => continue,
+                result => result?,
+            }
+            let order = new_events.iter().fold(Some(order), order_domain::evolve).ok_or(SagaError::UnknownOrder(order_id))?;
+            return Ok(Outcome::Applied(order));
+        }
+        Err(SagaError::Contended(order_id))
+    }
+
+    /// Writes a decision into `tx`: events appended at `expected_version` and published,
+    /// commands sent, the deadline updated. `fired` is the deadline that triggered it, if any.
+    pub(crate) async fn write(
+        &self,
+        tx: &mut dyn OrderTx,
+        order_id: Uuid,
+        expected_version: u64,
+        decision: SagaDecision,
+        cause: Option<&Envelope>,
+        fired: Option<SagaStep>,
+    ) -> store::Result<()> {
+        let now = OffsetDateTime::now_utc();
+        let envelope = |message: Message| {
+            let builder = Envelope::build(&message);
+            match cause {
+                Some(cause) => builder.caused_by(cause).at(now),
+                None => builder.at(now),
+            }
+        };
+        let events: Vec<Envelope> = decision.events.into_iter().map(|e| envelope(e.into())).collect();
+        if !events.is_empty() {
+            tx.append(order_id, expected_version, &events).await?;
+        }
+        for event in &events {
+            tx.enqueue(event).await?;
+        }
+        for command in decision.commands {
+            tx.enqueue(&envelope(command.into())).await?;
+        }
+        match decision.deadline {
+            Deadline::Keep => {}
+            Deadline::Set(step) => tx.set_deadline(order_id, step, self.deadline(step)).await?,
+            Deadline::Clear => tx.clear_deadline(order_id, fired).await?,
+        }
+        Ok(())
+    }
+
+    fn deadline(&self, step: SagaStep) -> std::time::Duration {
+        match step {
+            SagaStep::AwaitingStock => self.deadlines.stock,
+            SagaStep::AwaitingPayment => self.deadlines.payment,
+        }
+    }
+}
