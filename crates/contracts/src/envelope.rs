@@ -43,7 +43,11 @@ impl Envelope {
     /// # Errors
     /// [`crate::DecodeError`] when the type is unknown or the payload does not match its schema.
     pub fn decode(&self) -> Result<Message, crate::DecodeError> {
-        Message::decode(&self.message_type, self.schema_version, self.payload.clone())
+        Message::decode(
+            &self.message_type,
+            self.schema_version,
+            self.payload.clone(),
+        )
     }
 }
 

@@ -15,7 +15,13 @@ pub enum Queue {
 }
 
 impl Queue {
-    pub const ALL: [Queue; 5] = [Queue::Order, Queue::Inventory, Queue::Payment, Queue::Notification, Queue::Query];
+    pub const ALL: [Queue; 5] = [
+        Queue::Order,
+        Queue::Inventory,
+        Queue::Payment,
+        Queue::Notification,
+        Queue::Query,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -54,7 +60,10 @@ mod tests {
     #[test]
     fn every_message_type_has_at_least_one_subscriber() {
         for (message_type, _) in Message::TYPES {
-            assert!(!subscribers(message_type).is_empty(), "{message_type} reaches no queue");
+            assert!(
+                !subscribers(message_type).is_empty(),
+                "{message_type} reaches no queue"
+            );
         }
     }
 }

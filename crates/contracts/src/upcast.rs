@@ -8,10 +8,20 @@ use serde_json::Value;
 pub enum DecodeError {
     #[error("unknown message type `{0}`")]
     UnknownType(String),
-    #[error("`{message_type}` has schema version {found}, newer than the {current} this build reads")]
-    FutureVersion { message_type: &'static str, found: u32, current: u32 },
+    #[error(
+        "`{message_type}` has schema version {found}, newer than the {current} this build reads"
+    )]
+    FutureVersion {
+        message_type: &'static str,
+        found: u32,
+        current: u32,
+    },
     #[error("`{message_type}` version {version} cannot be upcast: {reason}")]
-    Upcast { message_type: &'static str, version: u32, reason: &'static str },
+    Upcast {
+        message_type: &'static str,
+        version: u32,
+        reason: &'static str,
+    },
     #[error("`{message_type}` payload does not match its schema")]
     Payload {
         message_type: &'static str,
@@ -28,7 +38,11 @@ pub(crate) fn to_current(
     mut payload: Value,
 ) -> Result<Value, DecodeError> {
     if version > current {
-        return Err(DecodeError::FutureVersion { message_type, found: version, current });
+        return Err(DecodeError::FutureVersion {
+            message_type,
+            found: version,
+            current,
+        });
     }
     for from in version..current {
         payload = upcast_one(message_type, from, payload)?;
@@ -41,12 +55,22 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
         // Version 1 predates multi-currency catalogs: every price was in US dollars.
         ("order.placed", 1) => {
             let Value::Object(mut fields) = payload else {
-                return Err(DecodeError::Upcast { message_type, version: from, reason: "payload is not an object" });
+                return Err(DecodeError::Upcast {
+                    message_type,
+                    version: from,
+                    reason: "payload is not an object",
+                });
             };
-            fields.entry("currency").or_insert_with(|| Value::from("USD"));
+            fields
+                .entry("currency")
+                .or_insert_with(|| Value::from("USD"));
             Ok(Value::Object(fields))
         }
-        _ => Err(DecodeError::Upcast { message_type, version: from, reason: "no upcaster for this version" }),
+        _ => Err(DecodeError::Upcast {
+            message_type,
+            version: from,
+            reason: "no upcaster for this version",
+        }),
     }
 }
 
@@ -80,7 +104,8 @@ mod tests {
 
     #[test]
     fn a_stored_version_1_order_placed_reads_back_in_us_dollars() {
-        let Message::OrderPlaced(placed) = stored_v1_order_placed().decode().expect("upcast") else {
+        let Message::OrderPlaced(placed) = stored_v1_order_placed().decode().expect("upcast")
+        else {
             panic!("decoded to another message type");
         };
         assert_eq!(placed.currency, "USD");

@@ -38,8 +38,14 @@ impl Sku {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let valid = !raw.is_empty()
             && raw.len() <= 64
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if valid { Ok(Self(raw.to_owned())) } else { Err(format!("`{raw}` is not a valid product id")) }
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(format!("`{raw}` is not a valid product id"))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -80,7 +86,10 @@ impl Quantity {
         if (1..=Self::MAX).contains(&units) {
             Ok(Self(units))
         } else {
-            Err(format!("quantity must be between 1 and {}, got {units}", Self::MAX))
+            Err(format!(
+                "quantity must be between 1 and {}, got {units}",
+                Self::MAX
+            ))
         }
     }
 
@@ -111,7 +120,10 @@ pub struct Money {
 
 impl Money {
     pub fn new(minor: i64, currency: impl Into<String>) -> Self {
-        Self { minor, currency: currency.into() }
+        Self {
+            minor,
+            currency: currency.into(),
+        }
     }
 
     pub fn minor(&self) -> i64 {
@@ -220,10 +232,15 @@ mod tests {
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
-        for bad in ["", "a", "@b.c", "a@b", "a@.b", "a@b.", "a b@c.d", "a@b..c", "a@b@c.d"] {
+        for bad in [
+            "", "a", "@b.c", "a@b", "a@.b", "a@b.", "a b@c.d", "a@b..c", "a@b@c.d",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
-        assert_eq!(Email::parse("Test@Example.com").map(|e| e.to_string()), Ok("test@example.com".into()));
+        assert_eq!(
+            Email::parse("Test@Example.com").map(|e| e.to_string()),
+            Ok("test@example.com".into())
+        );
     }
 
     #[test]

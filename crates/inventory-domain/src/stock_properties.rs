@@ -88,42 +88,59 @@ fn expected(before: StockLevel, operation: Operation) -> Result<StockLevel, Stoc
     }
 }
 
+/// Applies `operations` to a new product's stock and checks every step against the rules.
+fn run_operations(initial: u32, operations: &[Operation]) -> Result<(), TestCaseError> {
+    let mut level = StockLevel::new(initial);
+    let (mut reserved, mut sold, mut restocked) = (0_i128, 0_i128, 0_i128);
+
+    for &operation in operations {
+        let result = match operation {
+            Operation::Reserve(units) => level.reserve(units),
+            Operation::Release(units) => level.release(units),
+            Operation::Commit(units) => level.commit(units),
+            Operation::Adjust(delta) => level.adjust(delta),
+        };
+        // A refusal (never a wrapped count) exactly when the rules say so.
+        prop_assert_eq!(
+            &result,
+            &expected(level, operation),
+            "{:?} on {:?}",
+            operation,
+            level
+        );
+        // A refused operation leaves the level as it was: `level` is only replaced on success.
+        let Ok(next) = result else { continue };
+        match operation {
+            Operation::Reserve(units) => reserved += i128::from(units),
+            Operation::Release(units) => reserved -= i128::from(units),
+            Operation::Commit(units) => {
+                reserved -= i128::from(units);
+                sold += i128::from(units);
+            }
+            Operation::Adjust(delta) => restocked += i128::from(delta),
+        }
+        level = next;
+
+        prop_assert!(level.is_conserved(), "{:?} after {:?}", level, operation);
+        prop_assert_eq!(
+            i128::from(level.reserved),
+            reserved,
+            "reserves - releases - commits"
+        );
+        prop_assert_eq!(i128::from(level.sold), sold);
+        prop_assert_eq!(i128::from(level.restocked), restocked);
+        prop_assert_eq!(level.initial, initial);
+    }
+    Ok(())
+}
+
 proptest! {
     #[test]
     fn stock_is_conserved_and_never_oversold_whatever_the_operations(
         initial in initial_stock(),
         operations in proptest::collection::vec(operation(), 0..60),
     ) {
-        let mut level = StockLevel::new(initial);
-        let (mut reserved, mut sold, mut restocked) = (0_i128, 0_i128, 0_i128);
-
-        for operation in operations {
-            let result = match operation {
-                Operation::Reserve(units) => level.reserve(units),
-                Operation::Release(units) => level.release(units),
-                Operation::Commit(units) => level.commit(units),
-                Operation::Adjust(delta) => level.adjust(delta),
-            };
-            prop_assert_eq!(&result, &expected(level, operation), "{:?} on {:?}", operation, level);
-            // A refused operation leaves the level as it was: `level` is only replaced on success.
-            let Ok(next) = result else { continue };
-            match operation {
-                Operation::Reserve(units) => reserved += i128::from(units),
-                Operation::Release(units) => reserved -= i128::from(units),
-                Operation::Commit(units) => {
-                    reserved -= i128::from(units);
-                    sold += i128::from(units);
-                }
-                Operation::Adjust(delta) => restocked += i128::from(delta),
-            }
-            level = next;
-
-            prop_assert!(level.is_conserved(), "{:?} after {:?}", level, operation);
-            prop_assert_eq!(i128::from(level.reserved), reserved);
-            prop_assert_eq!(i128::from(level.sold), sold);
-            prop_assert_eq!(i128::from(level.restocked), restocked);
-            prop_assert_eq!(level.initial, initial);
-        }
+        run_operations(initial, &operations)?;
     }
 }
 
@@ -142,6 +159,58 @@ fn request() -> impl Strategy<Value = Request> {
     ]
 }
 
+/// One order's reservation of `units`, and the stock it is taken from.
+struct OrderReservation {
+    units: u32,
+    level: StockLevel,
+    status: Option<ReservationStatus>,
+    reserves: u32,
+    give_backs: u32,
+}
+
+impl OrderReservation {
+    fn handle(&mut self, request: Request) -> Result<(), TestCaseError> {
+        match request {
+            Request::Reserve => match ReservationStatus::on_reserve(self.status) {
+                OnReserve::Reserve => {
+                    // Refused for lack of stock: nothing is recorded, a later request may retry.
+                    if let Ok(next) = self.level.reserve(self.units) {
+                        self.level = next;
+                        self.status = Some(ReservationStatus::Held);
+                        self.reserves += 1;
+                    }
+                }
+                OnReserve::AlreadyReserved => prop_assert!(self.status.is_some()),
+            },
+            Request::Release => match ReservationStatus::on_release(self.status) {
+                OnRelease::Release => {
+                    self.level = self.level.release(self.units).expect("held units");
+                    self.status = Some(ReservationStatus::Released);
+                    self.give_backs += 1;
+                }
+                OnRelease::AlreadyReleased | OnRelease::NothingHeld => {}
+            },
+            Request::Commit => match ReservationStatus::on_commit(self.status) {
+                OnCommit::Commit => {
+                    self.level = self.level.commit(self.units).expect("held units");
+                    self.status = Some(ReservationStatus::Committed);
+                    self.give_backs += 1;
+                }
+                OnCommit::NothingHeld => {}
+            },
+        }
+        prop_assert!(self.level.is_conserved());
+        prop_assert!(self.reserves <= 1, "reserved {} times", self.reserves);
+        prop_assert!(
+            self.give_backs <= self.reserves,
+            "released or sold {} times for {} reservations",
+            self.give_backs,
+            self.reserves
+        );
+        Ok(())
+    }
+}
+
 proptest! {
     #[test]
     fn an_order_reservation_touches_stock_at_most_once_each_way_whatever_arrives(
@@ -149,47 +218,20 @@ proptest! {
         units in 1..=10_u32,
         requests in proptest::collection::vec(request(), 0..20),
     ) {
-        let mut level = StockLevel::new(initial);
-        let mut reservation: Option<ReservationStatus> = None;
-        let (mut reserves, mut releases, mut commits) = (0, 0, 0);
-
-        for request in requests {
-            match request {
-                Request::Reserve => match ReservationStatus::on_reserve(reservation) {
-                    OnReserve::Reserve => {
-                        // Refused for lack of stock: nothing is recorded, a later request may retry.
-                        if let Ok(next) = level.reserve(units) {
-                            level = next;
-                            reservation = Some(ReservationStatus::Held);
-                            reserves += 1;
-                        }
-                    }
-                    OnReserve::AlreadyReserved => prop_assert!(reservation.is_some()),
-                },
-                Request::Release => match ReservationStatus::on_release(reservation) {
-                    OnRelease::Release => {
-                        level = level.release(units).expect("a held reservation holds its units");
-                        reservation = Some(ReservationStatus::Released);
-                        releases += 1;
-                    }
-                    OnRelease::AlreadyReleased | OnRelease::NothingHeld => {}
-                },
-                Request::Commit => match ReservationStatus::on_commit(reservation) {
-                    OnCommit::Commit => {
-                        level = level.commit(units).expect("a held reservation holds its units");
-                        reservation = Some(ReservationStatus::Committed);
-                        commits += 1;
-                    }
-                    OnCommit::NothingHeld => {}
-                },
-            }
-            prop_assert!(level.is_conserved());
-            prop_assert!(reserves <= 1, "reserved {} times", reserves);
-            prop_assert!(releases + commits <= reserves, "gave back {} of {} reservations", releases + commits, reserves);
+        let mut reservation = OrderReservation {
+            units,
+            level: StockLevel::new(initial),
+            status: None,
+            reserves: 0,
+            give_backs: 0,
+        };
+        for &request in &requests {
+            reservation.handle(request)?;
         }
 
-        let held = u32::from(reservation == Some(ReservationStatus::Held)) * units;
-        let sold = u32::from(reservation == Some(ReservationStatus::Committed)) * units;
+        let OrderReservation { level, status, .. } = reservation;
+        let held = if status == Some(ReservationStatus::Held) { units } else { 0 };
+        let sold = if status == Some(ReservationStatus::Committed) { units } else { 0 };
         prop_assert_eq!((level.reserved, level.sold), (held, sold));
         prop_assert_eq!(level.available + level.reserved + level.sold, initial);
     }

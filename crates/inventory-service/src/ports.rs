@@ -35,7 +35,11 @@ pub trait InventoryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`store::StoreError`] when the write fails.
-    async fn reserve(&mut self, order_id: Uuid, lines: &[StockLine]) -> Result<Result<(), InsufficientStock>>;
+    async fn reserve(
+        &mut self,
+        order_id: Uuid,
+        lines: &[StockLine],
+    ) -> Result<Result<(), InsufficientStock>>;
 
     /// Gives a held reservation back to available stock.
     ///

@@ -44,7 +44,10 @@ fn confirmation(completed: &OrderCompleted) -> Draft {
 
 fn cancellation(cancelled: &OrderCancelled) -> Draft {
     let order_id = cancelled.order_id;
-    let refund = if cancelled.compensations.contains(&Compensation::RefundPayment) {
+    let refund = if cancelled
+        .compensations
+        .contains(&Compensation::RefundPayment)
+    {
         "\nThe payment we took will be refunded in full."
     } else {
         "\nYou have not been charged."
@@ -93,7 +96,10 @@ mod tests {
         let draft = draft(&Message::from(event.clone())).expect("a confirmation");
         assert_eq!(draft.order_id, event.order_id);
         assert_eq!(draft.recipient, "ada@example.com");
-        assert_eq!(draft.subject, format!("Your order {} is confirmed", event.order_id));
+        assert_eq!(
+            draft.subject,
+            format!("Your order {} is confirmed", event.order_id)
+        );
         assert!(draft.body.contains("129.95 EUR"), "{}", draft.body);
     }
 
@@ -101,14 +107,20 @@ mod tests {
     fn a_cancelled_order_names_the_reason() {
         let event = cancelled(vec![Compensation::ReleaseStock]);
         let draft = draft(&Message::from(event.clone())).expect("a cancellation");
-        assert_eq!(draft.subject, format!("Your order {} was cancelled", event.order_id));
+        assert_eq!(
+            draft.subject,
+            format!("Your order {} was cancelled", event.order_id)
+        );
         assert!(draft.body.contains(&event.reason), "{}", draft.body);
         assert!(draft.body.contains("not been charged"), "{}", draft.body);
     }
 
     #[test]
     fn a_cancelled_order_that_was_paid_promises_a_refund() {
-        let event = cancelled(vec![Compensation::ReleaseStock, Compensation::RefundPayment]);
+        let event = cancelled(vec![
+            Compensation::ReleaseStock,
+            Compensation::RefundPayment,
+        ]);
         let draft = draft(&Message::from(event)).expect("a cancellation");
         assert!(draft.body.contains("refunded"), "{}", draft.body);
     }
@@ -133,7 +145,8 @@ mod tests {
     fn only_the_types_with_a_draft_are_notified() {
         for (message_type, _) in Message::TYPES {
             let notified = NOTIFIED_TYPES.contains(message_type);
-            let subscribed = contracts::subscribers(message_type).contains(&contracts::Queue::Notification);
+            let subscribed =
+                contracts::subscribers(message_type).contains(&contracts::Queue::Notification);
             assert_eq!(notified, subscribed, "{message_type}");
         }
     }

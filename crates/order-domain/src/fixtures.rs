@@ -1,5 +1,6 @@
-//! Givens shared by the order's tests: one order placed at a fixed time, and the histories that
-//! bring it to each status. Test-only; nothing here is part of the crate.
+//! Givens shared by the order's tests: one order placed at a fixed time, the histories that bring
+//! it to each status, and the saga's expected decisions. Test-only; nothing here is part of the
+//! crate.
 
 use contracts::value::{Email, Quantity, Sku};
 use contracts::{Compensation, OrderCancelled, RefundPayment, ReleaseStock};
@@ -114,7 +115,7 @@ pub(crate) fn when(order: &Order, input: SagaInput) -> SagaDecision {
     react(order, input, at(3)).expect("the saga accepts the input")
 }
 
-/// The order's cancellation, decided when `input` reached it.
+/// The `Cancelled` event of a saga decision made by [`when`].
 pub(crate) fn cancelled(reason: &str, compensations: Vec<Compensation>) -> OrderEvent {
     OrderEvent::Cancelled(OrderCancelled {
         order_id: ORDER_ID,

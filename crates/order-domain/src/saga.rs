@@ -145,7 +145,7 @@ pub fn react(
     let cancel = |reason: String| -> Result<SagaDecision, OrderError> {
         let events = decide(Some(order), OrderCommand::Cancel { reason, at })?;
         let mut commands = vec![];
-        if order.status == Paid {
+        if order.holds_stock() {
             commands.push(release());
         }
         if order.status == Paid {
@@ -228,20 +228,11 @@ pub fn react(
         (SagaInput::DeadlineExpired(SagaStep::AwaitingPayment), InventoryReserved) => {
             cancel("timed out waiting for the payment".to_owned())
         }
-        // A deadline for a step the order has already left. The order has only one deadline: if
-        // it still waits, that deadline belongs to its current step and must stay, or nothing
-        // would cancel the order if that step is never answered.
-        (SagaInput::DeadlineExpired(_), status) => {
-            let deadline = if status.is_terminal() {
-                Deadline::Clear
-            } else {
-                Deadline::Keep
-            };
-            Ok(SagaDecision {
-                deadline,
-                ..SagaDecision::nothing()
-            })
-        }
+        // A deadline for a step the order has already left.
+        (SagaInput::DeadlineExpired(_), _) => Ok(SagaDecision {
+            deadline: Deadline::Clear,
+            ..SagaDecision::nothing()
+        }),
 
         (SagaInput::CancelRequested, Cancelled) => Ok(SagaDecision::nothing()),
         (SagaInput::CancelRequested, _) => cancel("cancelled by the customer".to_owned()),

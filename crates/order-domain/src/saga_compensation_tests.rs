@@ -3,13 +3,12 @@
 
 use contracts::Compensation;
 
-use crate::OrderError;
-use crate::OrderEvent;
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
     at, cancelled, nothing, order_in, payment_succeeded, refund_payment, release_stock, when,
 };
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react};
+use crate::{OrderError, OrderEvent};
 
 #[test]
 fn a_late_stock_reservation_for_a_cancelled_order_is_released() {

@@ -144,11 +144,20 @@ impl SagaRun {
             self.last_release = Some(index);
         }
 
-        // The order is under exactly the deadline of the step it waits in.
+        // The order is under exactly the deadline of the step it waits in. A deadline that fired
+        // is cleared only if it is still the order's (as the order service's `clear_deadline`
+        // does with `only`): a stale timer must not remove the deadline of a later step.
+        let fired = match input {
+            SagaInput::DeadlineExpired(step) => Some(*step),
+            _ => None,
+        };
         match decision.deadline {
             Deadline::Keep => {}
             Deadline::Set(step) => self.deadline = Some(step),
-            Deadline::Clear => self.deadline = None,
+            Deadline::Clear if fired.is_none_or(|step| self.deadline == Some(step)) => {
+                self.deadline = None;
+            }
+            Deadline::Clear => {}
         }
         prop_assert_eq!(
             self.deadline,

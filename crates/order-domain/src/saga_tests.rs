@@ -188,10 +188,11 @@ fn a_deadline_that_fires_after_the_order_ended_only_clears_it() {
 }
 
 #[test]
-fn a_stale_deadline_leaves_the_deadline_of_the_current_step_running() {
+fn a_stale_deadline_of_a_waiting_order_only_clears_itself() {
     // The stock deadline fired while the reservation was being recorded: the order now waits for
-    // its payment under the payment deadline, which must survive or nothing would cancel the
-    // order if the payment never answers. (The order has one deadline, cleared by order id.)
+    // its payment. The decision is to clear the deadline that fired; the order service clears it
+    // only if it is still for that step (`clear_deadline(order_id, only: Some(fired))`), so the
+    // payment deadline survives.
     let stale = [
         (InventoryReserved, SagaStep::AwaitingStock),
         (Pending, SagaStep::AwaitingPayment),
@@ -199,7 +200,14 @@ fn a_stale_deadline_leaves_the_deadline_of_the_current_step_running() {
     for (status, step) in stale {
         let decision = when(&order_in(status), SagaInput::DeadlineExpired(step));
 
-        assert_eq!(decision, nothing(), "{status} {step:?}");
+        assert_eq!(
+            decision,
+            SagaDecision {
+                deadline: Deadline::Clear,
+                ..nothing()
+            },
+            "{status} {step:?}"
+        );
     }
 }
 

@@ -50,13 +50,23 @@ impl OrderService {
     /// # Errors
     /// When the catalog cannot be read or written.
     pub async fn seed_demo_catalog(&self) -> anyhow::Result<()> {
-        if !self.store.products().await.context("read catalog")?.is_empty() {
+        if !self
+            .store
+            .products()
+            .await
+            .context("read catalog")?
+            .is_empty()
+        {
             return Ok(());
         }
         let mut tx = self.store.begin().await?;
         for (sku, name, price_minor, _) in DEMO_CATALOG {
-            let product =
-                Product { sku: sku.to_owned(), name: name.to_owned(), price_minor, currency: "USD".to_owned() };
+            let product = Product {
+                sku: sku.to_owned(),
+                name: name.to_owned(),
+                price_minor,
+                currency: "USD".to_owned(),
+            };
             tx.upsert_product(&product).await?;
         }
         tx.commit().await.context("seed catalog")?;

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use app::cancel_order::CancelError;
-pub use app::place_order::{DEFAULT_PAYMENT_TOKEN, OrderRequest, PlaceOrderError, Placed, Problem, RequestedLine};
+pub use app::place_order::{
+    DEFAULT_PAYMENT_TOKEN, OrderRequest, PlaceOrderError, Placed, Problem, RequestedLine,
+};
 pub use app::saga_runner::SagaError;
 pub use app::timers::run_deadline_timer;
 
@@ -27,7 +29,10 @@ pub struct SagaDeadlines {
 
 impl Default for SagaDeadlines {
     fn default() -> Self {
-        Self { stock: Duration::from_secs(30), payment: Duration::from_secs(30) }
+        Self {
+            stock: Duration::from_secs(30),
+            payment: Duration::from_secs(30),
+        }
     }
 }
 

@@ -90,13 +90,19 @@ pub trait OrderTx: UnitOfWork {
     ///
     /// # Errors
     /// [`store::StoreError::Conflict`] when the stream has moved on: reload and decide again.
-    async fn append(&mut self, order_id: Uuid, expected_version: u64, events: &[Envelope]) -> Result<()>;
+    async fn append(
+        &mut self,
+        order_id: Uuid,
+        expected_version: u64,
+        events: &[Envelope],
+    ) -> Result<()>;
 
     /// Sets the order's one deadline to `step`, due `after` from now by the database's clock.
     ///
     /// # Errors
     /// [`store::StoreError`] when the write fails.
-    async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration) -> Result<()>;
+    async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration)
+    -> Result<()>;
 
     /// Removes the order's deadline; with `only`, only if it is still for that step (a timer
     /// that fired must not remove the deadline of a step that began meanwhile).

@@ -39,7 +39,12 @@ pub trait PaymentTx: UnitOfWork {
     ///
     /// # Errors
     /// [`store::StoreError`] when the write fails.
-    async fn set_status(&mut self, order_id: Uuid, status: PaymentStatus, failure_reason: Option<&str>) -> Result<()>;
+    async fn set_status(
+        &mut self,
+        order_id: Uuid,
+        status: PaymentStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<()>;
 }
 
 /// The outcome of a charge the gateway answered.
@@ -69,5 +74,9 @@ pub trait PaymentGateway: Send + Sync {
 
     /// # Errors
     /// [`GatewayUnavailable`] when the gateway did not answer; call again with the same key.
-    async fn refund(&self, idempotency_key: &str, amount_minor: i64) -> Result<(), GatewayUnavailable>;
+    async fn refund(
+        &self,
+        idempotency_key: &str,
+        amount_minor: i64,
+    ) -> Result<(), GatewayUnavailable>;
 }

@@ -8,15 +8,20 @@ use uuid::Uuid;
 
 use crate::view::OrderView;
 
-/// Filters for listing orders. `cursor` is opaque to clients (see [`crate::view::Cursor`]).
+/// Filters for listing orders; `None` means "any". Clients page with an opaque cursor, which
+/// the service decodes into `before` (see [`crate::view::Cursor`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderFilter {
+    /// Exact address, compared in lowercase.
     pub customer_email: Option<String>,
+    /// Exact status, e.g. `COMPLETED`.
     pub status: Option<String>,
-    /// Free text: matched against the order id, the customer's email and product ids.
+    /// Free text, case-insensitive: a substring of the order id, the customer's email or a
+    /// product id.
     pub text: Option<String>,
     /// Orders strictly older than this `(created_at ms, order id)` position.
     pub before: Option<(i64, Uuid)>,
+    /// At most this many views.
     pub limit: usize,
 }
 
@@ -31,13 +36,13 @@ pub trait QueryStore: Send + Sync {
     /// [`store::StoreError`] when the read fails.
     async fn view(&self, order_id: Uuid) -> Result<Option<OrderView>>;
 
-    /// Newest first.
+    /// The views that pass `filter`, newest first (by creation time, then order id).
     ///
     /// # Errors
     /// [`store::StoreError`] when the read fails.
     async fn list(&self, filter: &OrderFilter) -> Result<Vec<OrderView>>;
 
-    /// Every order id the read model knows, for rebuilds.
+    /// Every order id the read model has kept events for, for rebuilds.
     ///
     /// # Errors
     /// [`store::StoreError`] when the read fails.

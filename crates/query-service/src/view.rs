@@ -1,8 +1,15 @@
 //! The order view, and the pure fold that builds it from an order's events.
 //!
-//! Events may arrive out of order or twice; the fold sorts them by their place in the order's
-//! lifecycle (which is a chain: placed, reserved, paid, then completed or cancelled), so the
-//! same set of events always yields the same view. A rebuild is the same fold.
+//! Events may arrive out of order or twice; the fold drops repeats of a message and sorts the
+//! rest by their place in the order's lifecycle (which is a chain: placed, reserved, paid, then
+//! completed or cancelled), so the same set of events always yields the same view. A rebuild is
+//! the same fold.
+//!
+//! It also owns the [`Cursor`], the position of a view in the newest-first listing.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::str::FromStr;
 
 use contracts::value::format_minor;
 use contracts::{Envelope, Message};
@@ -68,21 +75,29 @@ fn rank(event: &OrderEvent) -> u8 {
 }
 
 /// Folds an order's events into its view; `None` until its `order.placed` is among them.
-/// Envelopes that are not order events, or cannot be decoded, are skipped by the caller's
-/// choice: they are returned as errors here.
+///
+/// The order of `envelopes` does not matter, and a message given twice counts once. Messages
+/// that are not order events are skipped.
 ///
 /// # Errors
-/// The first envelope that cannot be decoded as an order event.
+/// The first envelope that cannot be decoded (an unknown type, a future schema version, a
+/// payload that does not match its schema).
 pub fn project(envelopes: &[Envelope]) -> Result<Option<OrderView>, contracts::DecodeError> {
+    let mut seen = HashSet::with_capacity(envelopes.len());
     let mut events = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
+        if !seen.insert(envelope.message_id) {
+            continue;
+        }
         if let Ok(event) = OrderEvent::try_from(envelope.decode()?) {
-            events.push(event);
+            events.push((rank(&event), envelope.message_id, event));
         }
     }
-    events.sort_by_key(rank);
+    // The message id breaks ties, so even events the aggregate would never emit together
+    // (completed and cancelled) fold the same way whatever order they came in.
+    events.sort_by_key(|(rank, message_id, _)| (*rank, *message_id));
     let mut view: Option<OrderView> = None;
-    for event in &events {
+    for (_, _, event) in &events {
         view = apply(view, event);
     }
     Ok(view)
@@ -98,7 +113,10 @@ fn apply(view: Option<OrderView>, event: &OrderEvent) -> Option<OrderView> {
                 name: line.name.clone(),
                 quantity: line.quantity,
                 unit_price: format_minor(line.unit_price_minor),
-                line_total: format_minor(line.unit_price_minor * i64::from(line.quantity)),
+                line_total: format_minor(
+                    line.unit_price_minor
+                        .saturating_mul(i64::from(line.quantity)),
+                ),
             })
             .collect();
         return Some(OrderView {
@@ -112,14 +130,23 @@ fn apply(view: Option<OrderView>, event: &OrderEvent) -> Option<OrderView> {
             cancellation_reason: None,
             created_at: placed.placed_at,
             updated_at: placed.placed_at,
-            history: vec![entry(Message::from(placed.clone()).message_type(), OrderStatus::Pending, placed.placed_at, None)],
+            history: vec![entry(
+                Message::from(placed.clone()).message_type(),
+                OrderStatus::Pending,
+                placed.placed_at,
+                None,
+            )],
         });
     }
     let mut view = view?;
     let (status, at, detail) = match event {
         OrderEvent::Placed(_) => return Some(view),
         OrderEvent::InventoryReserved(e) => (OrderStatus::InventoryReserved, e.reserved_at, None),
-        OrderEvent::Paid(e) => (OrderStatus::Paid, e.paid_at, Some(format!("charged {}", format_minor(e.amount_minor)))),
+        OrderEvent::Paid(e) => (
+            OrderStatus::Paid,
+            e.paid_at,
+            Some(format!("charged {}", format_minor(e.amount_minor))),
+        ),
         OrderEvent::Completed(e) => (OrderStatus::Completed, e.completed_at, None),
         OrderEvent::Cancelled(e) => {
             view.cancellation_reason = Some(e.reason.clone());
@@ -146,6 +173,59 @@ fn apply(view: Option<OrderView>, event: &OrderEvent) -> Option<OrderView> {
     Some(view)
 }
 
-fn entry(step: &str, status: OrderStatus, at: OffsetDateTime, detail: Option<String>) -> SagaHistoryEntry {
-    SagaHistoryEntry { step: step.to_owned(), status: status.as_str().to_owned(), at, detail }
+fn entry(
+    step: &str,
+    status: OrderStatus,
+    at: OffsetDateTime,
+    detail: Option<String>,
+) -> SagaHistoryEntry {
+    SagaHistoryEntry {
+        step: step.to_owned(),
+        status: status.as_str().to_owned(),
+        at,
+        detail,
+    }
+}
+
+/// A view's position in the newest-first listing: its creation time in unix milliseconds, then
+/// its order id. Clients see it as an opaque string (`<ms>_<order id>`) and hand it back to get
+/// the orders after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    pub created_at_ms: i64,
+    pub order_id: Uuid,
+}
+
+impl Cursor {
+    /// The position of `view`; the read model sorts and pages by it.
+    pub fn at(view: &OrderView) -> Self {
+        let millis = view.created_at.unix_timestamp_nanos().div_euclid(1_000_000);
+        Self {
+            created_at_ms: i64::try_from(millis).unwrap_or(i64::MAX),
+            order_id: view.order_id,
+        }
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.created_at_ms, self.order_id)
+    }
+}
+
+/// A cursor that this API did not issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed cursor: pass the `next_cursor` of a previous page unchanged")]
+pub struct InvalidCursor;
+
+impl FromStr for Cursor {
+    type Err = InvalidCursor;
+
+    fn from_str(raw: &str) -> Result<Self, InvalidCursor> {
+        let (millis, order_id) = raw.split_once('_').ok_or(InvalidCursor)?;
+        Ok(Self {
+            created_at_ms: millis.parse().map_err(|_| InvalidCursor)?,
+            order_id: Uuid::try_parse(order_id).map_err(|_| InvalidCursor)?,
+        })
+    }
 }

@@ -12,7 +12,6 @@ use tokio::sync::Notify;
 use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
-
 /// One service's database file.
 #[derive(Clone, Debug)]
 pub struct SqliteDatabase {
@@ -56,7 +55,10 @@ impl SqliteDatabase {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("open {} for reading", path.display()))?;
-        migrator(service).run(&writer).await.with_context(|| format!("migrate {}", path.display()))?;
+        migrator(service)
+            .run(&writer)
+            .await
+            .with_context(|| format!("migrate {}", path.display()))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 service,
@@ -81,7 +83,12 @@ impl SqliteDatabase {
     }
 
     pub(crate) async fn begin(&self) -> store::Result<SqliteTx> {
-        let tx = self.inner.writer.begin().await.or_store_error("begin transaction")?;
+        let tx = self
+            .inner
+            .writer
+            .begin()
+            .await
+            .or_store_error("begin transaction")?;
         Ok(SqliteTx::new(tx, self.clone()))
     }
 
@@ -95,7 +102,10 @@ impl SqliteDatabase {
 
     /// Whether the database answers a query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.inner.reader).await.is_ok()
+        sqlx::query("SELECT 1")
+            .execute(&self.inner.reader)
+            .await
+            .is_ok()
     }
 
     /// Closes both pools, waiting for connections in use.
@@ -106,18 +116,40 @@ impl SqliteDatabase {
 }
 
 fn migrator(service: Queue) -> Migrator {
-    let messaging = (1, "messaging", include_str!("../migrations/0001_messaging.sql"));
+    let messaging = (
+        1,
+        "messaging",
+        include_str!("../migrations/0001_messaging.sql"),
+    );
     let own = match service {
         Queue::Order => (101, "order", include_str!("../migrations/0101_order.sql")),
-        Queue::Inventory => (201, "inventory", include_str!("../migrations/0201_inventory.sql")),
-        Queue::Payment => (301, "payment", include_str!("../migrations/0301_payment.sql")),
-        Queue::Notification => (401, "notification", include_str!("../migrations/0401_notification.sql")),
+        Queue::Inventory => (
+            201,
+            "inventory",
+            include_str!("../migrations/0201_inventory.sql"),
+        ),
+        Queue::Payment => (
+            301,
+            "payment",
+            include_str!("../migrations/0301_payment.sql"),
+        ),
+        Queue::Notification => (
+            401,
+            "notification",
+            include_str!("../migrations/0401_notification.sql"),
+        ),
         Queue::Query => (501, "query", include_str!("../migrations/0501_query.sql")),
     };
     let migrations = [messaging, own]
         .into_iter()
         .map(|(version, description, sql)| {
-            Migration::new(version, description.into(), MigrationType::Simple, sql.into_sql_str(), false)
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
         })
         .collect();
     Migrator::with_migrations(migrations)
@@ -137,7 +169,8 @@ impl Databases {
     /// # Errors
     /// When the directory or a database cannot be created or migrated.
     pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir).with_context(|| format!("create data dir {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("create data dir {}", data_dir.display()))?;
         Ok(Self {
             order: SqliteDatabase::open(data_dir, Queue::Order).await?,
             inventory: SqliteDatabase::open(data_dir, Queue::Inventory).await?,
@@ -148,7 +181,13 @@ impl Databases {
     }
 
     pub fn all(&self) -> [&SqliteDatabase; 5] {
-        [&self.order, &self.inventory, &self.payment, &self.notification, &self.query]
+        [
+            &self.order,
+            &self.inventory,
+            &self.payment,
+            &self.notification,
+            &self.query,
+        ]
     }
 
     pub fn get(&self, service: Queue) -> &SqliteDatabase {

@@ -5,12 +5,18 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
-        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "262" | "517")) => {
+        sqlx::Error::Database(db)
+            if matches!(
+                db.code().as_deref(),
+                Some("5" | "6" | "261" | "262" | "517")
+            ) =>
+        {
             StoreError::Unavailable(error.into())
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
-            StoreError::Unavailable(error.into())
-        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.into()),
         _ => StoreError::Unexpected(error.into()),
     }
 }

@@ -44,11 +44,16 @@ impl InventoryStore for SqliteInventoryStore {
     }
 
     async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
-        let rows = sqlx::query("SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku")
-            .fetch_all(self.database.reader())
-            .await
-            .or_store_error("read stock levels")?;
-        Ok(rows.iter().map(|row| (row.get("sku"), stock_level(row))).collect())
+        let rows = sqlx::query(
+            "SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku",
+        )
+        .fetch_all(self.database.reader())
+        .await
+        .or_store_error("read stock levels")?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("sku"), stock_level(row)))
+            .collect())
     }
 }
 
@@ -59,17 +64,32 @@ impl SqliteTx {
             .fetch_one(&mut *self.tx)
             .await
             .or_store_error("read reservation lines")?;
-        let lines: Vec<(String, u32)> = serde_json::from_str(&lines).map_err(|e| corrupt("reservation lines", e))?;
-        Ok(lines.into_iter().map(|(product_id, quantity)| StockLine { product_id, quantity }).collect())
+        let lines: Vec<(String, u32)> =
+            serde_json::from_str(&lines).map_err(|e| corrupt("reservation lines", e))?;
+        Ok(lines
+            .into_iter()
+            .map(|(product_id, quantity)| StockLine {
+                product_id,
+                quantity,
+            })
+            .collect())
     }
 
-    async fn set_reservation_status(&mut self, order_id: Uuid, status: ReservationStatus) -> store::Result<()> {
-        sqlx::query(concat!("UPDATE reservations SET status = ?, updated_at = ", now_ms!(), " WHERE order_id = ?"))
-            .bind(status.as_str())
-            .bind(order_id.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("update reservation")?;
+    async fn set_reservation_status(
+        &mut self,
+        order_id: Uuid,
+        status: ReservationStatus,
+    ) -> store::Result<()> {
+        sqlx::query(concat!(
+            "UPDATE reservations SET status = ?, updated_at = ",
+            now_ms!(),
+            " WHERE order_id = ?"
+        ))
+        .bind(status.as_str())
+        .bind(order_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("update reservation")?;
         Ok(())
     }
 
@@ -87,7 +107,13 @@ impl SqliteTx {
             .await
             .or_store_error("move reserved stock")?;
         if done.rows_affected() != 1 {
-            return Err(corrupt("stock", format!("{} has less reserved than a held reservation", line.product_id)));
+            return Err(corrupt(
+                "stock",
+                format!(
+                    "{} has less reserved than a held reservation",
+                    line.product_id
+                ),
+            ));
         }
         Ok(())
     }
@@ -96,17 +122,25 @@ impl SqliteTx {
 #[async_trait]
 impl InventoryTx for SqliteTx {
     async fn reservation(&mut self, order_id: Uuid) -> store::Result<Option<ReservationStatus>> {
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = ?")
-            .bind(order_id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .or_store_error("read reservation")?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = ?")
+                .bind(order_id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .or_store_error("read reservation")?;
         status
-            .map(|status| ReservationStatus::parse(&status).ok_or_else(|| corrupt("reservation status", &status)))
+            .map(|status| {
+                ReservationStatus::parse(&status)
+                    .ok_or_else(|| corrupt("reservation status", &status))
+            })
             .transpose()
     }
 
-    async fn reserve(&mut self, order_id: Uuid, lines: &[StockLine]) -> store::Result<Result<(), InsufficientStock>> {
+    async fn reserve(
+        &mut self,
+        order_id: Uuid,
+        lines: &[StockLine],
+    ) -> store::Result<Result<(), InsufficientStock>> {
         for line in lines {
             // The conditional update is what prevents oversell; the CHECK constraint backs it.
             let done = sqlx::query(
@@ -119,11 +153,12 @@ impl InventoryTx for SqliteTx {
             .await
             .or_store_error("reserve stock")?;
             if done.rows_affected() == 0 {
-                let available: Option<u32> = sqlx::query_scalar("SELECT available FROM stock WHERE sku = ?")
-                    .bind(&line.product_id)
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .or_store_error("read available stock")?;
+                let available: Option<u32> =
+                    sqlx::query_scalar("SELECT available FROM stock WHERE sku = ?")
+                        .bind(&line.product_id)
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .or_store_error("read available stock")?;
                 return Ok(Err(InsufficientStock {
                     sku: line.product_id.clone(),
                     requested: line.quantity,
@@ -131,7 +166,10 @@ impl InventoryTx for SqliteTx {
                 }));
             }
         }
-        let lines: Vec<(&str, u32)> = lines.iter().map(|l| (l.product_id.as_str(), l.quantity)).collect();
+        let lines: Vec<(&str, u32)> = lines
+            .iter()
+            .map(|l| (l.product_id.as_str(), l.quantity))
+            .collect();
         let lines = serde_json::to_string(&lines).map_err(|e| StoreError::Unexpected(e.into()))?;
         sqlx::query(concat!(
             "INSERT INTO reservations (order_id, status, lines, updated_at) VALUES (?, 'held', ?, ",
@@ -150,17 +188,23 @@ impl InventoryTx for SqliteTx {
         for line in self.reservation_lines(order_id).await? {
             self.unreserve(&line, false).await?;
         }
-        self.set_reservation_status(order_id, ReservationStatus::Released).await
+        self.set_reservation_status(order_id, ReservationStatus::Released)
+            .await
     }
 
     async fn commit_reservation(&mut self, order_id: Uuid) -> store::Result<()> {
         for line in self.reservation_lines(order_id).await? {
             self.unreserve(&line, true).await?;
         }
-        self.set_reservation_status(order_id, ReservationStatus::Committed).await
+        self.set_reservation_status(order_id, ReservationStatus::Committed)
+            .await
     }
 
-    async fn adjust(&mut self, sku: &str, delta: i64) -> store::Result<Result<StockLevel, StockError>> {
+    async fn adjust(
+        &mut self,
+        sku: &str,
+        delta: i64,
+    ) -> store::Result<Result<StockLevel, StockError>> {
         let sql = format!("SELECT {STOCK_COLUMNS} FROM stock WHERE sku = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(sku)
@@ -168,7 +212,9 @@ impl InventoryTx for SqliteTx {
             .await
             .or_store_error("read stock")?;
         let Some(row) = row else {
-            return Err(StoreError::Unexpected(anyhow::anyhow!("no stock for {sku}")));
+            return Err(StoreError::Unexpected(anyhow::anyhow!(
+                "no stock for {sku}"
+            )));
         };
         let adjusted = match stock_level(&row).adjust(delta) {
             Ok(level) => level,

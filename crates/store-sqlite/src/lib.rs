@@ -27,9 +27,9 @@ mod unit_of_work;
 
 pub use database::{Databases, SqliteDatabase};
 pub use inventory::SqliteInventoryStore;
-// pub use notification::SqliteNotificationStore;
+pub use notification::SqliteNotificationStore;
 pub use order::SqliteOrderStore;
 pub use outbox::SqliteOutbox;
 pub use payment::SqlitePaymentStore;
-// pub use query::SqliteQueryStore;
+pub use query::SqliteQueryStore;
 pub use queue::{SqliteQueue, SqliteQueueConsumer};

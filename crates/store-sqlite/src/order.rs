@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_domain::saga::SagaStep;
-use order_service::ports::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use order_service::ports::{
+    DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
+};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use store::StoreError;
@@ -29,7 +31,8 @@ impl SqliteOrderStore {
 
 fn recorded_event(row: &SqliteRow) -> store::Result<RecordedEvent> {
     Ok(RecordedEvent {
-        version: u64::try_from(row.get::<i64, _>("stream_version")).map_err(|e| corrupt("stream version", e))?,
+        version: u64::try_from(row.get::<i64, _>("stream_version"))
+            .map_err(|e| corrupt("stream version", e))?,
         position: row.get("position"),
         envelope: parse_envelope(row.get("envelope"))?,
     })
@@ -69,10 +72,11 @@ impl OrderStore for SqliteOrderStore {
     }
 
     async fn products(&self) -> store::Result<Vec<Product>> {
-        let rows = sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
-            .fetch_all(self.database.reader())
-            .await
-            .or_store_error("read catalog")?;
+        let rows =
+            sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
+                .fetch_all(self.database.reader())
+                .await
+                .or_store_error("read catalog")?;
         Ok(rows
             .iter()
             .map(|row| Product {
@@ -112,7 +116,10 @@ impl OrderStore for SqliteOrderStore {
             .await
             .or_store_error("read idempotency key")?;
         row.map(|row| {
-            Ok(IdempotentRequest { request_hash: row.get("request_hash"), order_id: parse_uuid(row.get("order_id"))? })
+            Ok(IdempotentRequest {
+                request_hash: row.get("request_hash"),
+                order_id: parse_uuid(row.get("order_id"))?,
+            })
         })
         .transpose()
     }
@@ -120,12 +127,19 @@ impl OrderStore for SqliteOrderStore {
 
 #[async_trait]
 impl OrderTx for SqliteTx {
-    async fn append(&mut self, order_id: Uuid, expected_version: u64, events: &[Envelope]) -> store::Result<()> {
-        let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?")
-            .bind(order_id.to_string())
-            .fetch_one(&mut *self.tx)
-            .await
-            .or_store_error("read stream version")?;
+    async fn append(
+        &mut self,
+        order_id: Uuid,
+        expected_version: u64,
+        events: &[Envelope],
+    ) -> store::Result<()> {
+        let current: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?",
+        )
+        .bind(order_id.to_string())
+        .fetch_one(&mut *self.tx)
+        .await
+        .or_store_error("read stream version")?;
         if u64::try_from(current).ok() != Some(expected_version) {
             return Err(StoreError::Conflict);
         }
@@ -149,7 +163,12 @@ impl OrderTx for SqliteTx {
         Ok(())
     }
 
-    async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration) -> store::Result<()> {
+    async fn set_deadline(
+        &mut self,
+        order_id: Uuid,
+        step: SagaStep,
+        after: Duration,
+    ) -> store::Result<()> {
         sqlx::query(concat!(
             "INSERT INTO deadlines (order_id, step, due_at) VALUES (?, ?, ",
             now_ms!(),
@@ -164,7 +183,11 @@ impl OrderTx for SqliteTx {
         Ok(())
     }
 
-    async fn clear_deadline(&mut self, order_id: Uuid, only: Option<SagaStep>) -> store::Result<()> {
+    async fn clear_deadline(
+        &mut self,
+        order_id: Uuid,
+        only: Option<SagaStep>,
+    ) -> store::Result<()> {
         sqlx::query("DELETE FROM deadlines WHERE order_id = ?1 AND (?2 IS NULL OR step = ?2)")
             .bind(order_id.to_string())
             .bind(only.map(SagaStep::as_str))
@@ -174,7 +197,11 @@ impl OrderTx for SqliteTx {
         Ok(())
     }
 
-    async fn remember_request(&mut self, key: &str, request: &IdempotentRequest) -> store::Result<()> {
+    async fn remember_request(
+        &mut self,
+        key: &str,
+        request: &IdempotentRequest,
+    ) -> store::Result<()> {
         sqlx::query(concat!(
             "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ",
             now_ms!(),

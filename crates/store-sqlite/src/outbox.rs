@@ -31,12 +31,22 @@ impl OutboxReader for SqliteOutbox {
             .await
             .or_store_error("read outbox")?;
         rows.iter()
-            .map(|row| Ok(OutboxEntry { id: row.get("id"), envelope: parse_envelope(row.get("envelope"))? }))
+            .map(|row| {
+                Ok(OutboxEntry {
+                    id: row.get("id"),
+                    envelope: parse_envelope(row.get("envelope"))?,
+                })
+            })
             .collect()
     }
 
     async fn mark_published(&self, ids: &[i64]) -> store::Result<()> {
-        let mut tx = self.database.writer().begin().await.or_store_error("begin transaction")?;
+        let mut tx = self
+            .database
+            .writer()
+            .begin()
+            .await
+            .or_store_error("begin transaction")?;
         for id in ids {
             sqlx::query("DELETE FROM outbox WHERE id = ?")
                 .bind(id)
@@ -44,7 +54,9 @@ impl OutboxReader for SqliteOutbox {
                 .await
                 .or_store_error("delete published outbox message")?;
         }
-        tx.commit().await.or_store_error("commit published outbox messages")
+        tx.commit()
+            .await
+            .or_store_error("commit published outbox messages")
     }
 
     async fn wait_for_new(&self, timeout: Duration) {

@@ -54,13 +54,15 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     async fn payments(&self) -> store::Result<Vec<Payment>> {
-        sqlx::query("SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments")
-            .fetch_all(self.database.reader())
-            .await
-            .or_store_error("read payments")?
-            .iter()
-            .map(payment)
-            .collect()
+        sqlx::query(
+            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments",
+        )
+        .fetch_all(self.database.reader())
+        .await
+        .or_store_error("read payments")?
+        .iter()
+        .map(payment)
+        .collect()
     }
 }
 

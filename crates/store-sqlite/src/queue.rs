@@ -37,17 +37,22 @@ impl SqliteQueue {
     /// When a database cannot be written.
     pub async fn release_stale_leases(&self) -> store::Result<()> {
         for database in self.databases.all() {
-            sqlx::query("UPDATE queue_messages SET leased_until = NULL WHERE leased_until IS NOT NULL")
-                .execute(database.writer())
-                .await
-                .or_store_error("release stale leases")?;
+            sqlx::query(
+                "UPDATE queue_messages SET leased_until = NULL WHERE leased_until IS NOT NULL",
+            )
+            .execute(database.writer())
+            .await
+            .or_store_error("release stale leases")?;
         }
         Ok(())
     }
 
     /// A consumer of `queue`; any number may run at once.
     pub fn consumer(&self, queue: Queue) -> SqliteQueueConsumer {
-        SqliteQueueConsumer { queue, database: self.databases.get(queue).clone() }
+        SqliteQueueConsumer {
+            queue,
+            database: self.databases.get(queue).clone(),
+        }
     }
 
     /// Messages waiting in `queue` (leased ones included).
@@ -68,13 +73,19 @@ impl SqliteQueue {
 impl Publisher for SqliteQueue {
     async fn publish(&self, batch: &[Envelope]) -> Result<(), TransportError> {
         for queue in Queue::ALL {
-            let messages: Vec<&Envelope> =
-                batch.iter().filter(|e| subscribers(&e.message_type).contains(&queue)).collect();
+            let messages: Vec<&Envelope> = batch
+                .iter()
+                .filter(|e| subscribers(&e.message_type).contains(&queue))
+                .collect();
             if messages.is_empty() {
                 continue;
             }
             let database = self.databases.get(queue);
-            let mut tx = database.writer().begin().await.or_store_error("begin transaction")?;
+            let mut tx = database
+                .writer()
+                .begin()
+                .await
+                .or_store_error("begin transaction")?;
             for envelope in messages {
                 sqlx::query(concat!(
                     "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
@@ -91,7 +102,9 @@ impl Publisher for SqliteQueue {
                 .await
                 .or_store_error("enqueue message")?;
             }
-            tx.commit().await.or_store_error("commit enqueued messages")?;
+            tx.commit()
+                .await
+                .or_store_error("commit enqueued messages")?;
             database.queue_filled().notify_waiters();
         }
         Ok(())
@@ -180,7 +193,12 @@ impl QueueConsumer for SqliteQueueConsumer {
     }
 
     async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), TransportError> {
-        let mut tx = self.database.writer().begin().await.or_store_error("begin transaction")?;
+        let mut tx = self
+            .database
+            .writer()
+            .begin()
+            .await
+            .or_store_error("begin transaction")?;
         sqlx::query(concat!(
             "INSERT INTO dead_letters (queue, message_id, envelope, error, attempts, dead_lettered_at) ",
             "SELECT queue, message_id, envelope, ?, attempts + 1, ",
@@ -235,9 +253,15 @@ impl DeadLetters for SqliteQueue {
     }
 
     async fn replay(&self, id: &str) -> Result<bool, TransportError> {
-        let Some((queue, number)) = parse_dead_letter_id(id) else { return Ok(false) };
+        let Some((queue, number)) = parse_dead_letter_id(id) else {
+            return Ok(false);
+        };
         let database = self.databases.get(queue);
-        let mut tx = database.writer().begin().await.or_store_error("begin transaction")?;
+        let mut tx = database
+            .writer()
+            .begin()
+            .await
+            .or_store_error("begin transaction")?;
         // A fresh message id would defeat the inbox; the same id is fine, because a dead
         // letter was never handled, so the inbox has no record of it.
         let moved = sqlx::query(concat!(
@@ -263,7 +287,9 @@ impl DeadLetters for SqliteQueue {
     }
 
     async fn discard(&self, id: &str) -> Result<bool, TransportError> {
-        let Some((queue, number)) = parse_dead_letter_id(id) else { return Ok(false) };
+        let Some((queue, number)) = parse_dead_letter_id(id) else {
+            return Ok(false);
+        };
         let deleted = sqlx::query("DELETE FROM dead_letters WHERE id = ?")
             .bind(number)
             .execute(self.databases.get(queue).writer())

@@ -17,7 +17,11 @@ pub(crate) struct SqliteTx {
 
 impl SqliteTx {
     pub(crate) fn new(tx: Transaction<'static, Sqlite>, database: SqliteDatabase) -> Self {
-        Self { tx, database, wrote_outbox: false }
+        Self {
+            tx,
+            database,
+            wrote_outbox: false,
+        }
     }
 }
 
@@ -29,17 +33,19 @@ impl UnitOfWork for SqliteTx {
             now_ms!(),
             ") ON CONFLICT (message_id) DO NOTHING"
         ))
-            .bind(message_id.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("record message in inbox")?;
+        .bind(message_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record message in inbox")?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn enqueue(&mut self, envelope: &Envelope) -> store::Result<()> {
-        sqlx::query(
-            concat!("INSERT INTO outbox (message_id, envelope, created_at) VALUES (?, ?, ", now_ms!(), ")"),
-        )
+        sqlx::query(concat!(
+            "INSERT INTO outbox (message_id, envelope, created_at) VALUES (?, ?, ",
+            now_ms!(),
+            ")"
+        ))
         .bind(envelope.message_id.to_string())
         .bind(to_json(envelope)?)
         .execute(&mut *self.tx)
@@ -50,7 +56,11 @@ impl UnitOfWork for SqliteTx {
     }
 
     async fn commit(self: Box<Self>) -> store::Result<()> {
-        let Self { tx, database, wrote_outbox } = *self;
+        let Self {
+            tx,
+            database,
+            wrote_outbox,
+        } = *self;
         tx.commit().await.or_store_error("commit")?;
         if wrote_outbox {
             database.outbox_committed().notify_one();

@@ -60,7 +60,11 @@ pub async fn run_consumer(
         let deliveries = match consumer.receive(BATCH).await {
             Ok(deliveries) => deliveries,
             Err(error) => {
-                warn!(queue, error = format!("{:#}", anyhow::Error::new(error)), "cannot receive; retrying");
+                warn!(
+                    queue,
+                    error = format!("{:#}", anyhow::Error::new(error)),
+                    "cannot receive; retrying"
+                );
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = tokio::time::sleep(Duration::from_secs(1)) => continue,
@@ -82,17 +86,25 @@ pub async fn run_consumer(
                 order.id = %delivery.envelope.correlation_id,
                 attempt = delivery.attempts + 1,
             );
-            settle(consumer.as_ref(), handler.as_ref(), &policy, &delivery).instrument(span).await;
+            settle(consumer.as_ref(), handler.as_ref(), &policy, &delivery)
+                .instrument(span)
+                .await;
         }
     }
 }
 
-async fn settle(consumer: &dyn QueueConsumer, handler: &dyn Handler, policy: &RetryPolicy, delivery: &Delivery) {
+async fn settle(
+    consumer: &dyn QueueConsumer,
+    handler: &dyn Handler,
+    policy: &RetryPolicy,
+    delivery: &Delivery,
+) {
     let queue = consumer.queue().name();
     let message_type = delivery.envelope.message_type.clone();
     let started = std::time::Instant::now();
     let outcome = handler.handle(&delivery.envelope).await;
-    metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(started.elapsed());
+    metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
+        .record(started.elapsed());
     let settled = match outcome {
         Ok(()) => {
             debug!("handled");
@@ -104,13 +116,21 @@ async fn settle(consumer: &dyn QueueConsumer, handler: &dyn Handler, policy: &Re
             let attempts = delivery.attempts + 1;
             let error = format!("{cause:#}");
             if policy.exhausted(attempts) {
-                error!(error, attempts, "message failed for the last time; dead-lettering it");
+                error!(
+                    error,
+                    attempts, "message failed for the last time; dead-lettering it"
+                );
                 metrics::counter!("orderflow_dead_letters_total", "queue" => queue, "type" => message_type)
                     .increment(1);
                 consumer.dead_letter(delivery, &error).await
             } else {
                 let delay = policy.delay(attempts);
-                warn!(error, attempts, delay_ms = delay.as_millis(), "message failed; retrying");
+                warn!(
+                    error,
+                    attempts,
+                    delay_ms = delay.as_millis(),
+                    "message failed; retrying"
+                );
                 metrics::counter!("orderflow_message_retries_total", "queue" => queue, "type" => message_type)
                     .increment(1);
                 consumer.retry(delivery, delay, &error, true).await
@@ -119,13 +139,20 @@ async fn settle(consumer: &dyn QueueConsumer, handler: &dyn Handler, policy: &Re
         Err(HandleError::Unavailable(cause)) => {
             let delay = policy.delay(delivery.redeliveries + 1);
             let error = format!("{cause:#}");
-            warn!(error, delay_ms = delay.as_millis(), "dependency unavailable; retrying without charging an attempt");
+            warn!(
+                error,
+                delay_ms = delay.as_millis(),
+                "dependency unavailable; retrying without charging an attempt"
+            );
             metrics::counter!("orderflow_message_deferrals_total", "queue" => queue).increment(1);
             consumer.retry(delivery, delay, &error, false).await
         }
     };
     if let Err(error) = settled {
         // The lease expires and the message comes back; the inbox absorbs the repeat.
-        warn!(error = format!("{:#}", anyhow::Error::new(error)), "cannot settle delivery");
+        warn!(
+            error = format!("{:#}", anyhow::Error::new(error)),
+            "cannot settle delivery"
+        );
     }
 }

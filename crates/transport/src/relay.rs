@@ -33,7 +33,11 @@ pub async fn run_relay(
             Ok(_) => failures = 0,
             Err(error) => {
                 failures += 1;
-                warn!(outbox = name, error = format!("{error:#}"), "cannot relay the outbox; retrying");
+                warn!(
+                    outbox = name,
+                    error = format!("{error:#}"),
+                    "cannot relay the outbox; retrying"
+                );
                 if shutdown.is_cancelled() && failures > 3 {
                     return;
                 }
@@ -44,7 +48,10 @@ pub async fn run_relay(
     }
 }
 
-async fn relay_batch(outbox: &dyn OutboxReader, publisher: &dyn Publisher) -> anyhow::Result<usize> {
+async fn relay_batch(
+    outbox: &dyn OutboxReader,
+    publisher: &dyn Publisher,
+) -> anyhow::Result<usize> {
     let entries = outbox.pending(BATCH).await?;
     if entries.is_empty() {
         return Ok(0);

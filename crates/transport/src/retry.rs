@@ -14,7 +14,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 3, initial_delay: Duration::from_millis(200), max_delay: Duration::from_secs(30) }
+        Self {
+            max_attempts: 3,
+            initial_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+        }
     }
 }
 
@@ -52,9 +56,16 @@ mod tests {
         // Jitter adds up to one more base delay: compare ranges, not exact values.
         let first = policy.delay(1);
         let third = policy.delay(3);
-        assert!(first >= Duration::from_millis(100) && first < Duration::from_millis(200), "{first:?}");
+        assert!(
+            first >= Duration::from_millis(100) && first < Duration::from_millis(200),
+            "{first:?}"
+        );
         assert!(third >= Duration::from_millis(400), "{third:?}");
-        assert!(policy.delay(20) <= Duration::from_secs(2), "{:?}", policy.delay(20));
+        assert!(
+            policy.delay(20) <= Duration::from_secs(2),
+            "{:?}",
+            policy.delay(20)
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ impl OrderService {
     /// # Errors
     /// [`CancelError`].
     pub async fn cancel_order(&self, order_id: Uuid) -> Result<Order, CancelError> {
-        match self.run_saga(order_id, &SagaInput::CancelRequested, None).await {
+        match self
+            .run_saga(order_id, &SagaInput::CancelRequested, None)
+            .await
+        {
             Ok(Outcome::Applied(order)) => Ok(order),
             // A cancel carries no message to deduplicate; read back what is there.
             Ok(Outcome::Duplicate) => match self.order(order_id).await {

@@ -42,7 +42,10 @@ pub struct Problem {
 
 impl Problem {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -107,13 +110,20 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
             }
         };
         let Some(product) = catalog.iter().find(|p| p.sku == sku.as_str()) else {
-            problems.push(Problem::new(format!("items[{index}].product_id"), format!("unknown product `{sku}`")));
+            problems.push(Problem::new(
+                format!("items[{index}].product_id"),
+                format!("unknown product `{sku}`"),
+            ));
             continue;
         };
         if !(1..=i64::from(Quantity::MAX)).contains(&line.quantity) {
             problems.push(Problem::new(
                 format!("items[{index}].quantity"),
-                format!("quantity must be between 1 and {}, got {}", Quantity::MAX, line.quantity),
+                format!(
+                    "quantity must be between 1 and {}, got {}",
+                    Quantity::MAX,
+                    line.quantity
+                ),
             ));
             continue;
         }
@@ -121,31 +131,52 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
     }
     let mut lines = Vec::with_capacity(merged.len());
     for (sku, (quantity, product)) in merged {
-        match u32::try_from(quantity).map_err(|e| e.to_string()).and_then(Quantity::new) {
+        match u32::try_from(quantity)
+            .map_err(|e| e.to_string())
+            .and_then(Quantity::new)
+        {
             Ok(quantity) => lines.push(PricedLine {
                 sku,
                 name: product.name.clone(),
                 quantity,
                 unit_price_minor: product.price_minor,
             }),
-            Err(message) => problems.push(Problem::new("items", format!("{sku}: lines add up to more than allowed: {message}"))),
+            Err(message) => problems.push(Problem::new(
+                "items",
+                format!("{sku}: lines add up to more than allowed: {message}"),
+            )),
         }
     }
     let currencies: Vec<&str> = {
-        let mut all: Vec<&str> = catalog.iter().filter(|p| lines.iter().any(|l| l.sku.as_str() == p.sku)).map(|p| p.currency.as_str()).collect();
+        let mut all: Vec<&str> = catalog
+            .iter()
+            .filter(|p| lines.iter().any(|l| l.sku.as_str() == p.sku))
+            .map(|p| p.currency.as_str())
+            .collect();
         all.sort_unstable();
         all.dedup();
         all
     };
     if currencies.len() > 1 {
-        problems.push(Problem::new("items", "all items of an order must be priced in one currency"));
+        problems.push(Problem::new(
+            "items",
+            "all items of an order must be priced in one currency",
+        ));
     }
-    let payment_token = request.payment_token.clone().unwrap_or_else(|| DEFAULT_PAYMENT_TOKEN.to_owned());
+    let payment_token = request
+        .payment_token
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PAYMENT_TOKEN.to_owned());
     let token_ok = payment_token.starts_with("tok_")
         && payment_token.len() <= 64
-        && payment_token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        && payment_token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !token_ok {
-        problems.push(Problem::new("payment_token", "a payment token looks like `tok_visa`"));
+        problems.push(Problem::new(
+            "payment_token",
+            "a payment token looks like `tok_visa`",
+        ));
     }
     match customer_email {
         Some(customer_email) if problems.is_empty() => Ok(ValidOrder {
@@ -164,7 +195,11 @@ impl OrderService {
     ///
     /// # Errors
     /// [`PlaceOrderError`]; nothing is stored then.
-    pub async fn place_order(&self, request: &OrderRequest, idempotency_key: Option<&str>) -> Result<Placed, PlaceOrderError> {
+    pub async fn place_order(
+        &self,
+        request: &OrderRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Placed, PlaceOrderError> {
         let catalog = self.store.products().await?;
         let order = validate(request, &catalog).map_err(PlaceOrderError::Invalid)?;
         let fingerprint = order.fingerprint();
@@ -182,32 +217,52 @@ impl OrderService {
             payment_token: order.payment_token,
             at: OffsetDateTime::now_utc(),
         })
-        .map_err(|rejection| PlaceOrderError::Invalid(vec![Problem::new("items", rejection.to_string())]))?;
-        debug_assert_eq!(decision.deadline, saga::Deadline::Set(SagaStep::AwaitingStock));
+        .map_err(|rejection| {
+            PlaceOrderError::Invalid(vec![Problem::new("items", rejection.to_string())])
+        })?;
+        debug_assert_eq!(
+            decision.deadline,
+            saga::Deadline::Set(SagaStep::AwaitingStock)
+        );
 
         let mut tx = self.store.begin().await?;
         if let Some(key) = idempotency_key {
-            let request = IdempotentRequest { request_hash: fingerprint.clone(), order_id };
+            let request = IdempotentRequest {
+                request_hash: fingerprint.clone(),
+                order_id,
+            };
             match tx.remember_request(key, &request).await {
                 // Another request with this key won the race: answer as it was answered.
                 Err(store::StoreError::Conflict) => {
                     drop(tx);
-                    return self.earlier_request(key, &fingerprint).await?.ok_or(PlaceOrderError::IdempotencyKeyReused);
+                    return self
+                        .earlier_request(key, &fingerprint)
+                        .await?
+                        .ok_or(PlaceOrderError::IdempotencyKeyReused);
                 }
                 other => other?,
             }
         }
-        self.write(&mut *tx, order_id, 0, decision, None, None).await?;
+        self.write(&mut *tx, order_id, 0, decision, None, None)
+            .await?;
         tx.commit().await?;
         metrics::counter!("orderflow_orders_placed_total").increment(1);
-        Ok(Placed { order_id, replayed: false })
+        Ok(Placed {
+            order_id,
+            replayed: false,
+        })
     }
 
-    async fn earlier_request(&self, key: &str, fingerprint: &str) -> Result<Option<Placed>, PlaceOrderError> {
+    async fn earlier_request(
+        &self,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<Placed>, PlaceOrderError> {
         match self.store.idempotent_request(key).await? {
-            Some(earlier) if earlier.request_hash == fingerprint => {
-                Ok(Some(Placed { order_id: earlier.order_id, replayed: true }))
-            }
+            Some(earlier) if earlier.request_hash == fingerprint => Ok(Some(Placed {
+                order_id: earlier.order_id,
+                replayed: true,
+            })),
             Some(_) => Err(PlaceOrderError::IdempotencyKeyReused),
             None => Ok(None),
         }
@@ -231,7 +286,10 @@ mod tests {
     }
 
     fn line(product_id: &str, quantity: i64) -> RequestedLine {
-        RequestedLine { product_id: product_id.into(), quantity }
+        RequestedLine {
+            product_id: product_id.into(),
+            quantity,
+        }
     }
 
     fn fields(problems: &[Problem]) -> Vec<&str> {
@@ -242,17 +300,36 @@ mod tests {
     fn every_problem_of_a_request_is_reported_at_once() {
         let request = OrderRequest {
             customer_email: "not-an-email".into(),
-            items: vec![line("invalid-product", 1), line("product-001", 0), line("product-002", 1001)],
+            items: vec![
+                line("invalid-product", 1),
+                line("product-001", 0),
+                line("product-002", 1001),
+            ],
             payment_token: None,
         };
         let problems = validate(&request, &catalog()).err().expect("invalid");
-        assert_eq!(fields(&problems), ["customer_email", "items[0].product_id", "items[1].quantity", "items[2].quantity"]);
-        assert!(problems[1].message.contains("invalid-product"), "{problems:?}");
+        assert_eq!(
+            fields(&problems),
+            [
+                "customer_email",
+                "items[0].product_id",
+                "items[1].quantity",
+                "items[2].quantity"
+            ]
+        );
+        assert!(
+            problems[1].message.contains("invalid-product"),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn an_order_without_items_is_rejected() {
-        let request = OrderRequest { customer_email: "a@b.co".into(), items: vec![], payment_token: None };
+        let request = OrderRequest {
+            customer_email: "a@b.co".into(),
+            items: vec![],
+            payment_token: None,
+        };
         let problems = validate(&request, &catalog()).err().expect("invalid");
         assert_eq!(fields(&problems), ["items"]);
     }
@@ -291,11 +368,19 @@ mod tests {
         };
         let other = OrderRequest {
             customer_email: "a@b.co".into(),
-            items: vec![line("product-002", 1), line("product-001", 1), line("product-002", 1)],
+            items: vec![
+                line("product-002", 1),
+                line("product-001", 1),
+                line("product-002", 1),
+            ],
             payment_token: Some("tok_visa".into()),
         };
-        let third = OrderRequest { items: vec![line("product-001", 2)], ..one.clone() };
-        let fingerprint = |r: &OrderRequest| validate(r, &catalog()).ok().expect("valid").fingerprint();
+        let third = OrderRequest {
+            items: vec![line("product-001", 2)],
+            ..one.clone()
+        };
+        let fingerprint =
+            |r: &OrderRequest| validate(r, &catalog()).ok().expect("valid").fingerprint();
         assert_eq!(fingerprint(&one), fingerprint(&other));
         assert_ne!(fingerprint(&one), fingerprint(&third));
     }

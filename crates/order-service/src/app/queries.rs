@@ -22,6 +22,12 @@ impl OrderService {
     /// # Errors
     /// When the stream cannot be read.
     pub async fn events(&self, order_id: Uuid) -> store::Result<Vec<Envelope>> {
-        Ok(self.store.load(order_id).await?.into_iter().map(|event| event.envelope).collect())
+        Ok(self
+            .store
+            .load(order_id)
+            .await?
+            .into_iter()
+            .map(|event| event.envelope)
+            .collect())
     }
 }

@@ -17,9 +17,10 @@ impl Handler for OrderService {
                 requested: m.requested,
                 available: m.available,
             },
-            Message::PaymentSucceeded(m) => {
-                SagaInput::PaymentSucceeded { payment_id: m.payment_id, amount_minor: m.amount_minor }
-            }
+            Message::PaymentSucceeded(m) => SagaInput::PaymentSucceeded {
+                payment_id: m.payment_id,
+                amount_minor: m.amount_minor,
+            },
             Message::PaymentFailed(m) => SagaInput::PaymentFailed { reason: m.reason },
             // Confirmations of compensations: nothing left to decide.
             Message::StockReleased(_) | Message::PaymentRefunded(_) => return Ok(()),
@@ -30,7 +31,8 @@ impl Handler for OrderService {
                 )));
             }
         };
-        self.run_saga(envelope.correlation_id, &input, Some(envelope)).await?;
+        self.run_saga(envelope.correlation_id, &input, Some(envelope))
+            .await?;
         Ok(())
     }
 }

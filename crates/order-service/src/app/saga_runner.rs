@@ -70,7 +70,10 @@ impl OrderService {
         cause: Option<&Envelope>,
     ) -> Result<Outcome, SagaError> {
         for _ in 0..CONFLICT_RETRIES {
-            let (order, version) = self.load(order_id).await?.ok_or(SagaError::UnknownOrder(order_id))?;
+            let (order, version) = self
+                .load(order_id)
+                .await?
+                .ok_or(SagaError::UnknownOrder(order_id))?;
             let decision = saga::react(&order, input.clone(), OffsetDateTime::now_utc())?;
             let mut tx = self.store.begin().await?;
             if let Some(cause) = cause
@@ -83,7 +86,10 @@ impl OrderService {
                 _ => None,
             };
             let new_events = decision.events.clone();
-            match self.write(&mut *tx, order_id, version, decision, cause, fired).await {
+            match self
+                .write(&mut *tx, order_id, version, decision, cause, fired)
+                .await
+            {
                 Err(store::StoreError::Conflict) => continue,
                 result => result?,
             }
@@ -91,7 +97,10 @@ impl OrderService {
                 Err(store::StoreError::Conflict) => continue,
                 result => result?,
             }
-            let order = new_events.iter().fold(Some(order), order_domain::evolve).ok_or(SagaError::UnknownOrder(order_id))?;
+            let order = new_events
+                .iter()
+                .fold(Some(order), order_domain::evolve)
+                .ok_or(SagaError::UnknownOrder(order_id))?;
             return Ok(Outcome::Applied(order));
         }
         Err(SagaError::Contended(order_id))
@@ -116,7 +125,11 @@ impl OrderService {
                 None => builder.at(now),
             }
         };
-        let events: Vec<Envelope> = decision.events.into_iter().map(|e| envelope(e.into())).collect();
+        let events: Vec<Envelope> = decision
+            .events
+            .into_iter()
+            .map(|e| envelope(e.into()))
+            .collect();
         if !events.is_empty() {
             tx.append(order_id, expected_version, &events).await?;
         }

@@ -20,7 +20,10 @@ pub async fn run_deadline_timer(service: Arc<OrderService>, shutdown: Cancellati
         match service.fire_due_deadlines().await {
             Ok(fired) if fired > 0 => continue,
             Ok(_) => {}
-            Err(error) => warn!(error = format!("{error:#}"), "cannot read saga deadlines; retrying"),
+            Err(error) => warn!(
+                error = format!("{error:#}"),
+                "cannot read saga deadlines; retrying"
+            ),
         }
         tokio::select! {
             () = shutdown.cancelled() => {}
@@ -39,11 +42,14 @@ impl OrderService {
         for deadline in &due {
             let input = SagaInput::DeadlineExpired(deadline.step);
             match self.run_saga(deadline.order_id, &input, None).await {
-                Ok(_) => info!(order.id = %deadline.order_id, step = deadline.step.as_str(), "saga deadline fired"),
+                Ok(_) => {
+                    info!(order.id = %deadline.order_id, step = deadline.step.as_str(), "saga deadline fired")
+                }
                 Err(error) => {
                     warn!(order.id = %deadline.order_id, error = format!("{error:#}"), "saga deadline failed; dropping it");
                     let mut tx = self.store.begin().await?;
-                    tx.clear_deadline(deadline.order_id, Some(deadline.step)).await?;
+                    tx.clear_deadline(deadline.order_id, Some(deadline.step))
+                        .await?;
                     tx.commit().await?;
                 }
             }

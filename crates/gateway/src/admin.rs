@@ -1,0 +1,202 @@
+//! `/api/v1/admin`: stock adjustments, dead letters, notifications sent, projection rebuild.
+//! Every route needs `Authorization: Bearer <admin token>`.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use inventory_service::AdjustError;
+use notification_service::ports::Notification;
+use serde::{Deserialize, Serialize};
+use transport::DeadLetter;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{JsonBody, QueryParams};
+
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/stock", get(stock_levels))
+        .route("/products/{id}/stock", post(adjust_stock))
+        .route("/dead-letters", get(list_dead_letters))
+        .route("/dead-letters/{id}", delete(discard_dead_letter))
+        .route("/dead-letters/{id}/replay", post(replay_dead_letter))
+        .route("/notifications", get(notifications))
+        .route("/projections/rebuild", post(rebuild_projection))
+        .route_layer(middleware::from_fn_with_state(state, require_admin_token))
+}
+
+async fn require_admin_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) => {
+            next.run(request).await
+        }
+        _ => ApiError::Unauthorized.into_response(),
+    }
+}
+
+/// Compares without an early exit, so the time taken says nothing about the token.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// A product's stock in full.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct StockView {
+    product_id: String,
+    available: u32,
+    reserved: u32,
+    sold: u32,
+    initial: u32,
+    restocked: i64,
+}
+
+/// Every product's stock: available, reserved, sold, and how it started.
+#[utoipa::path(get, path = "/api/v1/admin/stock", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, body = Vec<StockView>)))]
+pub(crate) async fn stock_levels(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<StockView>>, ApiError> {
+    let levels = state.inventory.stock_levels().await?;
+    Ok(Json(
+        levels
+            .into_iter()
+            .map(|(product_id, l)| StockView {
+                product_id,
+                available: l.available,
+                reserved: l.reserved,
+                sold: l.sold,
+                initial: l.initial,
+                restocked: l.restocked,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct StockAdjustment {
+    /// Units to add; negative to remove.
+    delta: i64,
+}
+
+/// Add or remove available units of a product.
+#[utoipa::path(post, path = "/api/v1/admin/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)), request_body = StockAdjustment,
+    responses((status = 200, body = StockView),
+        (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub(crate) async fn adjust_stock(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(adjustment): JsonBody<StockAdjustment>,
+) -> Result<Json<StockView>, ApiError> {
+    if adjustment.delta == 0 || adjustment.delta.abs() > 1_000_000 {
+        return Err(ApiError::invalid(
+            "delta",
+            "must be a non-zero number of units, at most 1000000 either way",
+        ));
+    }
+    match state.inventory.adjust_stock(&id, adjustment.delta).await {
+        Ok(l) => Ok(Json(StockView {
+            product_id: id,
+            available: l.available,
+            reserved: l.reserved,
+            sold: l.sold,
+            initial: l.initial,
+            restocked: l.restocked,
+        })),
+        Err(AdjustError::UnknownProduct(sku)) => {
+            Err(ApiError::NotFound(format!("no product with id {sku}")))
+        }
+        Err(AdjustError::Rejected(rejection)) => {
+            Err(ApiError::invalid("delta", rejection.to_string()))
+        }
+        Err(AdjustError::Store(error)) => Err(error.into()),
+    }
+}
+
+/// Parked messages, oldest first, with their errors and attempt counts.
+#[utoipa::path(get, path = "/api/v1/admin/dead-letters", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, description = "Dead letters")))]
+pub(crate) async fn list_dead_letters(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    Ok(Json(state.dead_letters.list().await?))
+}
+
+/// Put a parked message back on its queue.
+#[utoipa::path(post, path = "/api/v1/admin/dead-letters/{id}/replay", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 202, description = "Replayed"),
+        (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub(crate) async fn replay_dead_letter(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if state.dead_letters.replay(&id).await? {
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "id": id, "replayed": true })),
+        )
+            .into_response())
+    } else {
+        Err(ApiError::NotFound(format!("no dead letter with id {id}")))
+    }
+}
+
+/// Delete a parked message for good.
+#[utoipa::path(delete, path = "/api/v1/admin/dead-letters/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204, description = "Discarded"),
+        (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
+pub(crate) async fn discard_dead_letter(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if state.dead_letters.discard(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no dead letter with id {id}")))
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct NotificationParams {
+    order_id: Option<Uuid>,
+    limit: Option<usize>,
+}
+
+/// Emails sent to customers (the mailbox), newest first.
+#[utoipa::path(get, path = "/api/v1/admin/notifications", tag = "admin", security(("admin_token" = [])),
+    params(NotificationParams), responses((status = 200, description = "Notifications sent")))]
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    QueryParams(params): QueryParams<NotificationParams>,
+) -> Result<Json<Vec<Notification>>, ApiError> {
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(
+        state.notifications.sent(params.order_id, limit).await?,
+    ))
+}
+
+/// Rebuild every order view from the events the read model has kept.
+#[utoipa::path(post, path = "/api/v1/admin/projections/rebuild", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, description = "How many views were rebuilt")))]
+pub(crate) async fn rebuild_projection(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rebuilt = state.queries.rebuild().await?;
+    Ok(Json(serde_json::json!({ "rebuilt": rebuilt })))
+}

@@ -1,0 +1,70 @@
+//! The public HTTP API (v1): places and cancels orders through the order service, reads them
+//! from the query service, shows the catalog with stock, and serves the admin endpoints,
+//! health checks, metrics and the OpenAPI document.
+//!
+//! It owns no state. Every error leaves as `application/problem+json` from one mapping table
+//! ([`error::ApiError`]).
+
+mod admin;
+mod error;
+mod extract;
+mod health;
+mod openapi;
+mod orders;
+mod products;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use inventory_service::InventoryService;
+use metrics_exporter_prometheus::PrometheusHandle;
+use notification_service::NotificationService;
+use order_service::OrderService;
+use query_service::QueryService;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use transport::DeadLetters;
+
+pub use error::{ApiError, FieldProblem, ProblemDetails};
+pub use health::{Readiness, ReadinessCheck};
+pub use openapi::ApiDoc;
+
+/// Everything the API calls into.
+#[derive(Clone)]
+pub struct AppState {
+    pub orders: Arc<OrderService>,
+    pub queries: Arc<QueryService>,
+    pub inventory: Arc<InventoryService>,
+    pub notifications: Arc<NotificationService>,
+    pub dead_letters: Arc<dyn DeadLetters>,
+    pub readiness: Arc<dyn ReadinessCheck>,
+    /// Bearer token for the admin endpoints.
+    pub admin_token: Arc<str>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+/// The whole API as one router.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(orders::routes())
+        .merge(products::routes())
+        .nest("/admin", admin::routes(state.clone()));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::routes())
+        .merge(openapi::routes())
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("http", http.method = %request.method(), http.path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

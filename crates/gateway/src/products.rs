@@ -1,0 +1,76 @@
+//! `/api/v1/products`: the catalog with available stock.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use contracts::value::format_minor;
+use serde::Serialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/products", get(list_products))
+        .route("/products/{id}", get(get_product))
+}
+
+/// A product with its price and the stock available now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct ProductView {
+    id: String,
+    name: String,
+    /// Decimal with two places.
+    price: String,
+    price_minor: i64,
+    currency: String,
+    available: u32,
+}
+
+async fn catalog(state: &AppState) -> Result<Vec<ProductView>, ApiError> {
+    let stock = state.inventory.stock_levels().await?;
+    let products = state.orders.products().await?;
+    Ok(products
+        .into_iter()
+        .map(|product| ProductView {
+            available: stock
+                .iter()
+                .find(|(sku, _)| *sku == product.sku)
+                .map_or(0, |(_, level)| level.available),
+            price: format_minor(product.price_minor),
+            id: product.sku,
+            name: product.name,
+            price_minor: product.price_minor,
+            currency: product.currency,
+        })
+        .collect())
+}
+
+/// The catalog, with available stock.
+#[utoipa::path(get, path = "/api/v1/products", tag = "products", responses((status = 200, body = Vec<ProductView>)))]
+pub(crate) async fn list_products(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ProductView>>, ApiError> {
+    Ok(Json(catalog(&state).await?))
+}
+
+/// One product, with available stock.
+#[utoipa::path(
+    get, path = "/api/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "Product id, e.g. product-001")),
+    responses(
+        (status = 200, body = ProductView),
+        (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn get_product(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProductView>, ApiError> {
+    catalog(&state)
+        .await?
+        .into_iter()
+        .find(|product| product.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("no product with id {id}")))
+}

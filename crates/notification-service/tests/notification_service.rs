@@ -1,0 +1,290 @@
+//! The notification service against its real SQLite mailbox, and on the embedded queue with
+//! retries and dead letters.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::{
+    Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, Queue,
+};
+use notification_service::NotificationService;
+use notification_service::ports::{EmailSender, Notification, SendError};
+use store_sqlite::{Databases, SqliteNotificationStore, SqliteQueue};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+use transport::{
+    DeadLetters as _, HandleError, Handler as _, Publisher as _, RetryPolicy, run_consumer,
+};
+use uuid::Uuid;
+
+/// Accepts every email and remembers it.
+#[derive(Default)]
+struct RecordingSender {
+    sent: Mutex<Vec<Notification>>,
+}
+
+impl RecordingSender {
+    fn sent(&self) -> Vec<Notification> {
+        self.sent.lock().expect("sent emails").clone()
+    }
+}
+
+#[async_trait]
+impl EmailSender for RecordingSender {
+    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        self.sent
+            .lock()
+            .expect("sent emails")
+            .push(notification.clone());
+        Ok(())
+    }
+}
+
+/// Refuses every email, as a mail server that rejects the recipient would.
+struct FailingSender;
+
+#[async_trait]
+impl EmailSender for FailingSender {
+    async fn send(&self, _: &Notification) -> Result<(), SendError> {
+        Err(SendError("550 mailbox unavailable".into()))
+    }
+}
+
+struct TestApp {
+    service: NotificationService,
+    databases: Databases,
+    _data_dir: TempDir,
+}
+
+async fn spawn_app(sender: Arc<dyn EmailSender>) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("a temporary data dir");
+    let databases = Databases::open(data_dir.path())
+        .await
+        .expect("open the databases");
+    let store = Arc::new(SqliteNotificationStore::new(databases.notification.clone()));
+    TestApp {
+        service: NotificationService::new(store, sender),
+        databases,
+        _data_dir: data_dir,
+    }
+}
+
+impl TestApp {
+    async fn mailbox(&self) -> Vec<Notification> {
+        self.service
+            .sent(None, 100)
+            .await
+            .expect("read the mailbox")
+    }
+}
+
+fn envelope(message: impl Into<Message>) -> Envelope {
+    Envelope::build(&message.into()).at(OffsetDateTime::now_utc())
+}
+
+fn order_completed(order_id: Uuid) -> Envelope {
+    envelope(OrderCompleted {
+        order_id,
+        customer_email: "ada@example.com".into(),
+        total_minor: 5_198,
+        currency: "USD".into(),
+        completed_at: OffsetDateTime::now_utc(),
+    })
+}
+
+fn order_cancelled(order_id: Uuid) -> Envelope {
+    envelope(OrderCancelled {
+        order_id,
+        customer_email: "ada@example.com".into(),
+        reason: "payment declined: card expired".into(),
+        compensations: vec![Compensation::ReleaseStock],
+        cancelled_at: OffsetDateTime::now_utc(),
+    })
+}
+
+#[tokio::test]
+async fn a_completed_order_sends_and_records_one_confirmation() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let order_id = Uuid::now_v7();
+    let completed = order_completed(order_id);
+
+    app.service.handle(&completed).await.expect("handled");
+
+    let mailbox = app.mailbox().await;
+    assert_eq!(mailbox.len(), 1);
+    assert_eq!(mailbox[0].order_id, order_id);
+    assert_eq!(mailbox[0].message_id, completed.message_id);
+    assert_eq!(mailbox[0].recipient, "ada@example.com");
+    assert_eq!(
+        mailbox[0].subject,
+        format!("Your order {order_id} is confirmed")
+    );
+    assert!(mailbox[0].body.contains("51.98 USD"), "{}", mailbox[0].body);
+    assert_eq!(sender.sent(), mailbox, "what was sent is what was recorded");
+}
+
+#[tokio::test]
+async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let completed = order_completed(Uuid::now_v7());
+
+    app.service.handle(&completed).await.expect("handled");
+    app.service
+        .handle(&completed)
+        .await
+        .expect("the duplicate is acknowledged");
+
+    assert_eq!(app.mailbox().await.len(), 1);
+    assert_eq!(sender.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_order_sends_the_reason() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let order_id = Uuid::now_v7();
+
+    app.service
+        .handle(&order_cancelled(order_id))
+        .await
+        .expect("handled");
+
+    let mailbox = app.mailbox().await;
+    assert_eq!(mailbox.len(), 1);
+    assert_eq!(
+        mailbox[0].subject,
+        format!("Your order {order_id} was cancelled")
+    );
+    assert!(
+        mailbox[0].body.contains("payment declined: card expired"),
+        "{}",
+        mailbox[0].body
+    );
+}
+
+#[tokio::test]
+async fn other_messages_are_acknowledged_without_an_email() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let order_id = Uuid::now_v7();
+
+    let reserved = envelope(OrderInventoryReserved {
+        order_id,
+        reserved_at: OffsetDateTime::now_utc(),
+    });
+    app.service.handle(&reserved).await.expect("acknowledged");
+
+    assert_eq!(sender.sent(), Vec::new());
+    assert_eq!(app.mailbox().await, Vec::new());
+}
+
+#[tokio::test]
+async fn the_mailbox_lists_one_orders_notifications_newest_first() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    for event in [
+        order_completed(ada),
+        order_cancelled(bob),
+        order_cancelled(ada),
+    ] {
+        app.service.handle(&event).await.expect("handled");
+        // Distinct milliseconds, so "newest first" has one answer.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let for_ada = app
+        .service
+        .sent(Some(ada), 10)
+        .await
+        .expect("read the mailbox");
+    let subjects: Vec<&str> = for_ada.iter().map(|n| n.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("Your order {ada} was cancelled"),
+            format!("Your order {ada} is confirmed")
+        ]
+    );
+    assert_eq!(
+        app.service
+            .sent(None, 2)
+            .await
+            .expect("read the mailbox")
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_sender_that_fails_rejects_the_message_and_records_nothing() {
+    let app = spawn_app(Arc::new(FailingSender)).await;
+
+    let outcome = app.service.handle(&order_completed(Uuid::now_v7())).await;
+
+    let Err(HandleError::Rejected(cause)) = outcome else {
+        panic!("expected a rejection, got {outcome:?}");
+    };
+    assert!(
+        format!("{cause:#}").contains("550 mailbox unavailable"),
+        "{cause:#}"
+    );
+    assert_eq!(app.mailbox().await, Vec::new());
+}
+
+#[tokio::test]
+async fn a_message_whose_email_keeps_failing_is_dead_lettered_after_three_attempts() {
+    let app = spawn_app(Arc::new(FailingSender)).await;
+    let queue = SqliteQueue::new(app.databases.clone());
+    let completed = order_completed(Uuid::now_v7());
+    queue
+        .publish(std::slice::from_ref(&completed))
+        .await
+        .expect("publish");
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    let shutdown = CancellationToken::new();
+    let consumer = tokio::spawn(run_consumer(
+        Arc::new(queue.consumer(Queue::Notification)),
+        Arc::new(app.service.clone()),
+        policy,
+        shutdown.clone(),
+    ));
+
+    let dead_letters = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let parked = queue.list().await.expect("list dead letters");
+            if !parked.is_empty() {
+                break parked;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the message is dead-lettered in time");
+    shutdown.cancel();
+    consumer.await.expect("the consumer stops cleanly");
+
+    assert_eq!(dead_letters.len(), 1);
+    let parked = &dead_letters[0];
+    assert_eq!(parked.queue, Queue::Notification);
+    assert_eq!(parked.envelope, completed);
+    assert_eq!(parked.attempts, 3);
+    assert!(
+        parked.error.contains("550 mailbox unavailable"),
+        "{}",
+        parked.error
+    );
+    assert_eq!(
+        queue.depth(Queue::Notification).await.expect("queue depth"),
+        0
+    );
+    assert_eq!(app.mailbox().await, Vec::new());
+}

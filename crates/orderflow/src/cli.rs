@@ -1,0 +1,126 @@
+//! The command line: `orderflow run`, and client commands against a running server.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::RunConfig;
+
+/// Event-driven order processing.
+#[derive(Debug, Parser)]
+#[command(
+    name = "orderflow",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Without a command, `orderflow` runs the system as `orderflow run` would.
+    #[command(flatten)]
+    pub run: RunConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service in this process (embedded mode, SQLite).
+    Run(RunConfig),
+    /// Place, read, list and cancel orders on a running server.
+    Order {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: OrderCommand,
+    },
+    /// List and replay dead letters on a running server.
+    Dlq {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+/// Where the server is.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Base URL of the Orderflow API.
+    #[arg(
+        long,
+        global = true,
+        env = "ORDERFLOW_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub url: String,
+}
+
+/// How to authenticate as an administrator.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// Admin token; read from `<data dir>/admin-token` when not given.
+    #[arg(
+        long,
+        global = true,
+        env = "ORDERFLOW_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// Data directory of an embedded server, to read its admin token from.
+    #[arg(
+        long,
+        global = true,
+        env = "ORDERFLOW_DATA_DIR",
+        default_value = "./data"
+    )]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Place an order: `--item product-002:5` (repeatable).
+    Place {
+        /// The customer's email.
+        #[arg(long)]
+        email: String,
+        /// `PRODUCT[:QUANTITY]`, repeatable; quantity defaults to 1.
+        #[arg(long = "item", required = true)]
+        items: Vec<String>,
+        /// Test card token, e.g. `tok_visa` or `tok_chargeDeclined`.
+        #[arg(long)]
+        payment_token: Option<String>,
+        /// Idempotency key: the same key and order are accepted once.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Wait until the order is completed or cancelled.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Show one order.
+    Get { id: String },
+    /// List orders, newest first.
+    List {
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Cancel an order that is not completed.
+    Cancel { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Show every dead letter with its error.
+    List,
+    /// Put a dead letter back on its queue.
+    Replay { id: String },
+    /// Delete a dead letter for good.
+    Discard { id: String },
+}

@@ -1,0 +1,11 @@
+//! The `orderflow` binary's library: configuration, the composition of every service into one
+//! process (the embedded mode), the CLI and its HTTP client.
+//!
+//! `main` is thin; tests start the same [`embedded::Embedded`] application on port 0.
+
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod embedded;
+mod readiness;
+pub mod telemetry;

@@ -1,0 +1,152 @@
+//! A payment gateway that runs in-process, for the embedded mode and for tests: test card
+//! tokens in the style of the big processors, a configurable latency and a configurable rate
+//! of transient failures.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::Rng as _;
+
+use crate::ports::{ChargeOutcome, GatewayUnavailable, PaymentGateway};
+
+/// The token that is always declined.
+pub const DECLINED_TOKEN: &str = "tok_chargeDeclined";
+
+/// How the simulated gateway behaves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SimulatedGatewaySettings {
+    /// How long each call takes.
+    pub latency: Duration,
+    /// The share of calls, from 0 to 1, that fail without an answer.
+    pub transient_failure_rate: f64,
+}
+
+impl Default for SimulatedGatewaySettings {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            transient_failure_rate: 0.0,
+        }
+    }
+}
+
+/// The simulated gateway. Like a real one, it answers a repeated idempotency key with the
+/// first answer instead of charging again.
+#[derive(Debug, Default)]
+pub struct SimulatedGateway {
+    settings: SimulatedGatewaySettings,
+    answered: Mutex<HashMap<String, ChargeOutcome>>,
+}
+
+impl SimulatedGateway {
+    pub fn new(settings: SimulatedGatewaySettings) -> Self {
+        Self {
+            settings,
+            answered: Mutex::default(),
+        }
+    }
+
+    async fn call(&self) -> Result<(), GatewayUnavailable> {
+        if !self.settings.latency.is_zero() {
+            tokio::time::sleep(self.settings.latency).await;
+        }
+        if rand::rng().random_bool(self.settings.transient_failure_rate.clamp(0.0, 1.0)) {
+            return Err(GatewayUnavailable("simulated transient failure".to_owned()));
+        }
+        Ok(())
+    }
+
+    fn remember(&self, key: &str, outcome: ChargeOutcome) -> ChargeOutcome {
+        let mut answered = self
+            .answered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        answered.entry(key.to_owned()).or_insert(outcome).clone()
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SimulatedGateway {
+    async fn charge(
+        &self,
+        idempotency_key: &str,
+        _amount_minor: i64,
+        _currency: &str,
+        token: &str,
+    ) -> Result<ChargeOutcome, GatewayUnavailable> {
+        self.call().await?;
+        let outcome = if token == DECLINED_TOKEN {
+            ChargeOutcome::Declined {
+                reason: "card declined".to_owned(),
+            }
+        } else {
+            ChargeOutcome::Captured
+        };
+        Ok(self.remember(idempotency_key, outcome))
+    }
+
+    async fn refund(
+        &self,
+        idempotency_key: &str,
+        _amount_minor: i64,
+    ) -> Result<(), GatewayUnavailable> {
+        self.call().await?;
+        self.remember(idempotency_key, ChargeOutcome::Captured);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_declined_test_token_is_declined_and_others_are_captured() {
+        let gateway = SimulatedGateway::default();
+        let declined = gateway
+            .charge("order-1", 100, "USD", DECLINED_TOKEN)
+            .await
+            .expect("answered");
+        assert!(
+            matches!(declined, ChargeOutcome::Declined { .. }),
+            "{declined:?}"
+        );
+        assert_eq!(
+            gateway
+                .charge("order-2", 100, "USD", "tok_visa")
+                .await
+                .expect("answered"),
+            ChargeOutcome::Captured
+        );
+    }
+
+    #[tokio::test]
+    async fn a_repeated_idempotency_key_gets_the_first_answer() {
+        let gateway = SimulatedGateway::default();
+        gateway
+            .charge("order-1", 100, "USD", DECLINED_TOKEN)
+            .await
+            .expect("answered");
+        let again = gateway
+            .charge("order-1", 100, "USD", "tok_visa")
+            .await
+            .expect("answered");
+        assert!(matches!(again, ChargeOutcome::Declined { .. }), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failure_rate_of_one_fails_every_call_without_an_answer() {
+        let gateway = SimulatedGateway::new(SimulatedGatewaySettings {
+            latency: Duration::ZERO,
+            transient_failure_rate: 1.0,
+        });
+        assert!(
+            gateway
+                .charge("order-1", 100, "USD", "tok_visa")
+                .await
+                .is_err()
+        );
+    }
+}

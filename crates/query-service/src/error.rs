@@ -1,0 +1,30 @@
+//! What the query service's use cases fail with; the HTTP layer maps each variant once.
+
+use uuid::Uuid;
+
+use crate::view::InvalidCursor;
+
+/// A failed read or rebuild of the read model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The client sent a cursor this API did not issue (HTTP 422).
+    #[error(transparent)]
+    InvalidCursor(#[from] InvalidCursor),
+    /// The status filter names no order status (HTTP 422).
+    #[error(
+        "unknown status `{0}`: expected PENDING, INVENTORY_RESERVED, PAID, COMPLETED or CANCELLED"
+    )]
+    InvalidStatus(String),
+    /// A kept event cannot be decoded any more, so the order's view cannot be rebuilt.
+    #[error("cannot project the view of order {order_id}")]
+    Projection {
+        order_id: Uuid,
+        #[source]
+        source: contracts::DecodeError,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// `Result` with the query service's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,75 @@
+//! Keeping views current: every `order.*` event is kept and its order's view folded again from
+//! all the events kept for it, in the same transaction as the inbox record.
+//!
+//! A projection that fails never skips its event: the transaction rolls back and the message is
+//! retried, then dead-lettered with its error.
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use order_domain::OrderEvent;
+use tracing::debug;
+use transport::{HandleError, Handler};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::ports::QueryTx;
+use crate::service::QueryService;
+use crate::view::{self, OrderView};
+
+#[async_trait]
+impl Handler for QueryService {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        if !envelope.message_type.starts_with("order.") {
+            debug!("not an order event; ignored");
+            return Ok(());
+        }
+        let message = envelope.decode()?;
+        let order_id = message.order_id();
+        if order_id != envelope.correlation_id {
+            return Err(HandleError::Rejected(anyhow::anyhow!(
+                "correlation id {} does not match the payload's order id {order_id}",
+                envelope.correlation_id
+            )));
+        }
+        if OrderEvent::try_from(message).is_err() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        if !tx.mark_handled(envelope.message_id).await? {
+            debug!("event already projected; duplicate ignored");
+            return Ok(());
+        }
+        tx.keep_event(envelope).await?;
+        let view = refresh_view(tx.as_mut(), order_id)
+            .await
+            .map_err(handle_error)?;
+        tx.commit().await?;
+        metrics::counter!("orderflow_views_projected_total").increment(1);
+        debug!(
+            order.status = view.as_ref().map(|view| view.status.as_str()),
+            "view projected"
+        );
+        Ok(())
+    }
+}
+
+/// Folds the order's kept events into its view and saves it; `None` (and nothing saved) while
+/// its `order.placed` has not arrived yet.
+pub(crate) async fn refresh_view(
+    tx: &mut dyn QueryTx,
+    order_id: Uuid,
+) -> Result<Option<OrderView>> {
+    let events = tx.events(order_id).await?;
+    let view = view::project(&events).map_err(|source| Error::Projection { order_id, source })?;
+    if let Some(view) = &view {
+        tx.save_view(view).await?;
+    }
+    Ok(view)
+}
+
+fn handle_error(error: Error) -> HandleError {
+    match error {
+        Error::Store(error) => error.into(),
+        other => HandleError::Rejected(other.into()),
+    }
+}
