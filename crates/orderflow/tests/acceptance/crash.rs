@@ -1,0 +1,219 @@
+//! kill -9 in the middle of 500 orders, then start again: nothing is lost, nothing is
+//! oversold, nobody is charged twice.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use payment_domain::PaymentStatus;
+use payment_service::ports::PaymentStore as _;
+use serde_json::{Value, json};
+use store_sqlite::{Databases, SqlitePaymentStore};
+use tokio::task::JoinSet;
+
+const ORDERS: usize = 500;
+const TOKEN: &str = "crash-test-token";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn start(data_dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["run", "--data-dir"])
+        .arg(data_dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("ORDERFLOW_ADMIN_TOKEN", TOKEN)
+        .env("ORDERFLOW_PAYMENT_LATENCY_MS", "10")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start orderflow")
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = http.get(format!("{base}/health/ready")).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The i-th order of the mix: laptops (which run out), mice, keyboards and declined cards.
+fn order_body(i: usize) -> Value {
+    let (product, token) = match i % 5 {
+        0 | 1 => ("product-001", "tok_visa"),
+        2 => ("product-002", "tok_visa"),
+        3 => ("product-003", "tok_visa"),
+        _ => ("product-002", "tok_chargeDeclined"),
+    };
+    json!({
+        "customer_email": format!("customer{i}@example.com"),
+        "items": [{"product_id": product, "quantity": 1 + i % 3}],
+        "payment_token": token
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_lost_or_doubled() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut server = start(data_dir.path(), port);
+    wait_ready(&http, &base).await;
+
+    let mut placing = JoinSet::new();
+    for i in 0..ORDERS {
+        let (http, base) = (http.clone(), base.clone());
+        placing.spawn(async move {
+            let response = http
+                .post(format!("{base}/api/v1/orders"))
+                .json(&order_body(i))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(response.status(), 202);
+            let body: Value = response.json().await.expect("json");
+            (
+                body["order_id"].as_str().expect("id").to_owned(),
+                order_body(i),
+            )
+        });
+    }
+    let accepted: Vec<(String, Value)> = placing.join_all().await;
+    server.kill().expect("kill -9");
+    server.wait().expect("reap");
+
+    let mut server = start(data_dir.path(), port);
+    wait_ready(&http, &base).await;
+    let mut sold: HashMap<String, i64> = HashMap::new();
+    let mut status_of = HashMap::new();
+    for (id, body) in &accepted {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        let order: Value = loop {
+            let order: Value = http
+                .get(format!("{base}/api/v1/orders/{id}"))
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            if matches!(order["status"].as_str(), Some("COMPLETED" | "CANCELLED")) {
+                break order;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "order {id} lost: {order}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        if order["status"] == "COMPLETED" {
+            let item = &body["items"][0];
+            *sold
+                .entry(item["product_id"].as_str().expect("sku").to_owned())
+                .or_default() += item["quantity"].as_i64().expect("quantity");
+        }
+        status_of.insert(
+            id.clone(),
+            order["status"].as_str().expect("status").to_owned(),
+        );
+    }
+
+    // Every sale and compensation has landed once no stock is reserved any more.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let stock = loop {
+        let stock: Value = http
+            .get(format!("{base}/api/v1/admin/stock"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("stock")
+            .json()
+            .await
+            .expect("json");
+        if stock
+            .as_array()
+            .expect("array")
+            .iter()
+            .all(|l| l["reserved"] == 0)
+            || tokio::time::Instant::now() > deadline
+        {
+            break stock;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for level in stock.as_array().expect("array") {
+        let n = |f: &str| level[f].as_i64().expect("number");
+        let sku = level["product_id"].as_str().expect("sku");
+        assert_eq!(n("reserved"), 0, "{level}");
+        assert!(n("available") >= 0, "{level}");
+        assert_eq!(
+            n("available") + n("sold"),
+            n("initial") + n("restocked"),
+            "{level}"
+        );
+        assert_eq!(
+            n("sold"),
+            sold.get(sku).copied().unwrap_or(0),
+            "sold {sku} vs completed orders"
+        );
+    }
+    assert!(
+        status_of.values().any(|s| s == "CANCELLED")
+            && status_of.values().any(|s| s == "COMPLETED")
+    );
+
+    // Graceful stop, then read the payments straight from the payment database.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(stopped.success());
+    assert!(
+        server.wait().expect("wait").success(),
+        "graceful shutdown exits cleanly"
+    );
+    let databases = Databases::open(data_dir.path())
+        .await
+        .expect("open databases");
+    let payments = SqlitePaymentStore::new(databases.payment.clone())
+        .payments()
+        .await
+        .expect("payments");
+    for payment in &payments {
+        let status = status_of
+            .get(&payment.order_id.to_string())
+            .expect("payment for an accepted order");
+        match payment.status {
+            PaymentStatus::Succeeded => assert_eq!(status, "COMPLETED", "{payment:?}"),
+            PaymentStatus::Refunded | PaymentStatus::Failed => {
+                assert_eq!(status, "CANCELLED", "{payment:?}")
+            }
+            PaymentStatus::Pending => panic!("a payment left pending: {payment:?}"),
+        }
+    }
+    let captured = payments
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+        .count();
+    assert_eq!(
+        captured,
+        status_of.values().filter(|s| *s == "COMPLETED").count(),
+        "one charge per completed order"
+    );
+}

@@ -1,0 +1,10 @@
+//! The acceptance scenarios of the embedded mode, checked from outside over HTTP against the
+//! real application (SQLite files in a temporary directory, port 0), plus the crash test that
+//! kills the real binary.
+
+mod crash;
+mod dead_letters;
+mod helpers;
+mod orders;
+mod saga;
+mod validation;
