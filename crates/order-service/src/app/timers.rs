@@ -43,7 +43,7 @@ impl OrderService {
             let input = SagaInput::DeadlineExpired(deadline.step);
             match self.run_saga(deadline.order_id, &input, None).await {
                 Ok(_) => {
-                    info!(order.id = %deadline.order_id, step = deadline.step.as_str(), "saga deadline fired")
+                    info!(order.id = %deadline.order_id, step = deadline.step.as_str(), "saga deadline fired");
                 }
                 Err(error) => {
                     warn!(order.id = %deadline.order_id, error = format!("{error:#}"), "saga deadline failed; dropping it");

@@ -202,7 +202,7 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
         match payment.status {
             PaymentStatus::Succeeded => assert_eq!(status, "COMPLETED", "{payment:?}"),
             PaymentStatus::Refunded | PaymentStatus::Failed => {
-                assert_eq!(status, "CANCELLED", "{payment:?}")
+                assert_eq!(status, "CANCELLED", "{payment:?}");
             }
             PaymentStatus::Pending => panic!("a payment left pending: {payment:?}"),
         }

@@ -42,7 +42,7 @@ async fn a_poison_message_is_dead_lettered_after_three_attempts_and_can_be_repla
     let app = spawn_app().await;
     let message = poison();
     SqliteQueue::new(app.embedded().databases.clone())
-        .publish(&[message.clone()])
+        .publish(std::slice::from_ref(&message))
         .await
         .expect("publish");
 

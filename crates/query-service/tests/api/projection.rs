@@ -1,0 +1,104 @@
+//! Projecting events into views, however they arrive.
+
+use contracts::{Envelope, StockReleased};
+use query_service::ports::QueryStore as _;
+use transport::{HandleError, Handler as _};
+use uuid::Uuid;
+
+use crate::helpers::{at, completed_order, envelope, placed, spawn_app};
+
+#[tokio::test]
+async fn an_orders_events_in_any_order_and_each_twice_give_a_completed_view() {
+    let app = spawn_app().await;
+    let order_id = Uuid::now_v7();
+    let events = completed_order(order_id, "ada@example.com", "product-002", at(0));
+    let reversed: Vec<Envelope> = events.iter().rev().cloned().collect();
+
+    app.deliver(&reversed).await;
+    app.deliver(&events).await;
+
+    let view = app
+        .service
+        .order(order_id)
+        .await
+        .expect("read the view")
+        .expect("a view");
+    assert_eq!(view.status, "COMPLETED");
+    assert_eq!(view.customer_email, "ada@example.com");
+    assert_eq!(view.items.len(), 1);
+    assert_eq!(view.items[0].product_id, "product-002");
+    assert_eq!(view.items[0].line_total, "51.98");
+    assert_eq!(view.total, "51.98");
+    let steps: Vec<&str> = view
+        .history
+        .iter()
+        .map(|entry| entry.step.as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "order.placed",
+            "order.inventory_reserved",
+            "order.paid",
+            "order.completed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_order_has_no_view_until_its_placed_event_arrives() {
+    let app = spawn_app().await;
+    let order_id = Uuid::now_v7();
+    let events = completed_order(order_id, "ada@example.com", "product-002", at(0));
+
+    app.deliver(&events[1..3]).await;
+    assert_eq!(
+        app.service.order(order_id).await.expect("read the view"),
+        None
+    );
+
+    app.deliver(&events[..1]).await;
+    let view = app
+        .service
+        .order(order_id)
+        .await
+        .expect("read the view")
+        .expect("a view");
+    assert_eq!(view.status, "PAID");
+    assert_eq!(view.history.len(), 3);
+}
+
+#[tokio::test]
+async fn messages_that_are_not_order_events_are_acknowledged_and_ignored() {
+    let app = spawn_app().await;
+    let order_id = Uuid::now_v7();
+
+    let outcome = app
+        .service
+        .handle(&envelope(StockReleased { order_id }, at(0)))
+        .await;
+
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(
+        app.store.order_ids().await.expect("read order ids"),
+        Vec::<Uuid>::new()
+    );
+}
+
+#[tokio::test]
+async fn an_order_event_that_cannot_be_decoded_is_rejected_and_kept_nowhere() {
+    let app = spawn_app().await;
+    let mut broken = placed(Uuid::now_v7(), "ada@example.com", "product-002", at(0));
+    broken.payload = serde_json::json!({"order_id": broken.correlation_id, "items": "not a list"});
+
+    let outcome = app.service.handle(&broken).await;
+
+    assert!(
+        matches!(outcome, Err(HandleError::Rejected(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        app.store.order_ids().await.expect("read order ids"),
+        Vec::<Uuid>::new()
+    );
+}
