@@ -7,7 +7,7 @@ use contracts::Queue;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{SqlSafeStr as _, SqlitePool};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
@@ -25,8 +25,8 @@ struct Inner {
     reader: SqlitePool,
     /// Woken when a transaction that wrote to the outbox commits.
     outbox_committed: Notify,
-    /// Woken when messages are put on this database's queue.
-    queue_filled: Notify,
+    /// Counts publishes to this database's queue; consumers wait for it to change.
+    queue_filled: watch::Sender<u64>,
 }
 
 impl SqliteDatabase {
@@ -65,7 +65,7 @@ impl SqliteDatabase {
                 writer,
                 reader,
                 outbox_committed: Notify::new(),
-                queue_filled: Notify::new(),
+                queue_filled: watch::Sender::new(0),
             }),
         })
     }
@@ -96,8 +96,16 @@ impl SqliteDatabase {
         &self.inner.outbox_committed
     }
 
-    pub(crate) fn queue_filled(&self) -> &Notify {
-        &self.inner.queue_filled
+    /// Tells this database's consumers that messages were put on its queue.
+    pub(crate) fn signal_queue_filled(&self) {
+        self.inner
+            .queue_filled
+            .send_modify(|count| *count = count.wrapping_add(1));
+    }
+
+    /// A receiver that sees every later [`SqliteDatabase::signal_queue_filled`].
+    pub(crate) fn queue_changes(&self) -> watch::Receiver<u64> {
+        self.inner.queue_filled.subscribe()
     }
 
     /// Whether the database answers a query.

@@ -4,13 +4,7 @@ use store::StoreError;
 pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        // SQLITE_BUSY and SQLITE_LOCKED, with their extended codes.
-        sqlx::Error::Database(db)
-            if matches!(
-                db.code().as_deref(),
-                Some("5" | "6" | "261" | "262" | "517")
-            ) =>
-        {
+        sqlx::Error::Database(db) if is_outage(db.code().as_deref()) => {
             StoreError::Unavailable(error.into())
         }
         sqlx::Error::PoolTimedOut
@@ -19,6 +13,23 @@ pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.into()),
         _ => StoreError::Unexpected(error.into()),
     }
+}
+
+/// Whether an SQLite result code (primary or extended) means the database cannot do its job
+/// right now, as opposed to a statement that is wrong: busy, locked, I/O error, disk full,
+/// cannot open, read-only.
+fn is_outage(code: Option<&str>) -> bool {
+    const BUSY: i32 = 5;
+    const LOCKED: i32 = 6;
+    const READONLY: i32 = 8;
+    const IOERR: i32 = 10;
+    const FULL: i32 = 13;
+    const CANTOPEN: i32 = 14;
+    let primary = code.and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff);
+    matches!(
+        primary,
+        Some(BUSY | LOCKED | READONLY | IOERR | FULL | CANTOPEN)
+    )
 }
 
 /// `.map_err(store_error)` as a method, with what was attempted.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::{Envelope, Queue, subscribers};
 use sqlx::Row as _;
+use tokio::sync::{Mutex, watch};
 use transport::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 
 use crate::database::{Databases, SqliteDatabase};
@@ -49,9 +50,11 @@ impl SqliteQueue {
 
     /// A consumer of `queue`; any number may run at once.
     pub fn consumer(&self, queue: Queue) -> SqliteQueueConsumer {
+        let database = self.databases.get(queue).clone();
         SqliteQueueConsumer {
             queue,
-            database: self.databases.get(queue).clone(),
+            changes: Mutex::new(database.queue_changes()),
+            database,
         }
     }
 
@@ -105,17 +108,20 @@ impl Publisher for SqliteQueue {
             tx.commit()
                 .await
                 .or_store_error("commit enqueued messages")?;
-            database.queue_filled().notify_waiters();
+            database.signal_queue_filled();
         }
         Ok(())
     }
 }
 
 /// Receives one queue's messages from its service database.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SqliteQueueConsumer {
     queue: Queue,
     database: SqliteDatabase,
+    /// Publishes seen so far: a publish between a `receive` that found nothing and the wait
+    /// after it is not missed.
+    changes: Mutex<watch::Receiver<u64>>,
 }
 
 #[async_trait]
@@ -125,6 +131,7 @@ impl QueueConsumer for SqliteQueueConsumer {
     }
 
     async fn receive(&self, max: usize) -> Result<Vec<Delivery>, TransportError> {
+        self.changes.lock().await.borrow_and_update();
         let rows = sqlx::query(concat!(
             "UPDATE queue_messages SET leased_until = ",
             now_ms!(),
@@ -158,7 +165,24 @@ impl QueueConsumer for SqliteQueueConsumer {
     }
 
     async fn wait_for_messages(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.database.queue_filled().notified()).await;
+        // Sleep until the next retry or expired lease is due, or a publish comes, whichever
+        // is first: a short retry delay is not stretched to the idle timeout.
+        let next_due: Option<i64> = sqlx::query_scalar(concat!(
+            "SELECT MIN(MAX(visible_at, COALESCE(leased_until, 0))) - ",
+            now_ms!(),
+            " FROM queue_messages WHERE queue = ?"
+        ))
+        .bind(self.queue.name())
+        .fetch_one(self.database.reader())
+        .await
+        .unwrap_or(None);
+        let wait = match next_due {
+            Some(ms) if ms <= 0 => return,
+            Some(ms) => timeout.min(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+            None => timeout,
+        };
+        let mut changes = self.changes.lock().await;
+        let _ = tokio::time::timeout(wait, changes.changed()).await;
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), TransportError> {
@@ -282,7 +306,7 @@ impl DeadLetters for SqliteQueue {
             .await
             .or_store_error("remove replayed dead letter")?;
         tx.commit().await.or_store_error("commit replay")?;
-        database.queue_filled().notify_waiters();
+        database.signal_queue_filled();
         Ok(moved.rows_affected() + deleted.rows_affected() > 0)
     }
 

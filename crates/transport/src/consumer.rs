@@ -1,8 +1,10 @@
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use futures_util::FutureExt as _;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info_span, warn};
 
@@ -21,10 +23,14 @@ pub enum HandleError {
 }
 
 impl From<store::StoreError> for HandleError {
+    /// An outage is waited out; anything else a handler did not expect (a conflict it does not
+    /// handle itself, a broken row) is treated as the message's fault, so it ends in a dead
+    /// letter instead of being retried forever.
     fn from(error: store::StoreError) -> Self {
         match error {
+            store::StoreError::Unavailable(_) => Self::Unavailable(anyhow::Error::new(error)),
+            store::StoreError::Conflict => Self::Rejected(anyhow::Error::new(error)),
             store::StoreError::Unexpected(source) => Self::Rejected(source),
-            other => Self::Unavailable(anyhow::Error::new(other)),
         }
     }
 }
@@ -102,7 +108,21 @@ async fn settle(
     let queue = consumer.queue().name();
     let message_type = delivery.envelope.message_type.clone();
     let started = std::time::Instant::now();
-    let outcome = handler.handle(&delivery.envelope).await;
+    // A panicking handler is a bug: the message is rejected like any other failure, and the
+    // consumer goes on.
+    let outcome = AssertUnwindSafe(handler.handle(&delivery.envelope))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(HandleError::Rejected(anyhow::anyhow!(
+                "handler panicked: {reason}"
+            )))
+        });
     metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
         .record(started.elapsed());
     let settled = match outcome {

@@ -102,14 +102,12 @@ async fn a_poison_message_is_dead_lettered_after_three_attempts_and_can_be_repla
     }
     let discarded = app
         .http
-        .delete(
-            app.url(&format!(
+        .delete(app.url(&format!(
                 "/api/v1/admin/dead-letters/{}",
                 app.admin_get("/api/v1/admin/dead-letters").await[0]["id"]
                     .as_str()
                     .expect("id")
-            )),
-        )
+            )))
         .bearer_auth(&app.admin_token)
         .send()
         .await
