@@ -7,13 +7,13 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use inventory_service::AdjustError;
 use notification_service::ports::Notification;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use transport::DeadLetter;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::backends::StockView;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams};
 
@@ -52,37 +52,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
-/// A product's stock in full.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct StockView {
-    product_id: String,
-    available: u32,
-    reserved: u32,
-    sold: u32,
-    initial: u32,
-    restocked: i64,
-}
-
 /// Every product's stock: available, reserved, sold, and how it started.
 #[utoipa::path(get, path = "/api/v1/admin/stock", tag = "admin", security(("admin_token" = [])),
     responses((status = 200, body = Vec<StockView>)))]
 pub(crate) async fn stock_levels(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<StockView>>, ApiError> {
-    let levels = state.inventory.stock_levels().await?;
-    Ok(Json(
-        levels
-            .into_iter()
-            .map(|(product_id, l)| StockView {
-                product_id,
-                available: l.available,
-                reserved: l.reserved,
-                sold: l.sold,
-                initial: l.initial,
-                restocked: l.restocked,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.stock.levels().await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -108,23 +84,7 @@ pub(crate) async fn adjust_stock(
             "must be a non-zero number of units, at most 1000000 either way",
         ));
     }
-    match state.inventory.adjust_stock(&id, adjustment.delta).await {
-        Ok(l) => Ok(Json(StockView {
-            product_id: id,
-            available: l.available,
-            reserved: l.reserved,
-            sold: l.sold,
-            initial: l.initial,
-            restocked: l.restocked,
-        })),
-        Err(AdjustError::UnknownProduct(sku)) => {
-            Err(ApiError::NotFound(format!("no product with id {sku}")))
-        }
-        Err(AdjustError::Rejected(rejection)) => {
-            Err(ApiError::invalid("delta", rejection.to_string()))
-        }
-        Err(AdjustError::Store(error)) => Err(error.into()),
-    }
+    Ok(Json(state.stock.adjust(&id, adjustment.delta).await?))
 }
 
 /// Parked messages, oldest first, with their errors and attempt counts.
@@ -186,9 +146,7 @@ pub(crate) async fn notifications(
     QueryParams(params): QueryParams<NotificationParams>,
 ) -> Result<Json<Vec<Notification>>, ApiError> {
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(
-        state.notifications.sent(params.order_id, limit).await?,
-    ))
+    Ok(Json(state.mailbox.sent(params.order_id, limit).await?))
 }
 
 /// Rebuild every order view from the events the read model has kept.
@@ -197,6 +155,6 @@ pub(crate) async fn notifications(
 pub(crate) async fn rebuild_projection(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let rebuilt = state.queries.rebuild().await?;
+    let rebuilt = state.reads.rebuild().await?;
     Ok(Json(serde_json::json!({ "rebuilt": rebuilt })))
 }

@@ -6,22 +6,21 @@
 //! ([`error::ApiError`]).
 
 mod admin;
+pub mod backends;
 mod error;
 mod extract;
 mod health;
 mod openapi;
 mod orders;
 mod products;
+pub mod remote;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
-use inventory_service::InventoryService;
+use backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use metrics_exporter_prometheus::PrometheusHandle;
-use notification_service::NotificationService;
-use order_service::OrderService;
-use query_service::QueryService;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -31,13 +30,13 @@ pub use error::{ApiError, FieldProblem, ProblemDetails};
 pub use health::{Readiness, ReadinessCheck};
 pub use openapi::ApiDoc;
 
-/// Everything the API calls into.
+/// Everything the API calls into: each port in-process or in another process.
 #[derive(Clone)]
 pub struct AppState {
-    pub orders: Arc<OrderService>,
-    pub queries: Arc<QueryService>,
-    pub inventory: Arc<InventoryService>,
-    pub notifications: Arc<NotificationService>,
+    pub orders: Arc<dyn OrderCommands>,
+    pub reads: Arc<dyn OrderReads>,
+    pub stock: Arc<dyn Stock>,
+    pub mailbox: Arc<dyn Mailbox>,
     pub dead_letters: Arc<dyn DeadLetters>,
     pub readiness: Arc<dyn ReadinessCheck>,
     /// Bearer token for the admin endpoints.

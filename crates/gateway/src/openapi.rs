@@ -20,6 +20,7 @@ use crate::AppState;
         crate::orders::order_events,
         crate::products::list_products,
         crate::products::get_product,
+        crate::products::catalog_only,
         crate::admin::stock_levels,
         crate::admin::adjust_stock,
         crate::admin::list_dead_letters,

@@ -238,7 +238,7 @@ pub(crate) async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let id = order_id(&id)?;
-    if let Some(view) = state.queries.order(id).await? {
+    if let Some(view) = state.reads.order(id).await? {
         return Ok(Json(view));
     }
     // The read model may lag behind an order accepted a moment ago: fold its events here.
@@ -303,7 +303,7 @@ pub(crate) async fn list_orders(
         limit,
         cursor: params.cursor,
     };
-    Ok(Json(state.queries.list(query).await?))
+    Ok(Json(state.reads.list(query).await?))
 }
 
 /// The answer to a cancel.
@@ -328,11 +328,9 @@ pub(crate) async fn cancel_order(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let order = state.orders.cancel_order(order_id(&id)?).await?;
-    let body = CancelAccepted {
-        order_id: order.id,
-        status: order.status.as_str().to_owned(),
-    };
+    let order_id = order_id(&id)?;
+    let status = state.orders.cancel_order(order_id).await?;
+    let body = CancelAccepted { order_id, status };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 

@@ -7,12 +7,14 @@ use contracts::value::format_minor;
 use serde::Serialize;
 
 use crate::AppState;
+use crate::backends::CatalogItem;
 use crate::error::ApiError;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/products", get(list_products))
         .route("/products/{id}", get(get_product))
+        .route("/catalog", get(catalog_only))
 }
 
 /// A product with its price and the stock available now.
@@ -28,22 +30,29 @@ pub(crate) struct ProductView {
 }
 
 async fn catalog(state: &AppState) -> Result<Vec<ProductView>, ApiError> {
-    let stock = state.inventory.stock_levels().await?;
-    let products = state.orders.products().await?;
+    let (products, stock) = tokio::try_join!(state.orders.catalog(), state.stock.levels())?;
     Ok(products
         .into_iter()
         .map(|product| ProductView {
             available: stock
                 .iter()
-                .find(|(sku, _)| *sku == product.sku)
-                .map_or(0, |(_, level)| level.available),
+                .find(|level| level.product_id == product.id)
+                .map_or(0, |level| level.available),
             price: format_minor(product.price_minor),
-            id: product.sku,
+            id: product.id,
             name: product.name,
             price_minor: product.price_minor,
             currency: product.currency,
         })
         .collect())
+}
+
+/// The catalog alone, without stock: what the order service owns.
+#[utoipa::path(get, path = "/api/v1/catalog", tag = "products", responses((status = 200, body = Vec<CatalogItem>)))]
+pub(crate) async fn catalog_only(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<CatalogItem>>, ApiError> {
+    Ok(Json(state.orders.catalog().await?))
 }
 
 /// The catalog, with available stock.

@@ -1,13 +1,13 @@
 //! What the notification service needs: a record of what was sent, and a way to send.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use store::{Result, UnitOfWork};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// An email as sent to a customer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub order_id: Uuid,
     /// The message that caused it; one notification per message.

@@ -150,9 +150,9 @@ impl Embedded {
 
         let state = AppState {
             orders: services.orders.clone(),
-            queries: services.queries.clone(),
-            inventory: services.inventory.clone(),
-            notifications: services.notifications.clone(),
+            reads: services.queries.clone(),
+            stock: services.inventory.clone(),
+            mailbox: services.notifications.clone(),
             dead_letters: Arc::new(queue.clone()),
             readiness: Arc::new(EmbeddedReadiness {
                 databases: databases.clone(),

@@ -1,0 +1,184 @@
+//! What the API calls, as ports: each is served in-process by the service that owns it, or,
+//! when that service runs in another process, over HTTP by [`crate::remote::Remote`]. The
+//! handlers cannot tell the difference, so one router serves the embedded mode, the gateway
+//! process and every service process.
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use inventory_service::{AdjustError, InventoryService};
+use notification_service::NotificationService;
+use notification_service::ports::Notification;
+use order_service::ports::Product;
+use order_service::{OrderRequest, OrderService, Placed};
+use query_service::view::OrderView;
+use query_service::{ListQuery, OrderPage, QueryService};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// The order service's commands and its own reads.
+#[async_trait]
+pub trait OrderCommands: Send + Sync {
+    async fn place_order(
+        &self,
+        request: &OrderRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Placed, ApiError>;
+    /// Returns the order's status after the cancel.
+    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError>;
+    /// The order's events; empty for an unknown order.
+    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError>;
+    async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError>;
+}
+
+/// The read model.
+#[async_trait]
+pub trait OrderReads: Send + Sync {
+    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError>;
+    async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError>;
+    async fn rebuild(&self) -> Result<usize, ApiError>;
+}
+
+/// Stock levels.
+#[async_trait]
+pub trait Stock: Send + Sync {
+    async fn levels(&self) -> Result<Vec<StockView>, ApiError>;
+    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError>;
+}
+
+/// Notifications sent.
+#[async_trait]
+pub trait Mailbox: Send + Sync {
+    async fn sent(
+        &self,
+        order_id: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, ApiError>;
+}
+
+/// A catalog entry, without stock.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CatalogItem {
+    pub id: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub currency: String,
+}
+
+impl From<Product> for CatalogItem {
+    fn from(product: Product) -> Self {
+        Self {
+            id: product.sku,
+            name: product.name,
+            price_minor: product.price_minor,
+            currency: product.currency,
+        }
+    }
+}
+
+/// A product's stock in full.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StockView {
+    pub product_id: String,
+    pub available: u32,
+    pub reserved: u32,
+    pub sold: u32,
+    pub initial: u32,
+    pub restocked: i64,
+}
+
+impl StockView {
+    fn new(product_id: String, level: inventory_domain::StockLevel) -> Self {
+        Self {
+            product_id,
+            available: level.available,
+            reserved: level.reserved,
+            sold: level.sold,
+            initial: level.initial,
+            restocked: level.restocked,
+        }
+    }
+}
+
+#[async_trait]
+impl OrderCommands for OrderService {
+    async fn place_order(
+        &self,
+        request: &OrderRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Placed, ApiError> {
+        Ok(OrderService::place_order(self, request, idempotency_key).await?)
+    }
+
+    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError> {
+        Ok(OrderService::cancel_order(self, order_id)
+            .await?
+            .status
+            .as_str()
+            .to_owned())
+    }
+
+    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError> {
+        Ok(OrderService::events(self, order_id).await?)
+    }
+
+    async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError> {
+        Ok(self
+            .products()
+            .await?
+            .into_iter()
+            .map(CatalogItem::from)
+            .collect())
+    }
+}
+
+#[async_trait]
+impl OrderReads for QueryService {
+    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError> {
+        Ok(QueryService::order(self, order_id).await?)
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError> {
+        Ok(QueryService::list(self, query).await?)
+    }
+
+    async fn rebuild(&self) -> Result<usize, ApiError> {
+        Ok(QueryService::rebuild(self).await?)
+    }
+}
+
+#[async_trait]
+impl Stock for InventoryService {
+    async fn levels(&self) -> Result<Vec<StockView>, ApiError> {
+        let levels = self.stock_levels().await?;
+        Ok(levels
+            .into_iter()
+            .map(|(sku, level)| StockView::new(sku, level))
+            .collect())
+    }
+
+    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError> {
+        match self.adjust_stock(sku, delta).await {
+            Ok(level) => Ok(StockView::new(sku.to_owned(), level)),
+            Err(AdjustError::UnknownProduct(sku)) => {
+                Err(ApiError::NotFound(format!("no product with id {sku}")))
+            }
+            Err(AdjustError::Rejected(rejection)) => {
+                Err(ApiError::invalid("delta", rejection.to_string()))
+            }
+            Err(AdjustError::Store(error)) => Err(error.into()),
+        }
+    }
+}
+
+#[async_trait]
+impl Mailbox for NotificationService {
+    async fn sent(
+        &self,
+        order_id: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<Notification>, ApiError> {
+        Ok(NotificationService::sent(self, order_id, limit).await?)
+    }
+}
