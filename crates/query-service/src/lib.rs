@@ -6,6 +6,7 @@
 //! asks another service and never decides anything about an order. The views can always be
 //! rebuilt from the kept events.
 
+pub mod cache;
 mod error;
 pub mod ports;
 mod projection;

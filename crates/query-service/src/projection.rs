@@ -44,6 +44,9 @@ impl Handler for QueryService {
             .await
             .map_err(handle_error)?;
         tx.commit().await?;
+        if let Some(view) = &view {
+            self.cache.put(view).await;
+        }
         metrics::counter!("orderflow_views_projected_total").increment(1);
         debug!(
             order.status = view.as_ref().map(|view| view.status.as_str()),

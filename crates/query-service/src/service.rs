@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 use uuid::Uuid;
 
+use crate::cache::{MemoryViewCache, ViewCache};
 use crate::error::{Error, Result};
 use crate::ports::{OrderFilter, QueryStore};
 use crate::projection::refresh_view;
@@ -25,6 +26,7 @@ pub const MAX_PAGE_SIZE: usize = 100;
 #[derive(Clone)]
 pub struct QueryService {
     pub(crate) store: Arc<dyn QueryStore>,
+    pub(crate) cache: Arc<dyn ViewCache>,
 }
 
 /// What a client asks of `GET /api/v1/orders`. Blank values count as absent.
@@ -55,7 +57,15 @@ pub struct OrderPage {
 impl QueryService {
     /// A read model kept in `store`.
     pub fn new(store: Arc<dyn QueryStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            cache: Arc::new(MemoryViewCache::default()),
+        }
+    }
+
+    /// The same read model, with views cached in `cache` instead of in this process.
+    pub fn with_cache(self, cache: Arc<dyn ViewCache>) -> Self {
+        Self { cache, ..self }
     }
 
     /// The order's view; `None` until its `order.placed` has been projected.
@@ -63,7 +73,17 @@ impl QueryService {
     /// # Errors
     /// [`Error::Store`] when the read model cannot be read.
     pub async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>> {
-        Ok(self.store.view(order_id).await?)
+        if let Some(view) = self.cache.get(order_id).await {
+            metrics::counter!("orderflow_view_cache_requests_total", "result" => "hit")
+                .increment(1);
+            return Ok(Some(view));
+        }
+        metrics::counter!("orderflow_view_cache_requests_total", "result" => "miss").increment(1);
+        let view = self.store.view(order_id).await?;
+        if let Some(view) = &view {
+            self.cache.put(view).await;
+        }
+        Ok(view)
     }
 
     /// One page of the orders that match `query`, newest first.
@@ -123,8 +143,9 @@ impl QueryService {
         let mut rebuilt = 0;
         for order_id in self.store.order_ids().await? {
             let mut tx = self.store.begin().await?;
-            if refresh_view(tx.as_mut(), order_id).await?.is_some() {
+            if let Some(view) = refresh_view(tx.as_mut(), order_id).await? {
                 tx.commit().await?;
+                self.cache.put(&view).await;
                 rebuilt += 1;
             }
         }

@@ -1,0 +1,92 @@
+//! A cache of order views in front of the read model: in-process in the embedded mode, Redis
+//! when scaled out. The query service keeps it fresh by writing every view it projects.
+//!
+//! A cache is never the source of truth and never a reason to fail: an adapter that cannot
+//! reach its store answers "miss" and forgets the write, and the read model answers instead.
+//!
+//! Views only move forward (their history grows with every event), so a write never replaces
+//! a view with a shorter history: two replicas that project the same order in turn, or a read
+//! that repopulates the cache while a newer view is written, cannot leave an older view behind.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::view::OrderView;
+
+/// Where order views are cached.
+#[async_trait]
+pub trait ViewCache: Send + Sync {
+    /// The cached view, or `None` on a miss (or when the cache is unreachable).
+    async fn get(&self, order_id: Uuid) -> Option<OrderView>;
+
+    /// Caches `view` unless a view with a longer history is cached already.
+    async fn put(&self, view: &OrderView);
+}
+
+/// The version a view is compared by: how many saga steps it has seen.
+pub fn view_version(view: &OrderView) -> usize {
+    view.history.len()
+}
+
+/// An in-process cache with a time to live and a bound on its size.
+#[derive(Debug)]
+pub struct MemoryViewCache {
+    ttl: Duration,
+    capacity: usize,
+    entries: Mutex<HashMap<Uuid, (Instant, OrderView)>>,
+}
+
+impl MemoryViewCache {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        Self {
+            ttl,
+            capacity: capacity.max(1),
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl Default for MemoryViewCache {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(300), 10_000)
+    }
+}
+
+#[async_trait]
+impl ViewCache for MemoryViewCache {
+    async fn get(&self, order_id: Uuid) -> Option<OrderView> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries
+            .get(&order_id)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, view)| view.clone())
+    }
+
+    async fn put(&self, view: &OrderView) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= self.capacity && !entries.contains_key(&view.order_id) {
+            // Full: drop what has expired, and if that is not enough, start over. Cheap and
+            // bounded; the read model answers the misses.
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        let newer_cached = entries.get(&view.order_id).is_some_and(|(at, cached)| {
+            at.elapsed() < self.ttl && view_version(cached) > view_version(view)
+        });
+        if !newer_cached {
+            entries.insert(view.order_id, (Instant::now(), view.clone()));
+        }
+    }
+}
