@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::RunConfig;
+use crate::config::{Backends, RunConfig, ServeConfig};
+use crate::scaled::ServiceName;
 
 /// Event-driven order processing.
 #[derive(Debug, Parser)]
@@ -24,8 +25,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every service in this process (embedded mode, SQLite).
+    /// Run every service in this process (embedded mode, SQLite, by default).
     Run(RunConfig),
+    /// Run some services as one process of a scaled-out installation (PostgreSQL, RabbitMQ,
+    /// Redis); `gateway` serves the public API and routes it to the others.
+    Serve {
+        /// The services to run here.
+        #[arg(value_enum, required = true)]
+        services: Vec<ServiceName>,
+        #[command(flatten)]
+        config: ServeConfig,
+    },
+    /// Create the database if needed and apply every service's migrations.
+    Migrate {
+        #[command(flatten)]
+        backends: Backends,
+    },
     /// Place, read, list and cancel orders on a running server.
     Order {
         #[command(flatten)]

@@ -9,21 +9,9 @@ use order_service::SagaDeadlines;
 use payment_service::SimulatedGatewaySettings;
 use transport::RetryPolicy;
 
-/// How to run the embedded system.
+/// How the services behave, whatever they run on.
 #[derive(Clone, Debug, Args)]
-pub struct RunConfig {
-    /// Address of the HTTP API.
-    #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-
-    /// Directory of the service databases (created if missing).
-    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-
-    /// Bearer token for the admin endpoints; generated and kept in the data dir when unset.
-    #[arg(long, env = "ORDERFLOW_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
-
+pub struct ServiceSettings {
     /// Attempts a failing message gets before it is dead-lettered.
     #[arg(long, env = "ORDERFLOW_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
@@ -52,21 +40,17 @@ pub struct RunConfig {
     #[arg(long, env = "ORDERFLOW_PAYMENT_FAILURE_RATE", default_value_t = 0.0)]
     pub payment_failure_rate: f64,
 
-    /// Concurrent consumers per queue.
+    /// Concurrent consumers per queue in this process.
     #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub consumers: u32,
 }
 
-impl RunConfig {
-    /// Defaults for `data_dir`, listening on a free port: what tests start from.
-    pub fn for_tests(data_dir: PathBuf) -> Self {
+impl Default for ServiceSettings {
+    fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir,
-            admin_token: Some("test-admin-token".to_owned()),
             max_attempts: 3,
-            retry_delay_ms: 20,
-            retry_max_delay_ms: 500,
+            retry_delay_ms: 200,
+            retry_max_delay_ms: 30_000,
             stock_deadline_ms: 30_000,
             payment_deadline_ms: 30_000,
             payment_latency_ms: 0,
@@ -74,7 +58,9 @@ impl RunConfig {
             consumers: 4,
         }
     }
+}
 
+impl ServiceSettings {
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.max_attempts,
@@ -96,4 +82,168 @@ impl RunConfig {
             transient_failure_rate: self.payment_failure_rate.clamp(0.0, 1.0),
         }
     }
+}
+
+/// How to run the embedded system.
+#[derive(Clone, Debug, Args)]
+pub struct RunConfig {
+    /// Address of the HTTP API.
+    #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory of the service databases (created if missing).
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Bearer token for the admin endpoints; generated and kept in the data dir when unset.
+    #[arg(long, env = "ORDERFLOW_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Where the services keep their state and exchange messages: SQLite files and the SQL
+    /// queue (`embedded`), or PostgreSQL, RabbitMQ and Redis (`scaled`, all services still in
+    /// this process).
+    #[arg(long, env = "ORDERFLOW_BACKEND", value_enum, default_value_t = Backend::Embedded)]
+    pub backend: Backend,
+
+    #[command(flatten)]
+    pub backends: Backends,
+
+    #[command(flatten)]
+    pub settings: ServiceSettings,
+}
+
+/// The kind of backends `orderflow run` uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Embedded,
+    Scaled,
+}
+
+impl RunConfig {
+    /// Defaults for `data_dir`, listening on a free port, with short retry delays: what tests
+    /// start from.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            admin_token: Some("test-admin-token".to_owned()),
+            backend: Backend::Embedded,
+            backends: Backends::default(),
+            settings: ServiceSettings {
+                retry_delay_ms: 20,
+                retry_max_delay_ms: 500,
+                ..ServiceSettings::default()
+            },
+        }
+    }
+}
+
+/// The backends of the scaled-out mode.
+#[derive(Clone, Debug, Args)]
+pub struct Backends {
+    /// PostgreSQL; each service keeps its own schema in this database (created if missing).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/orderflow"
+    )]
+    pub database_url: String,
+
+    /// RabbitMQ.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
+    )]
+    pub amqp_url: String,
+
+    /// Prefix of every exchange and queue name, to share a broker between installations.
+    #[arg(long, env = "ORDERFLOW_AMQP_PREFIX", default_value = "")]
+    pub amqp_prefix: String,
+
+    /// Redis, for the cache of order views.
+    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key.
+    #[arg(long, env = "ORDERFLOW_REDIS_PREFIX", default_value = "orderflow:")]
+    pub redis_prefix: String,
+
+    /// How long a cached order view lives, in seconds.
+    #[arg(long, env = "ORDERFLOW_CACHE_TTL_SECS", default_value_t = 300)]
+    pub cache_ttl_secs: u64,
+}
+
+impl Default for Backends {
+    fn default() -> Self {
+        Self {
+            database_url: "postgres://postgres@127.0.0.1:5432/orderflow".to_owned(),
+            amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned(),
+            amqp_prefix: String::new(),
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+            redis_prefix: "orderflow:".to_owned(),
+            cache_ttl_secs: 300,
+        }
+    }
+}
+
+/// Where the other services of a scaled-out installation answer HTTP.
+#[derive(Clone, Debug, Args)]
+pub struct Peers {
+    #[arg(
+        long,
+        env = "ORDERFLOW_ORDER_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
+    pub order_url: String,
+    #[arg(
+        long,
+        env = "ORDERFLOW_INVENTORY_URL",
+        default_value = "http://127.0.0.1:8082"
+    )]
+    pub inventory_url: String,
+    #[arg(
+        long,
+        env = "ORDERFLOW_NOTIFICATION_URL",
+        default_value = "http://127.0.0.1:8084"
+    )]
+    pub notification_url: String,
+    #[arg(
+        long,
+        env = "ORDERFLOW_QUERY_URL",
+        default_value = "http://127.0.0.1:8085"
+    )]
+    pub query_url: String,
+}
+
+impl Default for Peers {
+    fn default() -> Self {
+        Self {
+            order_url: "http://127.0.0.1:8081".to_owned(),
+            inventory_url: "http://127.0.0.1:8082".to_owned(),
+            notification_url: "http://127.0.0.1:8084".to_owned(),
+            query_url: "http://127.0.0.1:8085".to_owned(),
+        }
+    }
+}
+
+/// How to run some services as one process of a scaled-out installation.
+#[derive(Clone, Debug, Args)]
+pub struct ServeConfig {
+    /// Address of this process's HTTP API (health, metrics, and the routes of its services).
+    #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Bearer token for the admin endpoints; the same for every process of an installation.
+    #[arg(long, env = "ORDERFLOW_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: String,
+
+    #[command(flatten)]
+    pub backends: Backends,
+
+    #[command(flatten)]
+    pub peers: Peers,
+
+    #[command(flatten)]
+    pub settings: ServiceSettings,
 }

@@ -19,13 +19,13 @@ use store_sqlite::{
     Databases, SqliteInventoryStore, SqliteNotificationStore, SqliteOrderStore, SqliteOutbox,
     SqlitePaymentStore, SqliteQueryStore, SqliteQueue,
 };
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info};
+use tracing::info;
 use transport::{Handler, Publisher, run_consumer, run_relay};
 
 use crate::config::RunConfig;
 use crate::readiness::EmbeddedReadiness;
+use crate::supervisor::Supervisor;
 
 /// A running embedded system.
 pub struct Embedded {
@@ -34,8 +34,7 @@ pub struct Embedded {
     pub admin_token: String,
     /// Every service database, for inspection (tests, `verify`).
     pub databases: Databases,
-    shutdown: CancellationToken,
-    tasks: JoinSet<&'static str>,
+    supervisor: Supervisor,
 }
 
 /// The services of one process, wired to their adapters.
@@ -52,14 +51,14 @@ impl Services {
         Self {
             orders: Arc::new(OrderService::new(
                 Arc::new(SqliteOrderStore::new(databases.order.clone())),
-                config.saga_deadlines(),
+                config.settings.saga_deadlines(),
             )),
             inventory: Arc::new(InventoryService::new(Arc::new(SqliteInventoryStore::new(
                 databases.inventory.clone(),
             )))),
             payment: Arc::new(PaymentService::new(
                 Arc::new(SqlitePaymentStore::new(databases.payment.clone())),
-                Arc::new(SimulatedGateway::new(config.gateway_settings())),
+                Arc::new(SimulatedGateway::new(config.settings.gateway_settings())),
             )),
             notifications: Arc::new(NotificationService::new(
                 Arc::new(SqliteNotificationStore::new(databases.notification.clone())),
@@ -115,24 +114,22 @@ impl Embedded {
         services.seed().await?;
         let admin_token = admin_token(config)?;
 
-        let shutdown = CancellationToken::new();
-        let mut tasks = JoinSet::new();
+        let mut supervisor = Supervisor::new();
+        let shutdown = supervisor.token();
         let publisher: Arc<dyn Publisher> = Arc::new(queue.clone());
         for database in databases.all() {
             let outbox = Arc::new(SqliteOutbox::new(database.clone()));
-            tasks.spawn(
-                run_relay(
-                    database.service().name(),
-                    outbox,
-                    publisher.clone(),
-                    shutdown.clone(),
-                )
-                .map_to("relay"),
+            let relay = run_relay(
+                database.service().name(),
+                outbox,
+                publisher.clone(),
+                shutdown.clone(),
             );
+            supervisor.spawn("relay", relay);
         }
-        let policy = config.retry_policy();
+        let policy = config.settings.retry_policy();
         for service in Queue::ALL {
-            for _ in 0..config.consumers {
+            for _ in 0..config.settings.consumers {
                 let consumer = Arc::new(queue.consumer(service));
                 let run = run_consumer(
                     consumer,
@@ -140,13 +137,11 @@ impl Embedded {
                     policy,
                     shutdown.clone(),
                 );
-                tasks.spawn(run.map_to("consumer"));
+                supervisor.spawn("consumer", run);
             }
         }
-        tasks.spawn(
-            order_service::run_deadline_timer(services.orders.clone(), shutdown.clone())
-                .map_to("deadlines"),
-        );
+        let timer = order_service::run_deadline_timer(services.orders.clone(), shutdown.clone());
+        supervisor.spawn("deadlines", timer);
 
         let state = AppState {
             orders: services.orders.clone(),
@@ -161,53 +156,30 @@ impl Embedded {
             admin_token: admin_token.as_str().into(),
             metrics: crate::telemetry::metrics_handle(),
         };
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("listen on {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let served = axum::serve(listener, gateway::router(state))
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-            if let Err(error) = served {
-                error!(error = format!("{error:#}"), "http server failed");
-            }
-            "http"
-        });
+        let addr = crate::http::serve(&mut supervisor, config.listen, state).await?;
         info!(%addr, data_dir = %config.data_dir.display(), "orderflow is running");
         Ok(Self {
             addr,
             admin_token,
             databases,
-            shutdown,
-            tasks,
+            supervisor,
         })
     }
 
     /// Cancelling this token shuts the system down gracefully.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
+        self.supervisor.token()
     }
 
-    /// Runs until shut down. If a task stops on its own, everything is stopped: a process
-    /// that lost a consumer or its relay must not limp on.
+    /// Runs until shut down; see [`Supervisor::wait`].
     ///
     /// # Errors
     /// When a task stopped before shutdown was asked for.
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let mut failure = None;
-        while let Some(finished) = self.tasks.join_next().await {
-            if !self.shutdown.is_cancelled() {
-                let name = finished.unwrap_or("a task that panicked");
-                error!(task = name, "a background task stopped; shutting down");
-                failure.get_or_insert_with(|| anyhow::anyhow!("{name} stopped unexpectedly"));
-                self.shutdown.cancel();
-            }
-        }
+    pub async fn wait(self) -> anyhow::Result<()> {
+        let result = self.supervisor.wait().await;
         self.databases.close().await;
         info!("orderflow stopped");
-        failure.map_or(Ok(()), Err)
+        result
     }
 
     /// Shuts down gracefully and waits for every task.
@@ -215,26 +187,22 @@ impl Embedded {
     /// # Errors
     /// When a task had stopped on its own before.
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
+        self.supervisor.token().cancel();
         self.wait().await
     }
 }
 
-trait MapTo: std::future::Future<Output = ()> + Sized {
-    async fn map_to(self, name: &'static str) -> &'static str {
-        self.await;
-        name
-    }
-}
-
-impl<F: std::future::Future<Output = ()>> MapTo for F {}
-
 /// The admin token: from the configuration, else the one kept in the data dir, else a new one
 /// that is kept there and printed once.
-fn admin_token(config: &RunConfig) -> anyhow::Result<String> {
+///
+/// # Errors
+/// When the data dir cannot be written.
+pub fn admin_token(config: &RunConfig) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
         return Ok(token.clone());
     }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("create {}", config.data_dir.display()))?;
     let path = config.data_dir.join("admin-token");
     if let Ok(token) = std::fs::read_to_string(&path) {
         let token = token.trim().to_owned();

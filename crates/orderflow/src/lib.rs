@@ -7,5 +7,8 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod embedded;
+mod http;
 mod readiness;
+pub mod scaled;
+mod supervisor;
 pub mod telemetry;

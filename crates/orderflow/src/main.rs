@@ -3,8 +3,9 @@
 use clap::Parser as _;
 use orderflow::cli::{Cli, Command};
 use orderflow::client::Client;
-use orderflow::config::RunConfig;
+use orderflow::config::{Backend, Peers, RunConfig, ServeConfig};
 use orderflow::embedded::Embedded;
+use orderflow::scaled::{Scaled, ServiceName};
 use orderflow::telemetry;
 
 #[tokio::main]
@@ -13,6 +14,14 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         None => run(&cli.run).await,
         Some(Command::Run(config)) => run(&config).await,
+        Some(Command::Serve { services, config }) => serve(&services, &config).await,
+        Some(Command::Migrate { backends }) => {
+            telemetry::init_logging();
+            orderflow::scaled::create_database_if_missing(&backends.database_url).await?;
+            store_postgres::migrate_all(&backends.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
         Some(Command::Order { server, command }) => {
             print(Client::new(&server.url)?.order(command).await?)
         }
@@ -26,18 +35,42 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(config: &RunConfig) -> anyhow::Result<()> {
     telemetry::init_logging();
+    if config.backend == Backend::Scaled {
+        let serve_config = ServeConfig {
+            listen: config.listen,
+            admin_token: orderflow::embedded::admin_token(config)?,
+            backends: config.backends.clone(),
+            peers: Peers::default(),
+            settings: config.settings.clone(),
+        };
+        return serve(&ServiceName::ALL, &serve_config).await;
+    }
     let system = Embedded::start(config).await?;
     println!(
         "Orderflow is listening on http://{} (API docs at /docs)",
         system.addr
     );
-    let shutdown = system.shutdown_token();
+    stop_on_signal(system.shutdown_token());
+    system.wait().await
+}
+
+async fn serve(services: &[ServiceName], config: &ServeConfig) -> anyhow::Result<()> {
+    telemetry::init_logging();
+    let process = Scaled::start(services, config).await?;
+    println!(
+        "Orderflow {services:?} listening on http://{}",
+        process.addr
+    );
+    stop_on_signal(process.shutdown_token());
+    process.wait().await
+}
+
+fn stop_on_signal(shutdown: tokio_util::sync::CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutdown signal received; finishing in-flight work");
         shutdown.cancel();
     });
-    system.wait().await
 }
 
 async fn wait_for_signal() {

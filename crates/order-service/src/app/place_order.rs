@@ -341,7 +341,7 @@ mod tests {
             items: vec![line("product-002", 2), line("product-002", 3)],
             payment_token: None,
         };
-        let order = validate(&request, &catalog()).ok().expect("valid");
+        let order = validate(&request, &catalog()).expect("valid");
         assert_eq!(order.lines.len(), 1);
         assert_eq!(order.lines[0].quantity.get(), 5);
         assert_eq!(order.lines[0].unit_price_minor, 2_599);
@@ -380,7 +380,7 @@ mod tests {
             ..one.clone()
         };
         let fingerprint =
-            |r: &OrderRequest| validate(r, &catalog()).ok().expect("valid").fingerprint();
+            |r: &OrderRequest| validate(r, &catalog()).expect("valid").fingerprint();
         assert_eq!(fingerprint(&one), fingerprint(&other));
         assert_ne!(fingerprint(&one), fingerprint(&third));
     }

@@ -53,7 +53,7 @@ async fn a_declined_card_cancels_the_order_and_releases_its_stock() {
 #[tokio::test]
 async fn a_customer_cancel_before_completion_releases_stock_and_refunds_the_late_charge() {
     // The gateway is slow, so the order waits in INVENTORY_RESERVED while the charge is out.
-    let app = spawn_app_with(|config| config.payment_latency_ms = 700).await;
+    let app = spawn_app_with(|config| config.settings.payment_latency_ms = 700).await;
     let id = app.place_accepted(&single("product-003", 2)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     while app.order(&id).await["status"] != "INVENTORY_RESERVED" {
@@ -129,8 +129,8 @@ async fn a_completed_order_cannot_be_cancelled_and_a_cancelled_one_stays_cancell
 #[tokio::test]
 async fn a_payment_that_misses_its_deadline_cancels_the_order_and_the_late_charge_is_refunded() {
     let app = spawn_app_with(|config| {
-        config.payment_latency_ms = 600;
-        config.payment_deadline_ms = 150;
+        config.settings.payment_latency_ms = 600;
+        config.settings.payment_deadline_ms = 150;
     })
     .await;
 
@@ -159,7 +159,7 @@ async fn a_payment_that_misses_its_deadline_cancels_the_order_and_the_late_charg
 
 #[tokio::test]
 async fn transient_gateway_failures_are_retried_until_the_charge_goes_through() {
-    let app = spawn_app_with(|config| config.payment_failure_rate = 0.5).await;
+    let app = spawn_app_with(|config| config.settings.payment_failure_rate = 0.5).await;
 
     let ids = {
         let body = single("product-002", 1);

@@ -1,0 +1,306 @@
+//! A scaled-out cluster for one test: `scripts/local-cluster` starting the real binary as one
+//! process per service, on a fresh PostgreSQL database, its own RabbitMQ name prefix and Redis
+//! key prefix, and free ports. Everything is removed when the test ends.
+//!
+//! Cluster tests run one at a time: each starts eight or more processes with their own
+//! connection pools, and a 2-core machine with PostgreSQL's 100 connections holds one
+//! cluster under load at a time, not several.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use testkit::postgres::TestDatabase;
+use tokio::sync::{Mutex, MutexGuard};
+
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+pub(crate) const ADMIN_TOKEN: &str = "cluster-test-token";
+
+pub(crate) struct Cluster {
+    pub(crate) gateway: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) database: Option<TestDatabase>,
+    pub(crate) amqp_prefix: String,
+    redis_prefix: String,
+    dir: TempDir,
+    env: Vec<(String, String)>,
+    _turn: MutexGuard<'static, ()>,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/local-cluster")
+}
+
+/// A base port whose whole block (gateway, services, replicas) is free now.
+fn free_base_port() -> u16 {
+    for _ in 0..100 {
+        let base = 20_000 + (rand_u16() % 400) * 100;
+        let all_free =
+            (0..26).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no free block of ports");
+}
+
+fn rand_u16() -> u16 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u16::from_le_bytes([bytes[0], bytes[1]])
+}
+
+impl Cluster {
+    /// Starts a cluster; `settings` are extra environment variables for every process.
+    pub(crate) async fn start(replicas: u32, settings: &[(&str, &str)]) -> Cluster {
+        let turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+        let database = TestDatabase::create().await.expect("test database");
+        let amqp_prefix = testkit::amqp::test_prefix();
+        let redis_prefix = format!("{}:", amqp_prefix.trim_end_matches('.'));
+        let dir = tempfile::tempdir().expect("cluster dir");
+        let base_port = free_base_port();
+        let mut env: Vec<(String, String)> = vec![
+            (
+                "ORDERFLOW_BIN".into(),
+                env!("CARGO_BIN_EXE_orderflow").into(),
+            ),
+            ("CLUSTER_DIR".into(), dir.path().display().to_string()),
+            ("BASE_PORT".into(), base_port.to_string()),
+            ("REPLICAS".into(), replicas.to_string()),
+            ("REPLICATED".into(), "inventory payment".into()),
+            ("DATABASE_URL".into(), database.url().to_owned()),
+            ("AMQP_URL".into(), testkit::amqp::amqp_url()),
+            ("ORDERFLOW_AMQP_PREFIX".into(), amqp_prefix.clone()),
+            ("ORDERFLOW_REDIS_PREFIX".into(), redis_prefix.clone()),
+            ("ORDERFLOW_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+            ("ORDERFLOW_RETRY_DELAY_MS".into(), "50".into()),
+            ("ORDERFLOW_RETRY_MAX_DELAY_MS".into(), "2000".into()),
+            ("RUST_LOG".into(), "info,sqlx=warn".into()),
+            ("RUST_BACKTRACE".into(), "0".into()),
+            ("RUST_LIB_BACKTRACE".into(), "0".into()),
+        ];
+        env.extend(
+            settings
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let cluster = Cluster {
+            gateway: format!("http://127.0.0.1:{base_port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+            database: Some(database),
+            amqp_prefix,
+            redis_prefix,
+            dir,
+            env,
+            _turn: turn,
+        };
+        cluster.script("start").await;
+        cluster
+    }
+
+    /// Runs `scripts/local-cluster <command>` with this cluster's settings.
+    pub(crate) async fn script(&self, command: &str) -> String {
+        let output = tokio::process::Command::new(script())
+            .arg(command)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .await
+            .expect("run local-cluster");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "local-cluster {command} failed:\n{stdout}\n{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.logs()
+        );
+        stdout
+    }
+
+    /// The last lines of every process's log, for failure messages.
+    pub(crate) fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.dir.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(8).collect();
+                all.push_str(&format!("--- {}\n", path.display()));
+                for line in tail.into_iter().rev() {
+                    all.push_str(line);
+                    all.push('\n');
+                }
+            }
+        }
+        all
+    }
+
+    /// The pid of a process by name (`order-1`, `inventory-2`, `gateway`).
+    pub(crate) fn pid(&self, name: &str) -> i32 {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.pid")))
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid")
+    }
+
+    pub(crate) fn kill_9(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.pid(name).to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -9 {name}");
+    }
+
+    pub(crate) async fn place(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/orders", self.gateway))
+            .json(body)
+            .send()
+            .await
+            .expect("post order");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.gateway))
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub(crate) async fn admin(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.gateway))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin get");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.expect("json")
+    }
+
+    /// Waits until the order is terminal; retries while the gateway or a service is down.
+    pub(crate) async fn wait_until_terminal(&self, id: &str, timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let (status, order) = self.get(&format!("/api/v1/orders/{id}")).await;
+            if status == 200 && matches!(order["status"].as_str(), Some("COMPLETED" | "CANCELLED"))
+            {
+                return order;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "order {id} not terminal after {timeout:?}: {status} {order}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stock once no reservation is in flight.
+    pub(crate) async fn settled_stock(&self) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let stock = self.admin("/api/v1/admin/stock").await;
+            let levels = stock.as_array().expect("array").clone();
+            if levels.iter().all(|l| l["reserved"] == 0) || tokio::time::Instant::now() > deadline {
+                return levels;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `(order id, status)` of every payment, read from the payment service's schema.
+    pub(crate) async fn payments(&self) -> Vec<(String, String)> {
+        let url = self.database.as_ref().expect("database").url().to_owned();
+        let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("connect");
+        sqlx::query_as("SELECT order_id::text, status FROM payment_service.payments")
+            .fetch_all(&mut connection)
+            .await
+            .expect("read payments")
+    }
+
+    /// Messages that some consumer holds without having acknowledged them, per queue.
+    pub(crate) fn unacked(&self) -> Vec<(String, u64)> {
+        let output = Command::new("rabbitmqctl")
+            .args(["-q", "list_queues", "name", "messages_unacknowledged"])
+            .output()
+            .expect("rabbitmqctl");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.starts_with(&self.amqp_prefix))
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                Some((fields.next()?.to_owned(), fields.next()?.parse().ok()?))
+            })
+            .filter(|(_, unacked)| *unacked > 0)
+            .collect()
+    }
+
+    /// Stops every process and removes the database, the broker names and the cache keys.
+    pub(crate) async fn remove(mut self) {
+        self.script("stop").await;
+        if let Some(database) = self.database.take() {
+            database.drop_database().await.expect("drop test database");
+        }
+        testkit::amqp::delete_topology(&testkit::amqp::amqp_url(), &self.amqp_prefix)
+            .await
+            .expect("delete topology");
+        let cache = cache_redis::RedisViewCache::new(
+            &std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            &self.redis_prefix,
+            Duration::from_secs(1),
+        )
+        .expect("cache");
+        let _ = cache.clear().await;
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // A test that failed before `remove`: stop the processes and remove the broker's
+        // names (the test database removes itself when dropped).
+        if self.database.is_some() {
+            let _ = Command::new(script())
+                .arg("stop")
+                .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .output();
+            let prefix = self.amqp_prefix.clone();
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                runtime
+                    .block_on(testkit::amqp::delete_topology(
+                        &testkit::amqp::amqp_url(),
+                        &prefix,
+                    ))
+                    .ok()
+            })
+            .join();
+        }
+    }
+}

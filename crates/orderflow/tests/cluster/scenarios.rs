@@ -1,0 +1,176 @@
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::Cluster;
+
+fn single(item: &str, quantity: i64) -> serde_json::Value {
+    json!({ "item_id": item, "quantity": quantity, "user_email": "test@example.com" })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_core_scenario_holds_through_the_gateway_of_the_local_cluster() {
+    // A slow gateway keeps orders in INVENTORY_RESERVED long enough to cancel one.
+    let cluster = Cluster::start(1, &[("ORDERFLOW_PAYMENT_LATENCY_MS", "400")]).await;
+
+    // An order completes; stock is taken; one email is sent.
+    let (status, accepted) = cluster.place(&single("product-002", 5)).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["message"], "Order accepted for processing");
+    let completed = accepted["order_id"].as_str().expect("id").to_owned();
+    let order = cluster
+        .wait_until_terminal(&completed, Duration::from_secs(10))
+        .await;
+    assert_eq!(order["status"], "COMPLETED", "{order}");
+    let (_, mouse) = cluster.get("/api/v1/products/product-002").await;
+    assert_eq!(mouse["available"], 495);
+
+    // More than the stock: cancelled with a reason; stock unchanged.
+    let (_, accepted) = cluster.place(&single("product-001", 1000)).await;
+    let order = cluster
+        .wait_until_terminal(
+            accepted["order_id"].as_str().expect("id"),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(
+        order["cancellation_reason"],
+        "insufficient stock for product-001: requested 1000, available 100"
+    );
+
+    // Unknown product: 422 naming it.
+    let (status, problem) = cluster.place(&single("invalid-product", 1)).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("invalid-product")
+    );
+
+    // Declined card: cancelled, no successful charge.
+    let declined = json!({
+        "item_id": "product-003", "quantity": 1, "user_email": "test@example.com",
+        "payment_token": "tok_chargeDeclined"
+    });
+    let (_, accepted) = cluster.place(&declined).await;
+    let declined_id = accepted["order_id"].as_str().expect("id").to_owned();
+    let order = cluster
+        .wait_until_terminal(&declined_id, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        order["cancellation_reason"],
+        "payment failed: card declined"
+    );
+
+    // Cancel before completion: cancelled, stock released, the late charge refunded.
+    let (_, accepted) = cluster.place(&single("product-003", 2)).await;
+    let cancelled = accepted["order_id"].as_str().expect("id").to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while cluster.get(&format!("/api/v1/orders/{cancelled}")).await.1["status"]
+        != "INVENTORY_RESERVED"
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never reserved");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let response = cluster
+        .http
+        .post(format!(
+            "{}/api/v1/orders/{cancelled}/cancel",
+            cluster.gateway
+        ))
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(response.status(), 202);
+    let order = cluster
+        .wait_until_terminal(&cancelled, Duration::from_secs(10))
+        .await;
+    assert_eq!(order["status"], "CANCELLED");
+
+    // Idempotency through the gateway.
+    let post = |key: &'static str, body: serde_json::Value| {
+        cluster
+            .http
+            .post(format!("{}/api/v1/orders", cluster.gateway))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first: serde_json::Value = post("k1", single("product-002", 1))
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let again: serde_json::Value = post("k1", single("product-002", 1))
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let other = post("k1", single("product-002", 2)).await.expect("post");
+    assert_eq!(first, again);
+    assert_eq!(other.status(), 422);
+    cluster
+        .wait_until_terminal(
+            first["order_id"].as_str().expect("id"),
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // Everything settles: stock conserved, the refund and the release landed, one email each.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let payments = cluster.payments().await;
+        let status_of = |id: &str| {
+            payments
+                .iter()
+                .find(|(order, _)| order == id)
+                .map(|(_, s)| s.clone())
+        };
+        if status_of(&cancelled).as_deref() == Some("refunded") {
+            assert_eq!(status_of(&declined_id).as_deref(), Some("failed"));
+            assert_eq!(status_of(&completed).as_deref(), Some("succeeded"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "late charge never refunded: {payments:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for level in cluster.settled_stock().await {
+        let n = |f: &str| level[f].as_i64().expect("number");
+        assert_eq!(n("reserved"), 0, "{level}");
+        assert_eq!(
+            n("available") + n("sold"),
+            n("initial") + n("restocked"),
+            "{level}"
+        );
+    }
+    let mouse = cluster
+        .settled_stock()
+        .await
+        .into_iter()
+        .find(|l| l["product_id"] == "product-002")
+        .expect("mouse");
+    assert_eq!(mouse["sold"], 6);
+    let sent = cluster
+        .admin(&format!("/api/v1/admin/notifications?order_id={completed}"))
+        .await;
+    assert_eq!(sent.as_array().map(Vec::len), Some(1), "{sent}");
+    let (status, ready) = cluster.get("/health/ready").await;
+    assert_eq!(status, 200, "{ready}");
+    let status_lines = cluster.script("status").await;
+    assert_eq!(
+        status_lines
+            .lines()
+            .filter(|l| l.ends_with("running"))
+            .count(),
+        6,
+        "{status_lines}"
+    );
+
+    cluster.remove().await;
+}

@@ -1,0 +1,283 @@
+//! One service's schema in the shared database: the pool whose sessions use it (every
+//! unqualified name resolves there), its migrations, and transactions on it.
+//!
+//! It never reaches into another service's schema: services share no state but messages.
+
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use contracts::Queue;
+use sqlx::PgPool;
+use sqlx::SqlSafeStr as _;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::SqlResultExt as _;
+use crate::unit_of_work::PgTx;
+
+/// Connections unused this long are closed, so idle replicas do not hold server slots.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A readiness probe answers within this, database up or not.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How one service's pool uses the server's connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections per service and process; a relay's `LISTEN` holds one more. The server's
+    /// `max_connections` must cover every replica of every service.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before the store reports `Unavailable`.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    /// Five connections, ten seconds.
+    fn default() -> Self {
+        Self {
+            max_connections: 5,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One service's schema (`<service>_service`) in a PostgreSQL database. Cheap to clone: clones
+/// share the pool.
+#[derive(Clone, Debug)]
+pub struct PgDatabase {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    service: Queue,
+    pool: PgPool,
+    /// How to open a connection on this schema (the outbox listener opens its own).
+    options: PgConnectOptions,
+    /// Cancelled by [`PgDatabase::close`]: stops the outbox listeners.
+    closed: CancellationToken,
+}
+
+impl PgDatabase {
+    /// Connects to `database_url` for `service`, creating the service's schema if it is
+    /// missing and applying its migrations (the migrations table lives in that schema too),
+    /// with the [`PoolSettings::default`] pool.
+    ///
+    /// # Errors
+    /// When the url does not parse, the server cannot be reached, or a migration fails.
+    pub async fn connect(database_url: &str, service: Queue) -> anyhow::Result<Self> {
+        Self::connect_with(database_url, service, PoolSettings::default()).await
+    }
+
+    /// [`PgDatabase::connect`] with a pool of `settings`.
+    ///
+    /// # Errors
+    /// When the url does not parse, the server cannot be reached, or a migration fails.
+    pub async fn connect_with(
+        database_url: &str,
+        service: Queue,
+        settings: PoolSettings,
+    ) -> anyhow::Result<Self> {
+        let schema = schema_name(service);
+        let options = PgConnectOptions::from_str(database_url)
+            .context("parse the database url")?
+            .options([("search_path", schema.as_str())])
+            .application_name(&format!("orderflow-{}", service.name()));
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(IDLE_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("connect to the {} database", service.name()))?;
+        let mut migrator = migrator(service);
+        // Under the migrator's advisory lock, so that replicas starting together do not race.
+        migrator.create_schema(schema.clone());
+        migrator.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
+        migrator
+            .run(&pool)
+            .await
+            .with_context(|| format!("migrate schema {schema}"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                service,
+                pool,
+                options,
+                closed: CancellationToken::new(),
+            }),
+        })
+    }
+
+    /// The service whose schema this is.
+    pub fn service(&self) -> Queue {
+        self.inner.service
+    }
+
+    /// The schema holding the service's tables, e.g. `order_service`.
+    pub fn schema(&self) -> String {
+        schema_name(self.inner.service)
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn connect_options(&self) -> &PgConnectOptions {
+        &self.inner.options
+    }
+
+    pub(crate) fn closed(&self) -> &CancellationToken {
+        &self.inner.closed
+    }
+
+    /// The channel a commit with outbox messages notifies; one per service, since every
+    /// service's schema shares the database's channels.
+    pub(crate) fn outbox_channel(&self) -> String {
+        format!("orderflow_outbox_{}", self.inner.service.name())
+    }
+
+    pub(crate) async fn begin(&self) -> store::Result<PgTx> {
+        // Explicit, whatever the server's default: row locks, conditional updates and unique
+        // constraints keep writers apart; SERIALIZABLE would only add retries.
+        let tx = self
+            .inner
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .await
+            .or_store_error("begin transaction")?;
+        Ok(PgTx::new(tx, self.clone()))
+    }
+
+    /// Whether the database answers a query within two seconds.
+    pub async fn ping(&self) -> bool {
+        let query = sqlx::query("SELECT 1").execute(&self.inner.pool);
+        matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
+    }
+
+    /// Stops the outbox listeners and closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        self.inner.closed.cancel();
+        self.inner.pool.close().await;
+    }
+}
+
+/// `order` alone is a reserved word, hence the suffix.
+fn schema_name(service: Queue) -> String {
+    format!("{}_service", service.name())
+}
+
+fn migrator(service: Queue) -> Migrator {
+    let messaging = (
+        1,
+        "messaging",
+        include_str!("../migrations/0001_messaging.sql"),
+    );
+    let own = match service {
+        Queue::Order => (101, "order", include_str!("../migrations/0101_order.sql")),
+        Queue::Inventory => (
+            201,
+            "inventory",
+            include_str!("../migrations/0201_inventory.sql"),
+        ),
+        Queue::Payment => (
+            301,
+            "payment",
+            include_str!("../migrations/0301_payment.sql"),
+        ),
+        Queue::Notification => (
+            401,
+            "notification",
+            include_str!("../migrations/0401_notification.sql"),
+        ),
+        Queue::Query => (501, "query", include_str!("../migrations/0501_query.sql")),
+    };
+    let migrations = [messaging, own]
+        .into_iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Creates every service's schema in the database at `database_url` and applies their
+/// migrations (`orderflow migrate`). Safe to run again, and alongside starting services.
+///
+/// # Errors
+/// When the server cannot be reached or a migration fails.
+pub async fn migrate_all(database_url: &str) -> anyhow::Result<()> {
+    let settings = PoolSettings {
+        max_connections: 1,
+        ..PoolSettings::default()
+    };
+    for service in Queue::ALL {
+        PgDatabase::connect_with(database_url, service, settings)
+            .await?
+            .close()
+            .await;
+    }
+    Ok(())
+}
+
+/// Every service's schema in one database (the scaled-out mode in one process).
+#[derive(Clone, Debug)]
+pub struct PgDatabases {
+    pub order: PgDatabase,
+    pub inventory: PgDatabase,
+    pub payment: PgDatabase,
+    pub notification: PgDatabase,
+    pub query: PgDatabase,
+}
+
+impl PgDatabases {
+    /// Connects to every service's schema, creating and migrating them as needed.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or a migration fails.
+    pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            order: PgDatabase::connect(database_url, Queue::Order).await?,
+            inventory: PgDatabase::connect(database_url, Queue::Inventory).await?,
+            payment: PgDatabase::connect(database_url, Queue::Payment).await?,
+            notification: PgDatabase::connect(database_url, Queue::Notification).await?,
+            query: PgDatabase::connect(database_url, Queue::Query).await?,
+        })
+    }
+
+    /// Every service's database, in [`Queue::ALL`] order.
+    pub fn all(&self) -> [&PgDatabase; 5] {
+        [
+            &self.order,
+            &self.inventory,
+            &self.payment,
+            &self.notification,
+            &self.query,
+        ]
+    }
+
+    /// The database of `service`.
+    pub fn get(&self, service: Queue) -> &PgDatabase {
+        match service {
+            Queue::Order => &self.order,
+            Queue::Inventory => &self.inventory,
+            Queue::Payment => &self.payment,
+            Queue::Notification => &self.notification,
+            Queue::Query => &self.query,
+        }
+    }
+
+    /// Closes every service's pool.
+    pub async fn close(&self) {
+        for database in self.all() {
+            database.close().await;
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The inventory service's tables in `inventory_service`: stock levels and reservations.
+//!
+//! Stock never goes below zero, however many consumers reserve at once: each line is a
+//! conditional update (`... WHERE available >= $1`) that, under READ COMMITTED, waits for a
+//! concurrent writer's row lock and then re-checks its condition on the committed row; CHECK
+//! constraints back it. Transactions touching several products lock them in sku order first,
+//! so two of them cannot deadlock. Transactions about one order are serialized from their
+//! first read of its reservation on, as on SQLite.
+//!
+//! It never decides whether a reservation may move: the inventory service does, from the
+//! reservation's status.
+
+use async_trait::async_trait;
+use contracts::StockLine;
+use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
+use inventory_service::ports::{InventoryStore, InventoryTx};
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
+use store::StoreError;
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, corrupt, to_count};
+use crate::unit_of_work::PgTx;
+
+/// [`InventoryStore`] on the inventory service's schema.
+#[derive(Clone, Debug)]
+pub struct PgInventoryStore {
+    database: PgDatabase,
+}
+
+impl PgInventoryStore {
+    /// A store on `database`, which must be the inventory service's.
+    pub fn new(database: PgDatabase) -> Self {
+        Self { database }
+    }
+}
+
+fn stock_level(row: &PgRow) -> store::Result<StockLevel> {
+    let count = |name: &'static str| {
+        let value: i64 = row.try_get(name).or_store_error("read stock level")?;
+        to_count(name, value)
+    };
+    Ok(StockLevel {
+        available: count("available")?,
+        reserved: count("reserved")?,
+        sold: count("sold")?,
+        initial: count("initial")?,
+        restocked: row
+            .try_get("restocked")
+            .or_store_error("read stock level")?,
+    })
+}
+
+#[async_trait]
+impl InventoryStore for PgInventoryStore {
+    async fn begin(&self) -> store::Result<Box<dyn InventoryTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
+        let rows = sqlx::query(
+            "SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku",
+        )
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read stock levels")?;
+        rows.iter()
+            .map(|row| {
+                let sku: String = row.try_get("sku").or_store_error("read stock level")?;
+                Ok((sku, stock_level(row)?))
+            })
+            .collect()
+    }
+}
+
+impl PgTx {
+    /// Locks the stock rows of `lines` in sku order, so that transactions updating several
+    /// products wait for each other instead of deadlocking.
+    async fn lock_stock(&mut self, lines: &[StockLine]) -> store::Result<()> {
+        if lines.len() < 2 {
+            return Ok(());
+        }
+        let skus: Vec<&str> = lines.iter().map(|l| l.product_id.as_str()).collect();
+        sqlx::query("SELECT sku FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
+            .bind(skus)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("lock stock")?;
+        Ok(())
+    }
+
+    async fn reservation_lines(&mut self, order_id: Uuid) -> store::Result<Vec<StockLine>> {
+        let lines: String =
+            sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = $1")
+                .bind(order_id.to_string())
+                .fetch_one(&mut *self.tx)
+                .await
+                .or_store_error("read reservation lines")?;
+        let lines: Vec<(String, u32)> =
+            serde_json::from_str(&lines).map_err(|e| corrupt("reservation lines", e))?;
+        Ok(lines
+            .into_iter()
+            .map(|(product_id, quantity)| StockLine {
+                product_id,
+                quantity,
+            })
+            .collect())
+    }
+
+    async fn set_reservation_status(
+        &mut self,
+        order_id: Uuid,
+        status: ReservationStatus,
+    ) -> store::Result<()> {
+        sqlx::query(concat!(
+            "UPDATE reservations SET status = $1, updated_at = ",
+            now_ms!(),
+            " WHERE order_id = $2"
+        ))
+        .bind(status.as_str())
+        .bind(order_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("update reservation")?;
+        Ok(())
+    }
+
+    /// Moves every line of the order's reservation from `reserved` to `sold` or back to
+    /// `available`.
+    async fn unreserve(&mut self, order_id: Uuid, to_sold: bool) -> store::Result<()> {
+        let lines = self.reservation_lines(order_id).await?;
+        self.lock_stock(&lines).await?;
+        let sql = if to_sold {
+            "UPDATE stock SET reserved = reserved - $1, sold = sold + $1 \
+             WHERE sku = $2 AND reserved >= $1"
+        } else {
+            "UPDATE stock SET reserved = reserved - $1, available = available + $1 \
+             WHERE sku = $2 AND reserved >= $1"
+        };
+        for line in &lines {
+            let done = sqlx::query(sql)
+                .bind(i64::from(line.quantity))
+                .bind(&line.product_id)
+                .execute(&mut *self.tx)
+                .await
+                .or_store_error("move reserved stock")?;
+            if done.rows_affected() != 1 {
+                return Err(corrupt(
+                    "stock",
+                    format!(
+                        "{} has less reserved than a held reservation",
+                        line.product_id
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl InventoryTx for PgTx {
+    async fn reservation(&mut self, order_id: Uuid) -> store::Result<Option<ReservationStatus>> {
+        // A release racing the order's reservation waits for it, then sees it held.
+        self.lock_order(order_id).await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = $1")
+                .bind(order_id.to_string())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .or_store_error("read reservation")?;
+        status
+            .map(|status| {
+                ReservationStatus::parse(&status)
+                    .ok_or_else(|| corrupt("reservation status", &status))
+            })
+            .transpose()
+    }
+
+    async fn reserve(
+        &mut self,
+        order_id: Uuid,
+        lines: &[StockLine],
+    ) -> store::Result<Result<(), InsufficientStock>> {
+        self.lock_stock(lines).await?;
+        for line in lines {
+            // The conditional update is what prevents oversell; the CHECK constraint backs it.
+            let done = sqlx::query(
+                "UPDATE stock SET available = available - $1, reserved = reserved + $1 \
+                 WHERE sku = $2 AND available >= $1",
+            )
+            .bind(i64::from(line.quantity))
+            .bind(&line.product_id)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("reserve stock")?;
+            if done.rows_affected() == 0 {
+                let available: Option<i64> =
+                    sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
+                        .bind(&line.product_id)
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .or_store_error("read available stock")?;
+                return Ok(Err(InsufficientStock {
+                    sku: line.product_id.clone(),
+                    requested: line.quantity,
+                    available: available
+                        .map(|available| to_count("available", available))
+                        .transpose()?
+                        .unwrap_or(0),
+                }));
+            }
+        }
+        let lines: Vec<(&str, u32)> = lines
+            .iter()
+            .map(|l| (l.product_id.as_str(), l.quantity))
+            .collect();
+        let lines = serde_json::to_string(&lines).map_err(|e| StoreError::Unexpected(e.into()))?;
+        sqlx::query(concat!(
+            "INSERT INTO reservations (order_id, status, lines, updated_at) VALUES ($1, 'held', $2, ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(order_id.to_string())
+        .bind(lines)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record reservation")?;
+        Ok(Ok(()))
+    }
+
+    async fn release(&mut self, order_id: Uuid) -> store::Result<()> {
+        self.unreserve(order_id, false).await?;
+        self.set_reservation_status(order_id, ReservationStatus::Released)
+            .await
+    }
+
+    async fn commit_reservation(&mut self, order_id: Uuid) -> store::Result<()> {
+        self.unreserve(order_id, true).await?;
+        self.set_reservation_status(order_id, ReservationStatus::Committed)
+            .await
+    }
+
+    async fn adjust(
+        &mut self,
+        sku: &str,
+        delta: i64,
+    ) -> store::Result<Result<StockLevel, StockError>> {
+        // Locked, so the level the rules check is the level the update changes.
+        let row = sqlx::query(
+            "SELECT available, reserved, sold, initial, restocked FROM stock WHERE sku = $1 \
+             FOR UPDATE",
+        )
+        .bind(sku)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .or_store_error("read stock")?;
+        let Some(row) = row else {
+            return Err(StoreError::Unexpected(anyhow::anyhow!(
+                "no stock for {sku}"
+            )));
+        };
+        let adjusted = match stock_level(&row)?.adjust(delta) {
+            Ok(level) => level,
+            Err(rejected) => return Ok(Err(rejected)),
+        };
+        // Conditional on the level still allowing it: available never goes below zero.
+        let done = sqlx::query(
+            "UPDATE stock SET available = available + $1, restocked = restocked + $1 \
+             WHERE sku = $2 AND available + $1 >= 0",
+        )
+        .bind(delta)
+        .bind(sku)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("adjust stock")?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(Ok(adjusted))
+    }
+
+    async fn create_stock(&mut self, sku: &str, initial: u32) -> store::Result<()> {
+        sqlx::query(
+            "INSERT INTO stock (sku, available, reserved, sold, initial, restocked) \
+             VALUES ($1, $2, 0, 0, $2, 0) ON CONFLICT (sku) DO NOTHING",
+        )
+        .bind(sku)
+        .bind(i64::from(initial))
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("create stock")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! The notification service's table in `notification_service`: the record of every email
+//! sent, one per causing message. Times are stored as unix milliseconds. It never sends
+//! anything.
+
+use async_trait::async_trait;
+use notification_service::ports::{Notification, NotificationStore, NotificationTx};
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, from_millis, parse_uuid, to_limit};
+use crate::unit_of_work::PgTx;
+
+/// [`NotificationStore`] on the notification service's schema.
+#[derive(Clone, Debug)]
+pub struct PgNotificationStore {
+    database: PgDatabase,
+}
+
+impl PgNotificationStore {
+    /// A store on `database`, which must be the notification service's.
+    pub fn new(database: PgDatabase) -> Self {
+        Self { database }
+    }
+}
+
+#[async_trait]
+impl NotificationStore for PgNotificationStore {
+    async fn begin(&self) -> store::Result<Box<dyn NotificationTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> store::Result<Vec<Notification>> {
+        let rows = sqlx::query(
+            "SELECT order_id, message_id, recipient, subject, body, sent_at FROM notifications \
+             WHERE ($1::text IS NULL OR order_id = $1) ORDER BY sent_at DESC, id DESC LIMIT $2",
+        )
+        .bind(order_id.map(|id| id.to_string()))
+        .bind(to_limit(limit))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("list sent notifications")?;
+        rows.iter().map(notification).collect()
+    }
+
+    async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM notifications WHERE message_id = $1")
+                .bind(message_id.to_string())
+                .fetch_optional(self.database.pool())
+                .await
+                .or_store_error("look up sent notification")?;
+        Ok(found.is_some())
+    }
+}
+
+#[async_trait]
+impl NotificationTx for PgTx {
+    async fn record_sent(&mut self, notification: &Notification) -> store::Result<()> {
+        sqlx::query(
+            "INSERT INTO notifications (message_id, order_id, recipient, subject, body, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(notification.message_id.to_string())
+        .bind(notification.order_id.to_string())
+        .bind(&notification.recipient)
+        .bind(&notification.subject)
+        .bind(&notification.body)
+        .bind(unix_millis(notification.sent_at))
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record sent notification")?;
+        Ok(())
+    }
+}
+
+fn notification(row: &PgRow) -> store::Result<Notification> {
+    let column = |name: &'static str| {
+        row.try_get::<String, _>(name)
+            .or_store_error("read notification row")
+    };
+    Ok(Notification {
+        order_id: parse_uuid(&column("order_id")?)?,
+        message_id: parse_uuid(&column("message_id")?)?,
+        recipient: column("recipient")?,
+        subject: column("subject")?,
+        body: column("body")?,
+        sent_at: from_millis(
+            row.try_get("sent_at")
+                .or_store_error("read notification row")?,
+        ),
+    })
+}
+
+/// Milliseconds since the unix epoch, rounded down.
+fn unix_millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,252 @@
+//! The order service's tables in `order_service`: event store, saga deadlines, catalog,
+//! idempotency keys. It never decides anything: it stores what the order service decided.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use order_domain::saga::SagaStep;
+use order_service::ports::{
+    DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
+};
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
+use store::StoreError;
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json, to_limit};
+use crate::unit_of_work::PgTx;
+
+/// [`OrderStore`] on the order service's schema.
+#[derive(Clone, Debug)]
+pub struct PgOrderStore {
+    database: PgDatabase,
+}
+
+impl PgOrderStore {
+    /// A store on `database`, which must be the order service's.
+    pub fn new(database: PgDatabase) -> Self {
+        Self { database }
+    }
+}
+
+fn recorded_event(row: &PgRow) -> store::Result<RecordedEvent> {
+    let version: i64 = row.try_get("stream_version").or_store_error("read event")?;
+    Ok(RecordedEvent {
+        version: u64::try_from(version).map_err(|e| corrupt("stream version", e))?,
+        position: row.try_get("position").or_store_error("read event")?,
+        envelope: parse_envelope(row.try_get("envelope").or_store_error("read event")?)?,
+    })
+}
+
+#[async_trait]
+impl OrderStore for PgOrderStore {
+    async fn begin(&self) -> store::Result<Box<dyn OrderTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
+        sqlx::query(
+            "SELECT position, stream_version, envelope FROM events WHERE stream_id = $1 \
+             ORDER BY stream_version",
+        )
+        .bind(order_id.to_string())
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("load order stream")?
+        .iter()
+        .map(recorded_event)
+        .collect()
+    }
+
+    /// Positions are allocated at insert, so under concurrent writers a transaction may commit
+    /// a lower position after a higher one became visible: a reader that resumes "after the
+    /// last position it saw" can miss it. Nothing relays or projects from here (the outbox
+    /// does that), so appends are not serialized to prevent it.
+    async fn read_all(&self, after_position: i64, max: usize) -> store::Result<Vec<RecordedEvent>> {
+        sqlx::query(
+            "SELECT position, stream_version, envelope FROM events WHERE position > $1 \
+             ORDER BY position LIMIT $2",
+        )
+        .bind(after_position)
+        .bind(to_limit(max))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read event log")?
+        .iter()
+        .map(recorded_event)
+        .collect()
+    }
+
+    async fn products(&self) -> store::Result<Vec<Product>> {
+        let rows =
+            sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
+                .fetch_all(self.database.pool())
+                .await
+                .or_store_error("read catalog")?;
+        rows.iter()
+            .map(|row| {
+                Ok(Product {
+                    sku: row.try_get("sku").or_store_error("read product")?,
+                    name: row.try_get("name").or_store_error("read product")?,
+                    price_minor: row.try_get("price_minor").or_store_error("read product")?,
+                    currency: row.try_get("currency").or_store_error("read product")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn due_deadlines(&self, max: usize) -> store::Result<Vec<DueDeadline>> {
+        let rows = sqlx::query(concat!(
+            "SELECT order_id, step FROM deadlines WHERE due_at <= ",
+            now_ms!(),
+            " ORDER BY due_at LIMIT $1"
+        ))
+        .bind(to_limit(max))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read due deadlines")?;
+        rows.iter()
+            .map(|row| {
+                let order_id: String = row.try_get("order_id").or_store_error("read deadline")?;
+                let step: String = row.try_get("step").or_store_error("read deadline")?;
+                Ok(DueDeadline {
+                    order_id: parse_uuid(&order_id)?,
+                    step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
+        let row = sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
+            .bind(key)
+            .fetch_optional(self.database.pool())
+            .await
+            .or_store_error("read idempotency key")?;
+        row.map(|row| {
+            let order_id: String = row
+                .try_get("order_id")
+                .or_store_error("read idempotency key")?;
+            Ok(IdempotentRequest {
+                request_hash: row
+                    .try_get("request_hash")
+                    .or_store_error("read idempotency key")?,
+                order_id: parse_uuid(&order_id)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl OrderTx for PgTx {
+    async fn append(
+        &mut self,
+        order_id: Uuid,
+        expected_version: u64,
+        events: &[Envelope],
+    ) -> store::Result<()> {
+        let current: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(stream_version), 0)::bigint FROM events WHERE stream_id = $1",
+        )
+        .bind(order_id.to_string())
+        .fetch_one(&mut *self.tx)
+        .await
+        .or_store_error("read stream version")?;
+        if u64::try_from(current).ok() != Some(expected_version) {
+            return Err(StoreError::Conflict);
+        }
+        for (offset, envelope) in (1..).zip(events) {
+            // Two writers that both read `current` race here: the UNIQUE (stream_id,
+            // stream_version) constraint makes the second wait for the first and, if it
+            // commits, fail with a unique violation, which is a Conflict.
+            sqlx::query(concat!(
+                "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
+                "VALUES ($1, $2, $3, $4, ",
+                now_ms!(),
+                ")"
+            ))
+            .bind(order_id.to_string())
+            .bind(current + offset)
+            .bind(envelope.message_id.to_string())
+            .bind(to_json(envelope)?)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("append order event")?;
+        }
+        Ok(())
+    }
+
+    async fn set_deadline(
+        &mut self,
+        order_id: Uuid,
+        step: SagaStep,
+        after: Duration,
+    ) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO deadlines (order_id, step, due_at) VALUES ($1, $2, ",
+            now_ms!(),
+            " + $3) ON CONFLICT (order_id) DO UPDATE SET step = excluded.step, due_at = excluded.due_at"
+        ))
+        .bind(order_id.to_string())
+        .bind(step.as_str())
+        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("set saga deadline")?;
+        Ok(())
+    }
+
+    async fn clear_deadline(
+        &mut self,
+        order_id: Uuid,
+        only: Option<SagaStep>,
+    ) -> store::Result<()> {
+        sqlx::query(
+            "DELETE FROM deadlines WHERE order_id = $1 AND ($2::text IS NULL OR step = $2)",
+        )
+        .bind(order_id.to_string())
+        .bind(only.map(SagaStep::as_str))
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("clear saga deadline")?;
+        Ok(())
+    }
+
+    async fn remember_request(
+        &mut self,
+        key: &str,
+        request: &IdempotentRequest,
+    ) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES ($1, $2, $3, ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(key)
+        .bind(&request.request_hash)
+        .bind(request.order_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("remember idempotency key")?;
+        Ok(())
+    }
+
+    async fn upsert_product(&mut self, product: &Product) -> store::Result<()> {
+        sqlx::query(
+            "INSERT INTO products (sku, name, price_minor, currency) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (sku) DO UPDATE SET name = excluded.name, \
+             price_minor = excluded.price_minor, currency = excluded.currency",
+        )
+        .bind(&product.sku)
+        .bind(&product.name)
+        .bind(product.price_minor)
+        .bind(&product.currency)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("save product")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! A service schema's outbox, as relays read it: claimed in id order, deleted once published.
+//!
+//! Several relay replicas may drain one outbox at once, each through a [`PgOutbox`] of its own.
+//! A relay claims the rows it reads for a while (`claimed_until`, by the database's clock),
+//! skipping rows another relay is claiming at that moment (`FOR UPDATE SKIP LOCKED`) or holds a
+//! live claim on, so no row is handed to two relays at once. Until it marks them published, a
+//! relay reads its own claimed rows again (a failed publish is retried first, in order, as with
+//! one relay on SQLite); a relay that dies leaves claims that expire. Rows are read by id and
+//! deleted when published, so a row committed late by a slower transaction is simply read next
+//! time: there is no position to skip past it. It never publishes anything itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use store::{OutboxEntry, OutboxReader};
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, parse_envelope, to_limit};
+use crate::listener::OutboxWakeups;
+
+/// How long a relay holds the rows it read before another relay may take them.
+const DEFAULT_CLAIM: Duration = Duration::from_secs(30);
+
+/// [`OutboxReader`] on one service's schema, safe for several relays at once.
+///
+/// Clones are the same relay: they share its claims.
+#[derive(Clone, Debug)]
+pub struct PgOutbox {
+    database: PgDatabase,
+    /// Who claims rows: this relay, as opposed to other replicas.
+    relay_id: String,
+    claim: Duration,
+    wakeups: Arc<OutboxWakeups>,
+}
+
+impl PgOutbox {
+    /// The outbox of `database`'s service, read by a new relay; rows read are claimed for 30
+    /// seconds.
+    pub fn new(database: PgDatabase) -> Self {
+        Self {
+            relay_id: Uuid::new_v4().to_string(),
+            wakeups: Arc::new(OutboxWakeups::new(database.clone())),
+            database,
+            claim: DEFAULT_CLAIM,
+        }
+    }
+
+    /// Claims rows for `claim` instead: how long a relay that read rows and then died delays
+    /// them. Longer than a publish takes, or two relays may publish the same row (harmless:
+    /// delivery is at-least-once, consumers deduplicate).
+    #[must_use]
+    pub fn with_claim(mut self, claim: Duration) -> Self {
+        self.claim = claim;
+        self
+    }
+}
+
+#[async_trait]
+impl OutboxReader for PgOutbox {
+    async fn pending(&self, max: usize) -> store::Result<Vec<OutboxEntry>> {
+        // Listening from the first read on, so the first wait already hears commits.
+        self.wakeups.ensure_listening();
+        let rows = sqlx::query(concat!(
+            "UPDATE outbox SET claimed_by = $3, claimed_until = ",
+            now_ms!(),
+            " + $2 WHERE id IN (SELECT id FROM outbox WHERE claimed_until IS NULL OR claimed_until < ",
+            now_ms!(),
+            " OR claimed_by = $3 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, envelope"
+        ))
+        .bind(to_limit(max))
+        .bind(i64::try_from(self.claim.as_millis()).unwrap_or(i64::MAX))
+        .bind(&self.relay_id)
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("claim outbox messages")?;
+        let mut entries = rows
+            .iter()
+            .map(|row| {
+                Ok(OutboxEntry {
+                    id: row.try_get("id").or_store_error("read outbox row")?,
+                    envelope: parse_envelope(
+                        row.try_get("envelope").or_store_error("read outbox row")?,
+                    )?,
+                })
+            })
+            .collect::<store::Result<Vec<_>>>()?;
+        // RETURNING follows no order.
+        entries.sort_by_key(|entry| entry.id);
+        Ok(entries)
+    }
+
+    async fn mark_published(&self, ids: &[i64]) -> store::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(self.database.pool())
+            .await
+            .or_store_error("delete published outbox messages")?;
+        Ok(())
+    }
+
+    async fn wait_for_new(&self, timeout: Duration) {
+        self.wakeups.wait(timeout).await;
+    }
+
+    async fn lag(&self) -> store::Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(self.database.pool())
+            .await
+            .or_store_error("count outbox")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}

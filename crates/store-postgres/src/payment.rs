@@ -1,0 +1,118 @@
+//! The payment service's table in `payment_service`: one payment per order, ever. It never
+//! talks to a payment gateway.
+
+use async_trait::async_trait;
+use payment_domain::{Payment, PaymentStatus};
+use payment_service::ports::{PaymentStore, PaymentTx};
+use sqlx::Row as _;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, corrupt, parse_uuid};
+use crate::unit_of_work::PgTx;
+
+/// [`PaymentStore`] on the payment service's schema.
+#[derive(Clone, Debug)]
+pub struct PgPaymentStore {
+    database: PgDatabase,
+}
+
+impl PgPaymentStore {
+    /// A store on `database`, which must be the payment service's.
+    pub fn new(database: PgDatabase) -> Self {
+        Self { database }
+    }
+}
+
+fn payment(row: &PgRow) -> store::Result<Payment> {
+    let column = |name: &'static str| {
+        row.try_get::<String, _>(name)
+            .or_store_error("read payment")
+    };
+    let status = column("status")?;
+    Ok(Payment {
+        payment_id: parse_uuid(&column("payment_id")?)?,
+        order_id: parse_uuid(&column("order_id")?)?,
+        amount_minor: row.try_get("amount_minor").or_store_error("read payment")?,
+        status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
+        failure_reason: row
+            .try_get("failure_reason")
+            .or_store_error("read payment")?,
+    })
+}
+
+#[async_trait]
+impl PaymentStore for PgPaymentStore {
+    async fn begin(&self) -> store::Result<Box<dyn PaymentTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn payment(&self, order_id: Uuid) -> store::Result<Option<Payment>> {
+        sqlx::query(
+            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments \
+             WHERE order_id = $1",
+        )
+        .bind(order_id.to_string())
+        .fetch_optional(self.database.pool())
+        .await
+        .or_store_error("read payment")?
+        .as_ref()
+        .map(payment)
+        .transpose()
+    }
+
+    async fn payments(&self) -> store::Result<Vec<Payment>> {
+        sqlx::query(
+            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments",
+        )
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read payments")?
+        .iter()
+        .map(payment)
+        .collect()
+    }
+}
+
+#[async_trait]
+impl PaymentTx for PgTx {
+    async fn insert_pending(&mut self, payment: &Payment) -> store::Result<bool> {
+        // A concurrent insert for the same order waits for this one and then does nothing.
+        let done = sqlx::query(concat!(
+            "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
+            "VALUES ($1, $2, $3, 'USD', 'pending', ",
+            now_ms!(),
+            ", ",
+            now_ms!(),
+            ") ON CONFLICT (order_id) DO NOTHING"
+        ))
+        .bind(payment.order_id.to_string())
+        .bind(payment.payment_id.to_string())
+        .bind(payment.amount_minor)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record pending payment")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_status(
+        &mut self,
+        order_id: Uuid,
+        status: PaymentStatus,
+        failure_reason: Option<&str>,
+    ) -> store::Result<()> {
+        sqlx::query(concat!(
+            "UPDATE payments SET status = $1, failure_reason = COALESCE($2, failure_reason), updated_at = ",
+            now_ms!(),
+            " WHERE order_id = $3"
+        ))
+        .bind(status.as_str())
+        .bind(failure_reason)
+        .bind(order_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("update payment")?;
+        Ok(())
+    }
+}

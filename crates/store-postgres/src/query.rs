@@ -1,0 +1,181 @@
+//! The query service's tables in `query_service`: the order events it has kept and the views
+//! folded from them, with the columns the read API filters, searches and pages on.
+//!
+//! Views are stored as JSON beside those columns; creation times as unix milliseconds. It
+//! never folds events itself: views arrive finished from the query service. Transactions
+//! folding one order are serialized from their read of its events on, as on SQLite.
+
+use async_trait::async_trait;
+use contracts::Envelope;
+use query_service::ports::{OrderFilter, QueryStore, QueryTx};
+use query_service::view::{Cursor, OrderView};
+use sqlx::{Postgres, QueryBuilder};
+use store::StoreError;
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json, to_limit};
+use crate::unit_of_work::PgTx;
+
+/// [`QueryStore`] on the query service's schema.
+#[derive(Clone, Debug)]
+pub struct PgQueryStore {
+    database: PgDatabase,
+}
+
+impl PgQueryStore {
+    /// A store on `database`, which must be the query service's.
+    pub fn new(database: PgDatabase) -> Self {
+        Self { database }
+    }
+}
+
+#[async_trait]
+impl QueryStore for PgQueryStore {
+    async fn begin(&self) -> store::Result<Box<dyn QueryTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn view(&self, order_id: Uuid) -> store::Result<Option<OrderView>> {
+        let view: Option<String> =
+            sqlx::query_scalar("SELECT view FROM order_views WHERE order_id = $1")
+                .bind(order_id.to_string())
+                .fetch_optional(self.database.pool())
+                .await
+                .or_store_error("read order view")?;
+        view.as_deref().map(parse_view).transpose()
+    }
+
+    async fn list(&self, filter: &OrderFilter) -> store::Result<Vec<OrderView>> {
+        let mut sql = QueryBuilder::<Postgres>::new("SELECT view FROM order_views WHERE 1 = 1");
+        if let Some(email) = &filter.customer_email {
+            sql.push(" AND customer_email = ")
+                .push_bind(email.trim().to_lowercase());
+        }
+        if let Some(status) = &filter.status {
+            sql.push(" AND status = ")
+                .push_bind(status.trim().to_uppercase());
+        }
+        if let Some(text) = &filter.text {
+            let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
+            sql.push(" AND search_text LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\'");
+        }
+        if let Some((created_at_ms, order_id)) = filter.before {
+            sql.push(" AND (created_at, order_id) < (")
+                .push_bind(created_at_ms)
+                .push(", ")
+                .push_bind(order_id.to_string())
+                .push(")");
+        }
+        sql.push(" ORDER BY created_at DESC, order_id DESC LIMIT ")
+            .push_bind(to_limit(filter.limit));
+        let views: Vec<String> = sql
+            .build_query_scalar()
+            .fetch_all(self.database.pool())
+            .await
+            .or_store_error("list order views")?;
+        views.iter().map(|view| parse_view(view)).collect()
+    }
+
+    async fn order_ids(&self) -> store::Result<Vec<Uuid>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT order_id FROM view_events ORDER BY order_id")
+                .fetch_all(self.database.pool())
+                .await
+                .or_store_error("list order ids")?;
+        ids.iter().map(|id| parse_uuid(id)).collect()
+    }
+}
+
+#[async_trait]
+impl QueryTx for PgTx {
+    async fn keep_event(&mut self, envelope: &Envelope) -> store::Result<bool> {
+        let kept = sqlx::query(
+            "INSERT INTO view_events (message_id, order_id, envelope) VALUES ($1, $2, $3) \
+             ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(envelope.message_id.to_string())
+        .bind(envelope.correlation_id.to_string())
+        .bind(to_json(envelope)?)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("keep order event")?;
+        Ok(kept.rows_affected() == 1)
+    }
+
+    async fn events(&mut self, order_id: Uuid) -> store::Result<Vec<Envelope>> {
+        // Folds of one order take turns, and each reads the events the one before it kept:
+        // otherwise two concurrent folds could each miss the other's event.
+        self.lock_order(order_id).await?;
+        let envelopes: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM view_events WHERE order_id = $1 ORDER BY message_id",
+        )
+        .bind(order_id.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("read kept order events")?;
+        envelopes
+            .iter()
+            .map(|envelope| parse_envelope(envelope))
+            .collect()
+    }
+
+    async fn save_view(&mut self, view: &OrderView) -> store::Result<()> {
+        let json =
+            serde_json::to_string(view).map_err(|error| StoreError::Unexpected(error.into()))?;
+        sqlx::query(
+            "INSERT INTO order_views (order_id, customer_email, status, created_at, search_text, view) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (order_id) DO UPDATE SET customer_email = excluded.customer_email, \
+             status = excluded.status, created_at = excluded.created_at, \
+             search_text = excluded.search_text, view = excluded.view",
+        )
+        .bind(view.order_id.to_string())
+        .bind(view.customer_email.to_lowercase())
+        .bind(&view.status)
+        .bind(Cursor::at(view).created_at_ms)
+        .bind(search_text(view))
+        .bind(json)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("save order view")?;
+        Ok(())
+    }
+}
+
+/// What free-text search matches: the order id, the customer's email and the product ids, in
+/// lowercase.
+fn search_text(view: &OrderView) -> String {
+    let mut parts = vec![view.order_id.to_string(), view.customer_email.clone()];
+    parts.extend(view.items.iter().map(|item| item.product_id.clone()));
+    parts.join(" ").to_lowercase()
+}
+
+/// Makes `%`, `_` and the escape character itself match literally in a `LIKE ... ESCAPE '\'`.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+fn parse_view(raw: &str) -> store::Result<OrderView> {
+    serde_json::from_str(raw).map_err(|error| corrupt("order view", error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_search_text_match_literally() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+        assert_eq!(escape_like("product-001"), "product-001");
+    }
+}

@@ -1,0 +1,104 @@
+//! The write transaction every service's `…Tx` port is implemented on, with the inbox and
+//! outbox it always carries. It commits nothing on its own: dropping it rolls back.
+
+use async_trait::async_trait;
+use contracts::{Envelope, Queue};
+use sqlx::{Postgres, Transaction};
+use store::UnitOfWork;
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::{SqlResultExt as _, to_json};
+
+/// A transaction on one service's schema, at READ COMMITTED: concurrent writers are kept
+/// apart by row locks, conditional updates and unique constraints, not by the isolation level.
+pub(crate) struct PgTx {
+    pub(crate) tx: Transaction<'static, Postgres>,
+    database: PgDatabase,
+    wrote_outbox: bool,
+}
+
+impl PgTx {
+    pub(crate) fn new(tx: Transaction<'static, Postgres>, database: PgDatabase) -> Self {
+        Self {
+            tx,
+            database,
+            wrote_outbox: false,
+        }
+    }
+
+    /// Makes this transaction the only one of its service deciding about `order_id` until it
+    /// ends: others wait here, then read what it committed. SQLite's single writer gives that
+    /// for free; here a transaction-scoped advisory lock does, taken before the read that a
+    /// decision is made from (later statements see what was committed meanwhile).
+    pub(crate) async fn lock_order(&mut self, order_id: Uuid) -> store::Result<()> {
+        // Two-key form: one key space per service, apart from the migrator's one-key lock.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(lock_space(self.database.service()))
+            .bind(order_id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("lock order")?;
+        Ok(())
+    }
+}
+
+fn lock_space(service: Queue) -> i32 {
+    match service {
+        Queue::Order => 1,
+        Queue::Inventory => 2,
+        Queue::Payment => 3,
+        Queue::Notification => 4,
+        Queue::Query => 5,
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for PgTx {
+    async fn mark_handled(&mut self, message_id: Uuid) -> store::Result<bool> {
+        // A concurrent transaction recording the same message makes this one wait for its
+        // outcome: `false` if it commits, a fresh record if it rolls back.
+        let done = sqlx::query(concat!(
+            "INSERT INTO inbox (message_id, handled_at) VALUES ($1, ",
+            now_ms!(),
+            ") ON CONFLICT (message_id) DO NOTHING"
+        ))
+        .bind(message_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record message in inbox")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn enqueue(&mut self, envelope: &Envelope) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO outbox (message_id, envelope, created_at) VALUES ($1, $2, ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(envelope.message_id.to_string())
+        .bind(to_json(envelope)?)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("write outbox message")?;
+        self.wrote_outbox = true;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> store::Result<()> {
+        let Self {
+            mut tx,
+            database,
+            wrote_outbox,
+        } = *self;
+        if wrote_outbox {
+            // Delivered to listening relays (in any process) only if the commit succeeds.
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(database.outbox_channel())
+                .execute(&mut *tx)
+                .await
+                .or_store_error("notify outbox relays")?;
+        }
+        tx.commit().await.or_store_error("commit")
+    }
+}

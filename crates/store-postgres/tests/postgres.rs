@@ -1,0 +1,316 @@
+//! What the PostgreSQL adapters do beyond the shared store contract: one schema per service,
+//! repeatable migrations, several relays on one outbox, a relay woken again after its listening
+//! connection is killed, and how errors are classified.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use contracts::{Envelope, Message, Queue, StockReserved};
+use order_service::ports::{OrderStore as _, Product};
+use store::{OutboxReader, StoreError};
+use store_postgres::{PgDatabase, PgOrderStore, PgOutbox, migrate_all};
+use testkit::postgres::TestDatabase;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn message() -> Envelope {
+    Envelope::build(&Message::from(StockReserved {
+        order_id: Uuid::now_v7(),
+    }))
+    .at(OffsetDateTime::now_utc())
+}
+
+async fn enqueue(store: &PgOrderStore, count: usize) {
+    let mut tx = store.begin().await.expect("begin");
+    for _ in 0..count {
+        tx.enqueue(&message()).await.expect("enqueue");
+    }
+    tx.commit().await.expect("commit");
+}
+
+async fn tables_by_schema(url: &str) -> Vec<(String, String)> {
+    let admin = sqlx::PgPool::connect(url).await.expect("connect");
+    let tables = sqlx::query_as(
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+         ORDER BY table_schema, table_name",
+    )
+    .fetch_all(&admin)
+    .await
+    .expect("list tables");
+    admin.close().await;
+    tables
+}
+
+#[tokio::test]
+async fn every_service_gets_a_schema_of_its_own_and_migrating_again_changes_nothing() {
+    let test_database = TestDatabase::create().await.expect("create database");
+    migrate_all(test_database.url()).await.expect("migrate");
+    let order = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    enqueue(&PgOrderStore::new(order.clone()), 1).await;
+    migrate_all(test_database.url())
+        .await
+        .expect("migrate again");
+
+    let tables = tables_by_schema(test_database.url()).await;
+    let schemas: HashSet<&str> = tables.iter().map(|(schema, _)| schema.as_str()).collect();
+    assert_eq!(
+        schemas,
+        HashSet::from([
+            "order_service",
+            "inventory_service",
+            "payment_service",
+            "notification_service",
+            "query_service",
+        ]),
+        "nothing outside the services' schemas"
+    );
+    for (schema, own_table) in [
+        ("order_service", "events"),
+        ("inventory_service", "stock"),
+        ("payment_service", "payments"),
+        ("notification_service", "notifications"),
+        ("query_service", "order_views"),
+    ] {
+        for table in ["inbox", "outbox", "_sqlx_migrations", own_table] {
+            assert!(
+                tables.contains(&(schema.to_owned(), table.to_owned())),
+                "{schema}.{table} exists"
+            );
+        }
+    }
+    assert_eq!(order.schema(), "order_service");
+    assert_eq!(
+        PgOutbox::new(order.clone()).lag().await.expect("lag"),
+        1,
+        "migrating again kept the data"
+    );
+    let inventory = PgDatabase::connect(test_database.url(), Queue::Inventory)
+        .await
+        .expect("connect");
+    assert_eq!(
+        PgOutbox::new(inventory.clone()).lag().await.expect("lag"),
+        0,
+        "one service's outbox is not another's"
+    );
+    order.close().await;
+    inventory.close().await;
+    test_database.drop_database().await.expect("drop database");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_draining_one_outbox_at_once_never_receive_the_same_message() {
+    const MESSAGES: usize = 300;
+    let test_database = TestDatabase::create().await.expect("create database");
+    let writer = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    enqueue(&PgOrderStore::new(writer.clone()), MESSAGES).await;
+
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        // A database handle each, as relays in separate processes would have.
+        let database = PgDatabase::connect(test_database.url(), Queue::Order)
+            .await
+            .expect("connect");
+        let outbox = PgOutbox::new(database.clone());
+        relays.push((
+            database,
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                loop {
+                    let batch = outbox.pending(7).await.expect("pending");
+                    if batch.is_empty() {
+                        return received;
+                    }
+                    let ids: Vec<i64> = batch.iter().map(|entry| entry.id).collect();
+                    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "in id order");
+                    outbox.mark_published(&ids).await.expect("mark published");
+                    received.extend(ids);
+                }
+            }),
+        ));
+    }
+    let mut received = Vec::new();
+    for (database, relay) in relays {
+        received.extend(relay.await.expect("relay task"));
+        database.close().await;
+    }
+
+    let distinct: HashSet<i64> = received.iter().copied().collect();
+    assert_eq!(received.len(), MESSAGES, "every message once");
+    assert_eq!(distinct.len(), MESSAGES, "no message twice");
+    writer.close().await;
+    test_database.drop_database().await.expect("drop database");
+}
+
+#[tokio::test]
+async fn a_message_claimed_by_a_relay_that_died_is_handed_out_once_its_claim_expires() {
+    const CLAIM: Duration = Duration::from_millis(300);
+    let test_database = TestDatabase::create().await.expect("create database");
+    let database = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    enqueue(&PgOrderStore::new(database.clone()), 1).await;
+    let dead = PgOutbox::new(database.clone()).with_claim(CLAIM);
+    let alive = PgOutbox::new(database.clone()).with_claim(CLAIM);
+
+    let claimed = dead.pending(10).await.expect("pending");
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        alive.pending(10).await.expect("pending").is_empty(),
+        "claimed by the other relay"
+    );
+    assert_eq!(
+        dead.pending(10).await.expect("pending again")[0].id,
+        claimed[0].id,
+        "the claiming relay reads its own claim again"
+    );
+    let started = Instant::now();
+    let taken_over = loop {
+        let pending = alive.pending(10).await.expect("pending");
+        if !pending.is_empty() {
+            break pending;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "claim never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(taken_over[0].id, claimed[0].id);
+    assert_eq!(taken_over[0].envelope, claimed[0].envelope);
+    database.close().await;
+    test_database.drop_database().await.expect("drop database");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_is_woken_again_after_its_listening_connection_is_killed() {
+    let test_database = TestDatabase::create().await.expect("create database");
+    let database = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    let store = PgOrderStore::new(database.clone());
+    let outbox = PgOutbox::new(database.clone());
+    assert!(outbox.pending(10).await.expect("pending").is_empty());
+
+    let admin = sqlx::PgPool::connect(test_database.url())
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let killed = loop {
+        let killed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        )
+        .fetch_all(&admin)
+        .await
+        .expect("kill the listening connection");
+        if !killed.is_empty() {
+            break killed;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(killed, [true]);
+    admin.close().await;
+    // Use up the wake-ups of the first connection and of the reconnection.
+    outbox.wait_for_new(Duration::from_millis(500)).await;
+    outbox.wait_for_new(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        enqueue(&store, 1).await;
+    });
+    while outbox.lag().await.expect("lag") == 0 {
+        outbox.wait_for_new(Duration::from_secs(20)).await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "woken by the commit, not by the polling timeout (after {:?})",
+        started.elapsed()
+    );
+    writer.await.expect("writer task");
+    database.close().await;
+    test_database.drop_database().await.expect("drop database");
+}
+
+#[tokio::test]
+async fn a_broken_check_constraint_is_unexpected_not_a_conflict() {
+    let test_database = TestDatabase::create().await.expect("create database");
+    let database = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    let store = PgOrderStore::new(database.clone());
+    let mut tx = store.begin().await.expect("begin");
+    let negative_price = Product {
+        sku: "product-001".into(),
+        name: "Laptop".into(),
+        price_minor: -1,
+        currency: "USD".into(),
+    };
+
+    let saved = tx.upsert_product(&negative_price).await;
+
+    assert!(
+        matches!(saved, Err(StoreError::Unexpected(_))),
+        "got {saved:?}"
+    );
+    drop(tx);
+    database.close().await;
+    test_database.drop_database().await.expect("drop database");
+}
+
+#[tokio::test]
+async fn a_closed_database_is_unavailable_and_fails_its_ping() {
+    let test_database = TestDatabase::create().await.expect("create database");
+    let database = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    let store: Arc<dyn order_service::ports::OrderStore> =
+        Arc::new(PgOrderStore::new(database.clone()));
+    assert!(database.ping().await);
+
+    database.close().await;
+
+    assert!(!database.ping().await);
+    assert!(matches!(
+        store.begin().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.load(Uuid::now_v7()).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    test_database.drop_database().await.expect("drop database");
+}
+
+#[tokio::test]
+async fn a_test_database_is_dropped_even_when_the_test_does_not_drop_it() {
+    let test_database = TestDatabase::create().await.expect("create database");
+    let name = test_database.name().to_owned();
+    let database = PgDatabase::connect(test_database.url(), Queue::Payment)
+        .await
+        .expect("connect");
+
+    drop(test_database);
+
+    let admin = sqlx::PgPool::connect(&testkit::postgres::server_url())
+        .await
+        .expect("connect to the server");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_one(&admin)
+        .await
+        .expect("look for the database");
+    assert_eq!(left, 0);
+    admin.close().await;
+    database.close().await;
+}

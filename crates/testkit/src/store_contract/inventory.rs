@@ -1,0 +1,349 @@
+//! The inventory service's store: stock levels and reservations. Stock is conserved
+//! (`available + reserved + sold = initial + restocked`) and never below zero, whatever the
+//! concurrency.
+
+use std::sync::Arc;
+
+use contracts::StockLine;
+use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
+use inventory_service::ports::InventoryStore;
+use uuid::Uuid;
+
+/// Stock is created once per product (creating it again changes nothing) and listed by sku.
+pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventoryStore>) {
+    create_stock(&store, &[("product-002", 5), ("product-001", 3)]).await;
+    create_stock(&store, &[("product-001", 10)]).await;
+
+    assert_eq!(
+        store.stock_levels().await.expect("stock levels"),
+        [
+            ("product-001".to_owned(), StockLevel::new(3)),
+            ("product-002".to_owned(), StockLevel::new(5)),
+        ]
+    );
+}
+
+/// A reservation holds every line or reports the first line that cannot be served, with what
+/// was requested and what is available; the caller then drops the transaction and no unit
+/// moved.
+pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
+    store: Arc<dyn InventoryStore>,
+) {
+    create_stock(&store, &[("product-001", 5), ("product-002", 1)]).await;
+    let short = Uuid::now_v7();
+    let mut tx = store.begin().await.expect("begin");
+    let outcome = tx
+        .reserve(short, &lines(&[("product-001", 2), ("product-002", 2)]))
+        .await
+        .expect("reserve");
+    assert_eq!(
+        outcome,
+        Err(InsufficientStock {
+            sku: "product-002".into(),
+            requested: 2,
+            available: 1,
+        })
+    );
+    drop(tx);
+    assert_eq!(
+        levels(&store).await,
+        [StockLevel::new(5), StockLevel::new(1)]
+    );
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.reservation(short).await.expect("reservation"), None);
+    drop(tx);
+
+    let served = Uuid::now_v7();
+    let mut tx = store.begin().await.expect("begin");
+    tx.reserve(served, &lines(&[("product-001", 2), ("product-002", 1)]))
+        .await
+        .expect("reserve")
+        .expect("enough stock");
+    assert_eq!(
+        tx.reservation(served).await.expect("reservation"),
+        Some(ReservationStatus::Held)
+    );
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        levels(&store).await,
+        [
+            StockLevel {
+                available: 3,
+                reserved: 2,
+                ..StockLevel::new(5)
+            },
+            StockLevel {
+                available: 0,
+                reserved: 1,
+                ..StockLevel::new(1)
+            },
+        ]
+    );
+}
+
+/// A product without stock reports nothing available.
+pub async fn an_unknown_product_has_nothing_available(store: Arc<dyn InventoryStore>) {
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.reserve(Uuid::now_v7(), &lines(&[("no-such-product", 1)]))
+            .await
+            .expect("reserve"),
+        Err(InsufficientStock {
+            sku: "no-such-product".into(),
+            requested: 1,
+            available: 0,
+        })
+    );
+}
+
+/// Fifty orders reserving one unit each at once against twenty units: exactly twenty are
+/// served, the others are told nothing is available, and stock ends at zero, conserved.
+pub async fn concurrent_reservations_never_take_more_than_the_stock(
+    store: Arc<dyn InventoryStore>,
+) {
+    const STOCK: u32 = 20;
+    const ORDERS: usize = 50;
+    create_stock(&store, &[("product-001", STOCK)]).await;
+    let orders: Vec<_> = (0..ORDERS)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.expect("begin");
+                let outcome = tx
+                    .reserve(Uuid::now_v7(), &lines(&[("product-001", 1)]))
+                    .await
+                    .expect("reserve");
+                if outcome.is_ok() {
+                    tx.commit().await.expect("commit");
+                }
+                outcome
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for order in orders {
+        match order.await.expect("order task") {
+            Ok(()) => served += 1,
+            Err(insufficient) => assert_eq!(insufficient.available, 0),
+        }
+    }
+    assert_eq!(served, STOCK);
+    let level = levels(&store).await[0];
+    assert_eq!(
+        level,
+        StockLevel {
+            available: 0,
+            reserved: STOCK,
+            ..StockLevel::new(STOCK)
+        }
+    );
+    assert!(level.is_conserved());
+}
+
+/// Orders reserving the same products listed in opposite orders, at once, all finish (none
+/// deadlocks into an error), and stock is shared out exactly.
+pub async fn concurrent_reservations_of_several_products_all_finish(
+    store: Arc<dyn InventoryStore>,
+) {
+    create_stock(&store, &[("product-001", 10), ("product-002", 10)]).await;
+    let orders: Vec<_> = (0..16)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let order = if n % 2 == 0 {
+                [("product-001", 1), ("product-002", 1)]
+            } else {
+                [("product-002", 1), ("product-001", 1)]
+            };
+            tokio::spawn(async move {
+                let mut tx = store.begin().await?;
+                let outcome = tx.reserve(Uuid::now_v7(), &lines(&order)).await?;
+                if outcome.is_ok() {
+                    tx.commit().await?;
+                }
+                Ok::<_, store::StoreError>(outcome.is_ok())
+            })
+        })
+        .collect();
+    let mut served = 0;
+    for order in orders {
+        if order
+            .await
+            .expect("order task")
+            .expect("a reservation finishes without a store error")
+        {
+            served += 1;
+        }
+    }
+    assert_eq!(served, 10);
+    for level in levels(&store).await {
+        assert_eq!(level.available, 0);
+        assert!(level.is_conserved());
+    }
+}
+
+/// A transaction about an order that starts while another one is reserving for it (a release
+/// racing the reservation) reads the reservation once that one committed, not before.
+pub async fn a_release_racing_the_reservation_of_its_order_sees_it(store: Arc<dyn InventoryStore>) {
+    create_stock(&store, &[("product-001", 5)]).await;
+    let order = Uuid::now_v7();
+    let mut reserving = store.begin().await.expect("begin");
+    assert_eq!(
+        reserving.reservation(order).await.expect("reservation"),
+        None
+    );
+    reserving
+        .reserve(order, &lines(&[("product-001", 1)]))
+        .await
+        .expect("reserve")
+        .expect("enough stock");
+
+    let releasing = tokio::spawn({
+        let store = Arc::clone(&store);
+        async move {
+            let mut tx = store.begin().await.expect("begin");
+            tx.reservation(order).await.expect("reservation")
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    reserving.commit().await.expect("commit");
+
+    assert_eq!(
+        releasing.await.expect("releasing task"),
+        Some(ReservationStatus::Held)
+    );
+}
+
+/// Releasing a held reservation gives its units back to available stock.
+pub async fn releasing_a_reservation_returns_its_units(store: Arc<dyn InventoryStore>) {
+    create_stock(&store, &[("product-001", 5), ("product-002", 5)]).await;
+    let order = reserve(&store, &[("product-001", 2), ("product-002", 3)]).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.release(order).await.expect("release");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.reservation(order).await.expect("reservation"),
+        Some(ReservationStatus::Released)
+    );
+    drop(tx);
+    assert_eq!(
+        levels(&store).await,
+        [StockLevel::new(5), StockLevel::new(5)]
+    );
+}
+
+/// Committing a held reservation turns its units into sold stock.
+pub async fn committing_a_reservation_turns_its_units_into_sold_stock(
+    store: Arc<dyn InventoryStore>,
+) {
+    create_stock(&store, &[("product-001", 5)]).await;
+    let order = reserve(&store, &[("product-001", 2)]).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.commit_reservation(order)
+        .await
+        .expect("commit reservation");
+    assert_eq!(
+        tx.reservation(order).await.expect("reservation"),
+        Some(ReservationStatus::Committed)
+    );
+    tx.commit().await.expect("commit");
+
+    let level = levels(&store).await[0];
+    assert_eq!(
+        level,
+        StockLevel {
+            available: 3,
+            sold: 2,
+            ..StockLevel::new(5)
+        }
+    );
+    assert!(level.is_conserved());
+}
+
+/// An adjustment that would take available stock below zero is refused with the level it saw;
+/// others are counted as restocked, and stock stays conserved.
+pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>) {
+    create_stock(&store, &[("product-001", 5)]).await;
+    reserve(&store, &[("product-001", 2)]).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.adjust("product-001", -4).await.expect("adjust"),
+        Err(StockError::BelowZero {
+            delta: -4,
+            available: 3
+        })
+    );
+    let restocked = tx
+        .adjust("product-001", 10)
+        .await
+        .expect("adjust")
+        .expect("a restock is allowed");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        restocked,
+        StockLevel {
+            available: 13,
+            reserved: 2,
+            restocked: 10,
+            ..StockLevel::new(5)
+        }
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    let emptied = tx
+        .adjust("product-001", -13)
+        .await
+        .expect("adjust")
+        .expect("down to zero is allowed");
+    tx.commit().await.expect("commit");
+    assert_eq!(emptied.available, 0);
+    assert_eq!(emptied.restocked, -3);
+    let level = levels(&store).await[0];
+    assert_eq!(level, emptied);
+    assert!(level.is_conserved());
+}
+
+fn lines(lines: &[(&str, u32)]) -> Vec<StockLine> {
+    lines
+        .iter()
+        .map(|&(product_id, quantity)| StockLine {
+            product_id: product_id.into(),
+            quantity,
+        })
+        .collect()
+}
+
+async fn create_stock(store: &Arc<dyn InventoryStore>, stock: &[(&str, u32)]) {
+    let mut tx = store.begin().await.expect("begin");
+    for &(sku, initial) in stock {
+        tx.create_stock(sku, initial).await.expect("create stock");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// Reserves `wanted` for a new order, which it returns.
+async fn reserve(store: &Arc<dyn InventoryStore>, wanted: &[(&str, u32)]) -> Uuid {
+    let order = Uuid::now_v7();
+    let mut tx = store.begin().await.expect("begin");
+    tx.reserve(order, &lines(wanted))
+        .await
+        .expect("reserve")
+        .expect("enough stock");
+    tx.commit().await.expect("commit");
+    order
+}
+
+/// Every product's level, by sku.
+async fn levels(store: &Arc<dyn InventoryStore>) -> Vec<StockLevel> {
+    store
+        .stock_levels()
+        .await
+        .expect("stock levels")
+        .into_iter()
+        .map(|(_, level)| level)
+        .collect()
+}

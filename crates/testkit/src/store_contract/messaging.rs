@@ -1,0 +1,204 @@
+//! The inbox and the outbox, which every service's transaction carries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use store::{OutboxEntry, OutboxReader};
+use uuid::Uuid;
+
+use super::{UnitOfWorkSource, message_about};
+
+/// `mark_handled` says `true` the first time a message id is recorded and `false` after, in the
+/// same transaction and in later ones.
+pub async fn a_message_is_marked_handled_once(source: impl UnitOfWorkSource) {
+    let message_id = Uuid::now_v7();
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    assert!(tx.mark_handled(message_id).await.expect("mark handled"));
+    assert!(
+        !tx.mark_handled(message_id)
+            .await
+            .expect("mark handled again"),
+        "a message recorded in this transaction is a duplicate"
+    );
+    tx.commit().await.expect("commit");
+
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    assert!(
+        !tx.mark_handled(message_id)
+            .await
+            .expect("mark handled after commit"),
+        "a committed message is a duplicate"
+    );
+    assert!(
+        tx.mark_handled(Uuid::now_v7())
+            .await
+            .expect("mark another handled"),
+        "another message is not"
+    );
+}
+
+/// A message recorded in a transaction that was dropped is not handled.
+pub async fn a_rolled_back_message_is_not_marked_handled(source: impl UnitOfWorkSource) {
+    let message_id = Uuid::now_v7();
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    assert!(tx.mark_handled(message_id).await.expect("mark handled"));
+    drop(tx);
+
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    assert!(
+        tx.mark_handled(message_id).await.expect("mark handled"),
+        "the rolled back record was forgotten"
+    );
+    tx.commit().await.expect("commit");
+}
+
+/// Of concurrent transactions handling one message (a redelivery racing the first delivery),
+/// exactly one records it.
+pub async fn concurrent_deliveries_of_one_message_mark_it_handled_once(
+    source: impl UnitOfWorkSource + 'static,
+) {
+    let source = Arc::new(source);
+    let message_id = Uuid::now_v7();
+    let deliveries: Vec<_> = (0..8)
+        .map(|_| {
+            let source = Arc::clone(&source);
+            tokio::spawn(async move {
+                let mut tx = source.begin_unit_of_work().await.expect("begin");
+                let first = tx.mark_handled(message_id).await.expect("mark handled");
+                tx.commit().await.expect("commit");
+                first
+            })
+        })
+        .collect();
+    let mut firsts = 0;
+    for delivery in deliveries {
+        if delivery.await.expect("delivery task") {
+            firsts += 1;
+        }
+    }
+    assert_eq!(firsts, 1, "exactly one delivery handles the message");
+}
+
+/// The outbox hands out a message only once its transaction committed; a dropped transaction
+/// leaves nothing.
+pub async fn outbox_messages_are_pending_only_once_committed(
+    source: impl UnitOfWorkSource,
+    outbox: Arc<dyn OutboxReader>,
+) {
+    let message = message_about(Uuid::now_v7());
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue(&message).await.expect("enqueue");
+    assert_eq!(outbox.lag().await.expect("lag"), 0, "not committed yet");
+    assert!(
+        outbox.pending(10).await.expect("pending").is_empty(),
+        "an uncommitted message is not pending"
+    );
+    drop(tx);
+    assert_eq!(outbox.lag().await.expect("lag"), 0, "rolled back");
+
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue(&message).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let pending = outbox.pending(10).await.expect("pending");
+    assert_eq!(envelopes(&pending), [message]);
+    outbox
+        .mark_published(&ids(&pending))
+        .await
+        .expect("mark published");
+    assert_eq!(outbox.lag().await.expect("lag"), 0);
+}
+
+/// Pending messages come oldest first, at most as many as asked, are handed out again (to the
+/// same relay) and stay counted until marked published, and are gone once they are.
+pub async fn pending_messages_come_in_commit_order_and_leave_once_published(
+    source: impl UnitOfWorkSource,
+    outbox: Arc<dyn OutboxReader>,
+) {
+    let order_id = Uuid::now_v7();
+    let (first, second, third) = (
+        message_about(order_id),
+        message_about(order_id),
+        message_about(order_id),
+    );
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue(&first).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue(&second).await.expect("enqueue");
+    tx.enqueue(&third).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    assert_eq!(outbox.lag().await.expect("lag"), 3);
+
+    let oldest = outbox.pending(2).await.expect("pending");
+    assert_eq!(envelopes(&oldest), [first, second.clone()]);
+    assert!(oldest[0].id < oldest[1].id, "ids grow in commit order");
+    assert_eq!(
+        ids(&outbox.pending(2).await.expect("pending again")),
+        ids(&oldest),
+        "a relay whose publish failed gets the same messages again"
+    );
+    assert_eq!(
+        outbox.lag().await.expect("lag"),
+        3,
+        "read but not yet published"
+    );
+    outbox
+        .mark_published(&ids(&oldest))
+        .await
+        .expect("mark published");
+    assert_eq!(outbox.lag().await.expect("lag"), 1);
+
+    let rest = outbox.pending(10).await.expect("pending");
+    assert_eq!(envelopes(&rest), [third]);
+    assert!(rest[0].id > oldest[1].id);
+    outbox
+        .mark_published(&ids(&rest))
+        .await
+        .expect("mark published");
+    assert_eq!(outbox.lag().await.expect("lag"), 0);
+    assert!(outbox.pending(10).await.expect("pending").is_empty());
+    outbox
+        .mark_published(&[])
+        .await
+        .expect("marking nothing published is fine");
+}
+
+/// A relay waiting for new messages wakes soon after a transaction with outbox messages
+/// commits, long before its polling timeout.
+pub async fn a_commit_with_outbox_messages_wakes_a_waiting_relay(
+    source: impl UnitOfWorkSource + 'static,
+    outbox: Arc<dyn OutboxReader>,
+) {
+    const POLL: Duration = Duration::from_secs(20);
+    // Start listening, and use up a wake-up left from earlier, if any.
+    assert!(outbox.pending(10).await.expect("pending").is_empty());
+    outbox.wait_for_new(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut tx = source.begin_unit_of_work().await.expect("begin");
+        tx.enqueue(&message_about(Uuid::now_v7()))
+            .await
+            .expect("enqueue");
+        tx.commit().await.expect("commit");
+    });
+    while outbox.lag().await.expect("lag") == 0 {
+        assert!(started.elapsed() < POLL, "the commit never became visible");
+        outbox.wait_for_new(POLL).await;
+    }
+    assert!(
+        started.elapsed() < POLL / 2,
+        "woken by the commit, not by the polling timeout (after {:?})",
+        started.elapsed()
+    );
+    writer.await.expect("writer task");
+}
+
+fn envelopes(entries: &[OutboxEntry]) -> Vec<contracts::Envelope> {
+    entries.iter().map(|entry| entry.envelope.clone()).collect()
+}
+
+fn ids(entries: &[OutboxEntry]) -> Vec<i64> {
+    entries.iter().map(|entry| entry.id).collect()
+}

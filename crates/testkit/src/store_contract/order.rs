@@ -1,0 +1,291 @@
+//! The order service's store: event store, saga deadlines, idempotency keys, catalog.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use order_domain::saga::SagaStep;
+use order_service::ports::{DueDeadline, IdempotentRequest, OrderStore, Product};
+use store::StoreError;
+use uuid::Uuid;
+
+use super::{assert_conflict, message_about};
+
+/// Events are appended at the stream's current version and read back in stream order, and the
+/// whole log in position order.
+pub async fn events_are_appended_at_the_expected_version_and_read_in_order(
+    store: Arc<dyn OrderStore>,
+) {
+    let (order, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let (e1, e2, e3) = (
+        message_about(order),
+        message_about(order),
+        message_about(order),
+    );
+    let f1 = message_about(other);
+    for (order_id, expected, events) in [
+        (order, 0, vec![e1.clone(), e2.clone()]),
+        (other, 0, vec![f1.clone()]),
+        (order, 2, vec![e3.clone()]),
+    ] {
+        let mut tx = store.begin().await.expect("begin");
+        tx.append(order_id, expected, &events)
+            .await
+            .expect("append at the current version");
+        tx.commit().await.expect("commit");
+    }
+
+    let stream = store.load(order).await.expect("load");
+    let versions: Vec<u64> = stream.iter().map(|event| event.version).collect();
+    assert_eq!(versions, [1, 2, 3]);
+    let envelopes: Vec<_> = stream.iter().map(|event| event.envelope.clone()).collect();
+    assert_eq!(envelopes, [e1.clone(), e2.clone(), e3.clone()]);
+    assert!(store.load(Uuid::now_v7()).await.expect("load").is_empty());
+
+    let log = store.read_all(0, 100).await.expect("read all");
+    let ids: Vec<Uuid> = log.iter().map(|event| event.envelope.message_id).collect();
+    assert_eq!(
+        ids,
+        [e1.message_id, e2.message_id, f1.message_id, e3.message_id]
+    );
+    assert!(
+        log.windows(2)
+            .all(|pair| pair[0].position < pair[1].position)
+    );
+    let after = store
+        .read_all(log[1].position, 1)
+        .await
+        .expect("read all after a position");
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].envelope, f1);
+}
+
+/// Appending at any version but the current one is a conflict, and appends nothing.
+pub async fn appending_at_a_stale_version_is_a_conflict(store: Arc<dyn OrderStore>) {
+    let order = Uuid::now_v7();
+    let mut tx = store.begin().await.expect("begin");
+    tx.append(order, 0, &[message_about(order)])
+        .await
+        .expect("append");
+    tx.commit().await.expect("commit");
+
+    for stale in [0, 2] {
+        let mut tx = store.begin().await.expect("begin");
+        assert_conflict(
+            tx.append(order, stale, &[message_about(order)]).await,
+            "append at a version that is not the current one",
+        );
+    }
+    assert_eq!(store.load(order).await.expect("load").len(), 1);
+}
+
+/// Of transactions appending to one stream at the same version at once, exactly one commits;
+/// the others see a conflict.
+pub async fn of_concurrent_appends_at_one_version_exactly_one_wins(store: Arc<dyn OrderStore>) {
+    let order = Uuid::now_v7();
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await?;
+                tx.append(order, 0, &[message_about(order)]).await?;
+                tx.commit().await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for writer in writers {
+        match writer.await.expect("writer task") {
+            Ok(()) => wins += 1,
+            Err(StoreError::Conflict) => {}
+            Err(other) => panic!("a losing append must be a conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1, "exactly one append wins");
+    assert_eq!(store.load(order).await.expect("load").len(), 1);
+}
+
+/// A deadline is not due before its delay has passed on the database's clock, and is due
+/// after.
+pub async fn a_deadline_falls_due_only_after_its_delay(store: Arc<dyn OrderStore>) {
+    const DELAY: Duration = Duration::from_millis(300);
+    let order = Uuid::now_v7();
+    let started = Instant::now();
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_deadline(order, SagaStep::AwaitingStock, DELAY)
+        .await
+        .expect("set deadline");
+    tx.commit().await.expect("commit");
+    assert!(
+        store.due_deadlines(10).await.expect("due").is_empty(),
+        "not due before its delay"
+    );
+
+    let due = loop {
+        let due = store.due_deadlines(10).await.expect("due");
+        if !due.is_empty() {
+            break due;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never fell due"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert!(started.elapsed() >= DELAY - Duration::from_millis(5));
+    assert_eq!(
+        due,
+        [DueDeadline {
+            order_id: order,
+            step: SagaStep::AwaitingStock
+        }]
+    );
+}
+
+/// An order has one deadline: setting another replaces step and due time; due deadlines come
+/// at most `max` at a time.
+pub async fn setting_a_deadline_replaces_the_previous_one(store: Arc<dyn OrderStore>) {
+    let (order, other) = (Uuid::now_v7(), Uuid::now_v7());
+    set_deadline(&store, order, SagaStep::AwaitingStock, Duration::ZERO).await;
+    set_deadline(
+        &store,
+        order,
+        SagaStep::AwaitingPayment,
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert!(store.due_deadlines(10).await.expect("due").is_empty());
+
+    set_deadline(&store, order, SagaStep::AwaitingPayment, Duration::ZERO).await;
+    set_deadline(&store, other, SagaStep::AwaitingStock, Duration::ZERO).await;
+    let due = store.due_deadlines(10).await.expect("due");
+    assert_eq!(due.len(), 2);
+    assert!(due.contains(&DueDeadline {
+        order_id: order,
+        step: SagaStep::AwaitingPayment
+    }));
+    assert_eq!(store.due_deadlines(1).await.expect("due").len(), 1);
+}
+
+/// Clearing the deadline of one step leaves a deadline of another step (a timer that fired
+/// late must not remove the next step's deadline); clearing without a step removes any.
+pub async fn clearing_a_deadline_for_another_step_leaves_it(store: Arc<dyn OrderStore>) {
+    let order = Uuid::now_v7();
+    set_deadline(&store, order, SagaStep::AwaitingPayment, Duration::ZERO).await;
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.clear_deadline(order, Some(SagaStep::AwaitingStock))
+        .await
+        .expect("clear");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.due_deadlines(10).await.expect("due").len(), 1);
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.clear_deadline(order, Some(SagaStep::AwaitingPayment))
+        .await
+        .expect("clear");
+    tx.commit().await.expect("commit");
+    assert!(store.due_deadlines(10).await.expect("due").is_empty());
+
+    set_deadline(&store, order, SagaStep::AwaitingStock, Duration::ZERO).await;
+    let mut tx = store.begin().await.expect("begin");
+    tx.clear_deadline(order, None).await.expect("clear");
+    tx.commit().await.expect("commit");
+    assert!(store.due_deadlines(10).await.expect("due").is_empty());
+}
+
+/// An idempotency key is remembered with its request; taking it again is a conflict.
+pub async fn an_idempotency_key_is_taken_once(store: Arc<dyn OrderStore>) {
+    let request = IdempotentRequest {
+        request_hash: "hash-1".into(),
+        order_id: Uuid::now_v7(),
+    };
+    let mut tx = store.begin().await.expect("begin");
+    tx.remember_request("key-1", &request)
+        .await
+        .expect("remember");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.idempotent_request("key-1").await.expect("read key"),
+        Some(request)
+    );
+    assert_eq!(
+        store.idempotent_request("key-2").await.expect("read key"),
+        None
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    let again = IdempotentRequest {
+        request_hash: "hash-2".into(),
+        order_id: Uuid::now_v7(),
+    };
+    assert_conflict(
+        tx.remember_request("key-1", &again).await,
+        "remember a key that is taken",
+    );
+}
+
+/// Catalog entries are added or updated, and listed by sku.
+pub async fn the_catalog_is_upserted_and_listed_by_sku(store: Arc<dyn OrderStore>) {
+    let mouse = product("product-002", "Mouse", 2_599);
+    let laptop = product("product-001", "Laptop", 99_900);
+    let mut tx = store.begin().await.expect("begin");
+    tx.upsert_product(&mouse).await.expect("upsert");
+    tx.upsert_product(&laptop).await.expect("upsert");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.products().await.expect("products"),
+        [laptop.clone(), mouse.clone()]
+    );
+
+    let cheaper = product("product-001", "Laptop Air", 89_900);
+    let mut tx = store.begin().await.expect("begin");
+    tx.upsert_product(&cheaper).await.expect("upsert");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.products().await.expect("products"), [cheaper, mouse]);
+}
+
+/// Nothing written in a transaction that was dropped is stored.
+pub async fn a_dropped_order_transaction_stores_nothing(store: Arc<dyn OrderStore>) {
+    let order = Uuid::now_v7();
+    let mut tx = store.begin().await.expect("begin");
+    tx.append(order, 0, &[message_about(order)])
+        .await
+        .expect("append");
+    tx.set_deadline(order, SagaStep::AwaitingStock, Duration::ZERO)
+        .await
+        .expect("set deadline");
+    let request = IdempotentRequest {
+        request_hash: "hash".into(),
+        order_id: order,
+    };
+    tx.remember_request("key", &request)
+        .await
+        .expect("remember");
+    tx.upsert_product(&product("product-001", "Laptop", 1))
+        .await
+        .expect("upsert");
+    drop(tx);
+
+    assert!(store.load(order).await.expect("load").is_empty());
+    assert!(store.read_all(0, 10).await.expect("read all").is_empty());
+    assert!(store.due_deadlines(10).await.expect("due").is_empty());
+    assert_eq!(store.idempotent_request("key").await.expect("key"), None);
+    assert!(store.products().await.expect("products").is_empty());
+}
+
+async fn set_deadline(store: &Arc<dyn OrderStore>, order: Uuid, step: SagaStep, after: Duration) {
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_deadline(order, step, after)
+        .await
+        .expect("set deadline");
+    tx.commit().await.expect("commit");
+}
+
+fn product(sku: &str, name: &str, price_minor: i64) -> Product {
+    Product {
+        sku: sku.into(),
+        name: name.into(),
+        price_minor,
+        currency: "USD".into(),
+    }
+}

@@ -1,0 +1,125 @@
+//! The payment service's store: one payment per order, ever.
+
+use std::sync::Arc;
+
+use payment_domain::{Payment, PaymentStatus};
+use payment_service::ports::PaymentStore;
+use uuid::Uuid;
+
+/// The first pending payment of an order is recorded; a later one is refused and the first
+/// kept.
+pub async fn a_payment_is_recorded_once_per_order(store: Arc<dyn PaymentStore>) {
+    let order = Uuid::now_v7();
+    let first = pending(order, 2_599);
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.insert_pending(&first).await.expect("insert"));
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.insert_pending(&pending(order, 1))
+            .await
+            .expect("insert again"),
+        "an order's payment is never replaced"
+    );
+    tx.commit().await.expect("commit");
+
+    assert_eq!(
+        store.payment(order).await.expect("payment"),
+        Some(first.clone())
+    );
+    assert_eq!(store.payments().await.expect("payments"), [first]);
+    assert_eq!(store.payment(Uuid::now_v7()).await.expect("payment"), None);
+}
+
+/// Of consumers charging one order at once (a redelivered command), exactly one records the
+/// payment.
+pub async fn concurrent_charges_of_one_order_record_one_payment(store: Arc<dyn PaymentStore>) {
+    let order = Uuid::now_v7();
+    let charges: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.expect("begin");
+                let first = tx
+                    .insert_pending(&pending(order, 2_599))
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+                first
+            })
+        })
+        .collect();
+    let mut recorded = 0;
+    for charge in charges {
+        if charge.await.expect("charge task") {
+            recorded += 1;
+        }
+    }
+    assert_eq!(recorded, 1);
+    assert_eq!(store.payments().await.expect("payments").len(), 1);
+}
+
+/// A payment moves to the status it is given; a failure keeps its reason; a status set in a
+/// dropped transaction is not stored.
+pub async fn a_payment_status_moves_and_a_failure_keeps_its_reason(store: Arc<dyn PaymentStore>) {
+    let (paid, declined) = (pending(Uuid::now_v7(), 100), pending(Uuid::now_v7(), 200));
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_pending(&paid).await.expect("insert");
+    tx.insert_pending(&declined).await.expect("insert");
+    tx.set_status(paid.order_id, PaymentStatus::Succeeded, None)
+        .await
+        .expect("set status");
+    tx.set_status(
+        declined.order_id,
+        PaymentStatus::Failed,
+        Some("card declined"),
+    )
+    .await
+    .expect("set status");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_status(paid.order_id, PaymentStatus::Refunded, None)
+        .await
+        .expect("set status");
+    drop(tx);
+    assert_eq!(
+        store.payment(paid.order_id).await.expect("payment"),
+        Some(Payment {
+            status: PaymentStatus::Succeeded,
+            ..paid.clone()
+        })
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.set_status(paid.order_id, PaymentStatus::Refunded, None)
+        .await
+        .expect("set status");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        store.payment(paid.order_id).await.expect("payment"),
+        Some(Payment {
+            status: PaymentStatus::Refunded,
+            ..paid
+        })
+    );
+    assert_eq!(
+        store.payment(declined.order_id).await.expect("payment"),
+        Some(Payment {
+            status: PaymentStatus::Failed,
+            failure_reason: Some("card declined".into()),
+            ..declined
+        })
+    );
+}
+
+fn pending(order_id: Uuid, amount_minor: i64) -> Payment {
+    Payment {
+        payment_id: Uuid::now_v7(),
+        order_id,
+        amount_minor,
+        status: PaymentStatus::Pending,
+        failure_reason: None,
+    }
+}

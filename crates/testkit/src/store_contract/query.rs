@@ -1,0 +1,237 @@
+//! The query service's store: kept events and the views folded from them.
+
+use std::sync::Arc;
+
+use contracts::{Envelope, Message, OrderInventoryReserved, OrderLine, OrderPlaced};
+use query_service::ports::{OrderFilter, QueryStore};
+use query_service::view::{self, Cursor, OrderView};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// An order event is kept once, read back for its order, and its order is listed.
+pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<dyn QueryStore>) {
+    let event = placed("ada@example.com", "product-001", 0);
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.keep_event(&event).await.expect("keep"));
+    assert!(!tx.keep_event(&event).await.expect("keep again"));
+    assert_eq!(
+        tx.events(event.correlation_id).await.expect("events"),
+        std::slice::from_ref(&event)
+    );
+    assert!(tx.events(Uuid::now_v7()).await.expect("events").is_empty());
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(
+        !tx.keep_event(&event).await.expect("keep after commit"),
+        "a kept event is not kept twice"
+    );
+    drop(tx);
+    assert_eq!(
+        store.order_ids().await.expect("order ids"),
+        [event.correlation_id]
+    );
+}
+
+/// Events kept and views saved in a dropped transaction are not stored.
+pub async fn a_dropped_query_transaction_keeps_nothing(store: Arc<dyn QueryStore>) {
+    let event = placed("ada@example.com", "product-001", 0);
+    let mut tx = store.begin().await.expect("begin");
+    tx.keep_event(&event).await.expect("keep");
+    tx.save_view(&view_of(&event)).await.expect("save view");
+    drop(tx);
+
+    assert!(store.order_ids().await.expect("order ids").is_empty());
+    assert_eq!(store.view(event.correlation_id).await.expect("view"), None);
+}
+
+/// A fold of an order that starts while another fold of it is under way (two of its events
+/// arriving at once) reads that one's event once it committed, so the last view saved has
+/// every event.
+pub async fn a_fold_racing_another_fold_of_its_order_sees_its_event(store: Arc<dyn QueryStore>) {
+    let first = placed("ada@example.com", "product-001", 0);
+    let order = first.correlation_id;
+    let second = Envelope::build(&Message::from(OrderInventoryReserved {
+        order_id: order,
+        reserved_at: first.occurred_at,
+    }))
+    .at(first.occurred_at);
+    let mut folding = store.begin().await.expect("begin");
+    folding.keep_event(&first).await.expect("keep");
+    assert_eq!(folding.events(order).await.expect("events").len(), 1);
+
+    let racing = tokio::spawn({
+        let store = Arc::clone(&store);
+        async move {
+            let mut tx = store.begin().await.expect("begin");
+            tx.keep_event(&second).await.expect("keep");
+            let events = tx.events(order).await.expect("events");
+            tx.commit().await.expect("commit");
+            events.len()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    folding.commit().await.expect("commit");
+
+    assert_eq!(
+        racing.await.expect("racing fold"),
+        2,
+        "the later fold sees both events"
+    );
+}
+
+/// Saving an order's view again replaces it, in reads and in listings.
+pub async fn saving_a_view_again_replaces_it(store: Arc<dyn QueryStore>) {
+    let mut view = view_of(&placed("ada@example.com", "product-001", 0));
+    save(&store, std::slice::from_ref(&view)).await;
+    view.status = "COMPLETED".into();
+    save(&store, std::slice::from_ref(&view)).await;
+
+    assert_eq!(
+        store.view(view.order_id).await.expect("view"),
+        Some(view.clone())
+    );
+    let completed = OrderFilter {
+        status: Some("completed".into()),
+        ..all()
+    };
+    assert_eq!(
+        store.list(&completed).await.expect("list"),
+        std::slice::from_ref(&view)
+    );
+    assert_eq!(store.list(&all()).await.expect("list"), [view]);
+}
+
+/// Free text matches part of an order id, an email or a product id, ignoring case, with `%`
+/// and `_` taken literally.
+pub async fn free_text_search_takes_wildcards_literally(store: Arc<dyn QueryStore>) {
+    let plain = view_of(&placed("ada@example.com", "product-001", 0));
+    let underscore = view_of(&placed("ada_lovelace@example.com", "product_x", 1));
+    save(&store, &[plain.clone(), underscore.clone()]).await;
+    let search = |text: &str| OrderFilter {
+        text: Some(text.into()),
+        ..all()
+    };
+
+    assert_eq!(
+        store.list(&search("_")).await.expect("list"),
+        std::slice::from_ref(&underscore)
+    );
+    assert_eq!(
+        store.list(&search("LOVELACE")).await.expect("list"),
+        std::slice::from_ref(&underscore)
+    );
+    assert_eq!(
+        store.list(&search("duct-00")).await.expect("list"),
+        std::slice::from_ref(&plain)
+    );
+    let id_part = &plain.order_id.to_string()[24..];
+    assert_eq!(
+        store.list(&search(id_part)).await.expect("list"),
+        std::slice::from_ref(&plain)
+    );
+    assert!(store.list(&search("%")).await.expect("list").is_empty());
+    assert!(store.list(&search("\\")).await.expect("list").is_empty());
+}
+
+/// Views are listed newest first, by customer and status, strictly before a cursor's position,
+/// at most `limit`; the cursor of a page's last view gives the next page.
+pub async fn views_are_listed_newest_first_by_filter_and_before_a_cursor(
+    store: Arc<dyn QueryStore>,
+) {
+    let mut views: Vec<OrderView> = (0..4)
+        .map(|n| view_of(&placed("ada@example.com", "product-001", n)))
+        .collect();
+    views[1].status = "COMPLETED".into();
+    let bob = view_of(&placed("bob@example.com", "product-002", 10));
+    save(&store, &views).await;
+    save(&store, std::slice::from_ref(&bob)).await;
+    let ada_newest_first: Vec<Uuid> = views.iter().rev().map(|view| view.order_id).collect();
+
+    let by_ada = OrderFilter {
+        customer_email: Some(" ADA@example.com ".into()),
+        ..all()
+    };
+    assert_eq!(
+        ids(store.list(&by_ada).await.expect("list")),
+        ada_newest_first
+    );
+    let first_page = store
+        .list(&OrderFilter {
+            limit: 2,
+            ..by_ada.clone()
+        })
+        .await
+        .expect("list");
+    assert_eq!(ids(first_page.clone()), ada_newest_first[..2]);
+    let cursor = Cursor::at(&first_page[1]);
+    let next_page = OrderFilter {
+        before: Some((cursor.created_at_ms, cursor.order_id)),
+        ..by_ada.clone()
+    };
+    assert_eq!(
+        ids(store.list(&next_page).await.expect("list")),
+        ada_newest_first[2..]
+    );
+    let completed = OrderFilter {
+        status: Some("COMPLETED".into()),
+        ..by_ada
+    };
+    assert_eq!(
+        ids(store.list(&completed).await.expect("list")),
+        [views[1].order_id]
+    );
+    assert_eq!(
+        ids(store.list(&all()).await.expect("list"))[0],
+        bob.order_id,
+        "the newest of all"
+    );
+    assert_eq!(store.list(&all()).await.expect("list").len(), 5);
+}
+
+/// `order.placed` by `email` for one `product_id`, `seconds` after a fixed time.
+fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
+    let placed_at =
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds);
+    let message = Message::from(OrderPlaced {
+        order_id: Uuid::now_v7(),
+        customer_email: email.into(),
+        items: vec![OrderLine {
+            product_id: product_id.into(),
+            name: "Mouse".into(),
+            quantity: 1,
+            unit_price_minor: 2_599,
+        }],
+        total_minor: 2_599,
+        currency: "USD".into(),
+        payment_token: "tok_visa".into(),
+        placed_at,
+    });
+    Envelope::build(&message).at(placed_at)
+}
+
+fn view_of(event: &Envelope) -> OrderView {
+    view::project(std::slice::from_ref(event))
+        .expect("the event decodes")
+        .expect("an order.placed makes a view")
+}
+
+async fn save(store: &Arc<dyn QueryStore>, views: &[OrderView]) {
+    let mut tx = store.begin().await.expect("begin");
+    for view in views {
+        tx.save_view(view).await.expect("save view");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// Every view, newest first.
+fn all() -> OrderFilter {
+    OrderFilter {
+        limit: 100,
+        ..OrderFilter::default()
+    }
+}
+
+fn ids(views: Vec<OrderView>) -> Vec<Uuid> {
+    views.into_iter().map(|view| view.order_id).collect()
+}
