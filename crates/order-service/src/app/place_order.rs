@@ -379,8 +379,7 @@ mod tests {
             items: vec![line("product-001", 2)],
             ..one.clone()
         };
-        let fingerprint =
-            |r: &OrderRequest| validate(r, &catalog()).expect("valid").fingerprint();
+        let fingerprint = |r: &OrderRequest| validate(r, &catalog()).expect("valid").fingerprint();
         assert_eq!(fingerprint(&one), fingerprint(&other));
         assert_ne!(fingerprint(&one), fingerprint(&third));
     }
