@@ -20,6 +20,7 @@ use order_service::catalog::DEMO_CATALOG;
 use payment_service::{PaymentService, SimulatedGateway};
 use query_service::QueryService;
 use sqlx::Connection as _;
+use store::OutboxReader as _;
 use store_postgres::{
     PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox, PgPaymentStore,
     PgQueryStore,
@@ -112,6 +113,7 @@ impl Scaled {
         let mut supervisor = Supervisor::new();
         let shutdown = supervisor.token();
         let mut databases = Vec::new();
+        let mut outboxes = Vec::new();
         let mut ports = Ports {
             orders: None,
             reads: None,
@@ -172,11 +174,15 @@ impl Scaled {
                     queries
                 }
             };
-            let outbox = Arc::new(PgOutbox::new(database.clone()));
-            supervisor.spawn(
-                "relay",
-                run_relay(queue.name(), outbox, publisher.clone(), shutdown.clone()),
+            let outbox = PgOutbox::new(database.clone());
+            outboxes.push(outbox.clone());
+            let relay = run_relay(
+                queue.name(),
+                Arc::new(outbox),
+                publisher.clone(),
+                shutdown.clone(),
             );
+            supervisor.spawn("relay", relay);
             for _ in 0..settings.consumers {
                 let consumer = Arc::new(amqp.consumer(queue));
                 supervisor.spawn(
@@ -205,6 +211,7 @@ impl Scaled {
             dead_letters: Arc::new(amqp.clone()),
             readiness: Arc::new(ScaledReadiness {
                 databases: databases.clone(),
+                outboxes,
                 amqp: amqp.clone(),
                 stopping: shutdown.clone(),
             }),
@@ -269,6 +276,7 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
 
 struct ScaledReadiness {
     databases: Vec<PgDatabase>,
+    outboxes: Vec<PgOutbox>,
     amqp: AmqpTransport,
     stopping: CancellationToken,
 }
@@ -277,11 +285,16 @@ struct ScaledReadiness {
 impl ReadinessCheck for ScaledReadiness {
     async fn check(&self) -> Vec<Readiness> {
         let mut checks = Vec::new();
-        for database in &self.databases {
+        for (database, outbox) in self.databases.iter().zip(&self.outboxes) {
+            let service = database.service().name();
+            let lag = outbox.lag().await.ok();
+            if let Some(lag) = lag {
+                metrics::gauge!("orderflow_outbox_lag", "service" => service).set(lag as f64);
+            }
             checks.push(Readiness {
-                name: format!("{}-database", database.service().name()),
+                name: format!("{service}-database"),
                 ready: database.ping().await,
-                detail: None,
+                detail: lag.map(|lag| format!("outbox lag {lag}")),
             });
         }
         checks.push(Readiness {
