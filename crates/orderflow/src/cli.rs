@@ -23,6 +23,19 @@ pub struct Cli {
     pub run: RunConfig,
 }
 
+/// Loads the configuration file named by `ORDERFLOW_CONFIG`, if any: `KEY=VALUE` lines of the
+/// variables every command reads. Variables already set, and flags, take precedence over it.
+///
+/// # Errors
+/// When the file cannot be read or a line is not `KEY=VALUE`.
+pub fn load_config_file() -> anyhow::Result<()> {
+    if let Ok(path) = std::env::var("ORDERFLOW_CONFIG") {
+        dotenvy::from_path(&path)
+            .map_err(|error| anyhow::anyhow!("read configuration file {path}: {error}"))?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run every service in this process (embedded mode, SQLite, by default).
