@@ -62,18 +62,26 @@ pub async fn run_consumer(
     shutdown: CancellationToken,
 ) {
     let queue = consumer.queue().name();
+    let mut receive_failures = 0;
     while !shutdown.is_cancelled() {
         let deliveries = match consumer.receive(BATCH).await {
-            Ok(deliveries) => deliveries,
+            Ok(deliveries) => {
+                receive_failures = 0;
+                deliveries
+            }
             Err(error) => {
+                // The transport is down: back off like any outage, and never give up.
+                receive_failures += 1;
+                let delay = policy.delay(receive_failures);
                 warn!(
                     queue,
                     error = format!("{:#}", anyhow::Error::new(error)),
+                    delay_ms = delay.as_millis(),
                     "cannot receive; retrying"
                 );
                 tokio::select! {
                     () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    () = tokio::time::sleep(delay) => continue,
                 }
             }
         };

@@ -23,7 +23,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The delay before retry number `retry` (1 for the first retry); doubles each time.
+    /// The delay before retry number `retry` (1 for the first retry): doubles each time up to
+    /// `max_delay`, and jitter adds up to as much again (so at most twice `max_delay`).
     pub fn delay(&self, retry: u32) -> Duration {
         let mut delays = ExponentialBuilder::new()
             .with_min_delay(self.initial_delay)
