@@ -35,7 +35,7 @@ pub(crate) struct OrderAccepted {
 /// Either body shape of `POST /api/v1/orders`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the request shapes; the body is parsed field by field"
 )]
@@ -56,7 +56,7 @@ pub(crate) enum PlaceOrderBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[allow(dead_code, reason = "documents the request shape")]
+#[expect(dead_code, reason = "documents the request shape")]
 pub(crate) struct OrderItemBody {
     product_id: String,
     quantity: i64,
