@@ -36,6 +36,7 @@ pub struct Payment {
     pub payment_id: Uuid,
     pub order_id: Uuid,
     pub amount_minor: i64,
+    pub currency: String,
     pub status: PaymentStatus,
     pub failure_reason: Option<String>,
 }

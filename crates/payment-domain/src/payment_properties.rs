@@ -67,6 +67,7 @@ impl PaymentService {
                     payment_id: Uuid::from_u128(2),
                     order_id: Uuid::from_u128(1),
                     amount_minor: 207_300,
+                    currency: "USD".to_owned(),
                     status: PaymentStatus::Pending,
                     failure_reason: None,
                 });

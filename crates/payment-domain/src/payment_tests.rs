@@ -17,6 +17,7 @@ fn payment(status: PaymentStatus) -> Payment {
         payment_id: Uuid::from_u128(2),
         order_id: Uuid::from_u128(1),
         amount_minor: 207_300,
+        currency: "USD".to_owned(),
         status,
         failure_reason: (status == PaymentStatus::Failed).then(|| "card declined".to_owned()),
     }

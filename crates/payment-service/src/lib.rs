@@ -64,6 +64,7 @@ impl PaymentService {
                     payment_id: Uuid::now_v7(),
                     order_id,
                     amount_minor: command.amount_minor,
+                    currency: command.currency.clone(),
                     status: PaymentStatus::Pending,
                     failure_reason: None,
                 };

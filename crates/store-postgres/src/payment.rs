@@ -35,6 +35,7 @@ fn payment(row: &PgRow) -> store::Result<Payment> {
         payment_id: parse_uuid(&column("payment_id")?)?,
         order_id: parse_uuid(&column("order_id")?)?,
         amount_minor: row.try_get("amount_minor").or_store_error("read payment")?,
+        currency: column("currency")?,
         status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
         failure_reason: row
             .try_get("failure_reason")
@@ -50,7 +51,7 @@ impl PaymentStore for PgPaymentStore {
 
     async fn payment(&self, order_id: Uuid) -> store::Result<Option<Payment>> {
         sqlx::query(
-            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments \
+            "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments \
              WHERE order_id = $1",
         )
         .bind(order_id.to_string())
@@ -64,7 +65,7 @@ impl PaymentStore for PgPaymentStore {
 
     async fn payments(&self) -> store::Result<Vec<Payment>> {
         sqlx::query(
-            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments",
+            "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments",
         )
         .fetch_all(self.database.pool())
         .await
@@ -81,7 +82,7 @@ impl PaymentTx for PgTx {
         // A concurrent insert for the same order waits for this one and then does nothing.
         let done = sqlx::query(concat!(
             "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
-            "VALUES ($1, $2, $3, 'USD', 'pending', ",
+            "VALUES ($1, $2, $3, $4, 'pending', ",
             now_ms!(),
             ", ",
             now_ms!(),
@@ -90,6 +91,7 @@ impl PaymentTx for PgTx {
         .bind(payment.order_id.to_string())
         .bind(payment.payment_id.to_string())
         .bind(payment.amount_minor)
+        .bind(&payment.currency)
         .execute(&mut *self.tx)
         .await
         .or_store_error("record pending payment")?;

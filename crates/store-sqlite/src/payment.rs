@@ -29,6 +29,7 @@ fn payment(row: &SqliteRow) -> store::Result<Payment> {
         payment_id: parse_uuid(row.get("payment_id"))?,
         order_id: parse_uuid(row.get("order_id"))?,
         amount_minor: row.get("amount_minor"),
+        currency: row.get("currency"),
         status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
         failure_reason: row.get("failure_reason"),
     })
@@ -42,7 +43,7 @@ impl PaymentStore for SqlitePaymentStore {
 
     async fn payment(&self, order_id: Uuid) -> store::Result<Option<Payment>> {
         sqlx::query(
-            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments WHERE order_id = ?",
+            "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments WHERE order_id = ?",
         )
         .bind(order_id.to_string())
         .fetch_optional(self.database.reader())
@@ -55,7 +56,7 @@ impl PaymentStore for SqlitePaymentStore {
 
     async fn payments(&self) -> store::Result<Vec<Payment>> {
         sqlx::query(
-            "SELECT payment_id, order_id, amount_minor, status, failure_reason FROM payments",
+            "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments",
         )
         .fetch_all(self.database.reader())
         .await
@@ -71,7 +72,7 @@ impl PaymentTx for SqliteTx {
     async fn insert_pending(&mut self, payment: &Payment) -> store::Result<bool> {
         let done = sqlx::query(concat!(
             "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
-            "VALUES (?, ?, ?, 'USD', 'pending', ",
+            "VALUES (?, ?, ?, ?, 'pending', ",
             now_ms!(),
             ", ",
             now_ms!(),
@@ -80,6 +81,7 @@ impl PaymentTx for SqliteTx {
         .bind(payment.order_id.to_string())
         .bind(payment.payment_id.to_string())
         .bind(payment.amount_minor)
+        .bind(&payment.currency)
         .execute(&mut *self.tx)
         .await
         .or_store_error("record pending payment")?;

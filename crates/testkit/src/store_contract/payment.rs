@@ -119,6 +119,7 @@ fn pending(order_id: Uuid, amount_minor: i64) -> Payment {
         payment_id: Uuid::now_v7(),
         order_id,
         amount_minor,
+        currency: "EUR".to_owned(),
         status: PaymentStatus::Pending,
         failure_reason: None,
     }
