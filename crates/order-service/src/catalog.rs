@@ -14,6 +14,14 @@ pub const DEMO_CATALOG: [(&str, &str, i64, u32); 3] = [
     ("product-003", "Keyboard", 7_999, 300),
 ];
 
+/// The demo catalog's initial stock, `(sku, units)`, for the inventory service to seed.
+pub fn demo_stock() -> Vec<(&'static str, u32)> {
+    DEMO_CATALOG
+        .iter()
+        .map(|(sku, _, _, stock)| (*sku, *stock))
+        .collect()
+}
+
 /// A catalog entry as the API shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct CatalogEntry {

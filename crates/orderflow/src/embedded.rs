@@ -12,7 +12,7 @@ use gateway::AppState;
 use inventory_service::InventoryService;
 use notification_service::{LogMailer, NotificationService};
 use order_service::OrderService;
-use order_service::catalog::DEMO_CATALOG;
+use order_service::catalog::demo_stock;
 use payment_service::{PaymentService, SimulatedGateway};
 use query_service::QueryService;
 use store_sqlite::{
@@ -86,12 +86,8 @@ impl Services {
             .seed_demo_catalog()
             .await
             .context("seed catalog")?;
-        let stock: Vec<(&str, u32)> = DEMO_CATALOG
-            .iter()
-            .map(|(sku, _, _, stock)| (*sku, *stock))
-            .collect();
         self.inventory
-            .seed_stock(&stock)
+            .seed_stock(&demo_stock())
             .await
             .context("seed stock")?;
         Ok(())

@@ -7,20 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
 use cache_redis::RedisViewCache;
 use contracts::Queue;
+use gateway::AppState;
 use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use gateway::remote::Remote;
-use gateway::{AppState, Readiness, ReadinessCheck};
 use inventory_service::InventoryService;
 use notification_service::{LogMailer, NotificationService};
 use order_service::OrderService;
-use order_service::catalog::DEMO_CATALOG;
+use order_service::catalog::demo_stock;
 use payment_service::{PaymentService, SimulatedGateway};
 use query_service::QueryService;
 use sqlx::Connection as _;
-use store::OutboxReader as _;
 use store_postgres::{
     PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox, PgPaymentStore,
     PgQueryStore,
@@ -31,6 +29,7 @@ use transport::{Handler, Publisher, run_consumer, run_relay};
 use transport_amqp::{AmqpSettings, AmqpTransport};
 
 use crate::config::ServeConfig;
+use crate::readiness::ScaledReadiness;
 use crate::supervisor::Supervisor;
 
 /// A service `orderflow serve` can run.
@@ -72,7 +71,8 @@ impl ServiceName {
 pub struct Scaled {
     pub addr: SocketAddr,
     supervisor: Supervisor,
-    databases: Vec<PgDatabase>,
+    /// Each local service's schema, with the outbox its relay reads.
+    databases: Vec<(PgDatabase, PgOutbox)>,
 }
 
 /// The API's ports, each local or remote.
@@ -113,7 +113,6 @@ impl Scaled {
         let mut supervisor = Supervisor::new();
         let shutdown = supervisor.token();
         let mut databases = Vec::new();
-        let mut outboxes = Vec::new();
         let mut ports = Ports {
             orders: None,
             reads: None,
@@ -140,11 +139,10 @@ impl Scaled {
                     let inventory = Arc::new(InventoryService::new(Arc::new(
                         PgInventoryStore::new(database.clone()),
                     )));
-                    let stock: Vec<(&str, u32)> = DEMO_CATALOG
-                        .iter()
-                        .map(|(sku, _, _, stock)| (*sku, *stock))
-                        .collect();
-                    inventory.seed_stock(&stock).await.context("seed stock")?;
+                    inventory
+                        .seed_stock(&demo_stock())
+                        .await
+                        .context("seed stock")?;
                     ports.stock = Some(inventory.clone());
                     inventory
                 }
@@ -175,7 +173,7 @@ impl Scaled {
                 }
             };
             let outbox = PgOutbox::new(database.clone());
-            outboxes.push(outbox.clone());
+            databases.push((database.clone(), outbox.clone()));
             let relay = run_relay(
                 queue.name(),
                 Arc::new(outbox),
@@ -190,7 +188,6 @@ impl Scaled {
                     run_consumer(consumer, handler.clone(), policy, shutdown.clone()),
                 );
             }
-            databases.push(database);
         }
 
         let peers = &config.peers;
@@ -211,7 +208,6 @@ impl Scaled {
             dead_letters: Arc::new(amqp.clone()),
             readiness: Arc::new(ScaledReadiness {
                 databases: databases.clone(),
-                outboxes,
                 amqp: amqp.clone(),
                 stopping: shutdown.clone(),
             }),
@@ -238,7 +234,7 @@ impl Scaled {
     /// When a task stopped before shutdown was asked for.
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.supervisor.wait().await;
-        for database in &self.databases {
+        for (database, _) in &self.databases {
             database.close().await;
         }
         info!("orderflow services stopped");
@@ -272,44 +268,4 @@ pub async fn create_database_if_missing(url: &str) -> anyhow::Result<()> {
         Err(error) => return Err(error).context("create database"),
     }
     Ok(())
-}
-
-struct ScaledReadiness {
-    databases: Vec<PgDatabase>,
-    outboxes: Vec<PgOutbox>,
-    amqp: AmqpTransport,
-    stopping: CancellationToken,
-}
-
-#[async_trait]
-impl ReadinessCheck for ScaledReadiness {
-    async fn check(&self) -> Vec<Readiness> {
-        let mut checks = Vec::new();
-        for (database, outbox) in self.databases.iter().zip(&self.outboxes) {
-            let service = database.service().name();
-            let lag = outbox.lag().await.ok();
-            if let Some(lag) = lag {
-                metrics::gauge!("orderflow_outbox_lag", "service" => service).set(lag as f64);
-            }
-            checks.push(Readiness {
-                name: format!("{service}-database"),
-                ready: database.ping().await,
-                detail: lag.map(|lag| format!("outbox lag {lag}")),
-            });
-        }
-        checks.push(Readiness {
-            name: "rabbitmq".to_owned(),
-            ready: self.amqp.ping().await,
-            detail: None,
-        });
-        checks.push(Readiness {
-            name: "workers".to_owned(),
-            ready: !self.stopping.is_cancelled(),
-            detail: self
-                .stopping
-                .is_cancelled()
-                .then(|| "shutting down".to_owned()),
-        });
-        checks
-    }
 }

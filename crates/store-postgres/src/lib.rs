@@ -31,7 +31,7 @@ mod payment;
 mod query;
 mod unit_of_work;
 
-pub use database::{PgDatabase, PgDatabases, PoolSettings, migrate_all};
+pub use database::{PgDatabase, PoolSettings, migrate_all};
 pub use inventory::PgInventoryStore;
 pub use notification::PgNotificationStore;
 pub use order::PgOrderStore;

@@ -95,72 +95,7 @@ macro_rules! contracts {
     )*};
 }
 
-contracts! {
-    #[tokio::test]
-    order::events_are_appended_at_the_expected_version_and_read_in_order;
-    #[tokio::test]
-    order::appending_at_a_stale_version_is_a_conflict;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    order::of_concurrent_appends_at_one_version_exactly_one_wins;
-    #[tokio::test]
-    order::a_deadline_falls_due_only_after_its_delay;
-    #[tokio::test]
-    order::setting_a_deadline_replaces_the_previous_one;
-    #[tokio::test]
-    order::clearing_a_deadline_for_another_step_leaves_it;
-    #[tokio::test]
-    order::an_idempotency_key_is_taken_once;
-    #[tokio::test]
-    order::the_catalog_is_upserted_and_listed_by_sku;
-    #[tokio::test]
-    order::a_dropped_order_transaction_stores_nothing;
-
-    #[tokio::test]
-    inventory::stock_is_created_once_and_listed_by_sku;
-    #[tokio::test]
-    inventory::a_reservation_takes_every_line_or_reports_the_first_short_one;
-    #[tokio::test]
-    inventory::an_unknown_product_has_nothing_available;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    inventory::concurrent_reservations_never_take_more_than_the_stock;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    inventory::concurrent_reservations_of_several_products_all_finish;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    inventory::a_release_racing_the_reservation_of_its_order_sees_it;
-    #[tokio::test]
-    inventory::releasing_a_reservation_returns_its_units;
-    #[tokio::test]
-    inventory::committing_a_reservation_turns_its_units_into_sold_stock;
-    #[tokio::test]
-    inventory::an_adjustment_below_zero_is_refused;
-
-    #[tokio::test]
-    payment::a_payment_is_recorded_once_per_order;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    payment::concurrent_charges_of_one_order_record_one_payment;
-    #[tokio::test]
-    payment::a_payment_status_moves_and_a_failure_keeps_its_reason;
-
-    #[tokio::test]
-    notification::a_notification_is_recorded_once_per_message;
-    #[tokio::test]
-    notification::sent_notifications_are_newest_first_filtered_by_order_and_limited;
-    #[tokio::test]
-    notification::a_dropped_notification_transaction_records_nothing;
-
-    #[tokio::test]
-    query::an_order_event_is_kept_once_and_read_back_for_its_order;
-    #[tokio::test]
-    query::a_dropped_query_transaction_keeps_nothing;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    query::a_fold_racing_another_fold_of_its_order_sees_its_event;
-    #[tokio::test]
-    query::saving_a_view_again_replaces_it;
-    #[tokio::test]
-    query::free_text_search_takes_wildcards_literally;
-    #[tokio::test]
-    query::views_are_listed_newest_first_by_filter_and_before_a_cursor;
-}
+testkit::for_each_store_contract_check!(contracts);
 
 #[tokio::test]
 async fn a_message_is_marked_handled_once() {

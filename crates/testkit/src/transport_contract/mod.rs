@@ -163,3 +163,31 @@ async fn assert_stays_empty(consumer: &dyn QueueConsumer) {
         consumer.queue()
     );
 }
+
+/// Declares one `#[tokio::test]` per transport contract check, named after it, each running
+/// `check(transport_contract::<check>)` with the calling test file's `check` function (which
+/// sets up the transport under test). The list lives here once, so every adapter runs every
+/// check.
+#[macro_export]
+macro_rules! transport_contract_tests {
+    () => {
+        $crate::transport_contract_tests! {
+            published_messages_reach_every_subscribing_queue_as_sent;
+            an_acknowledged_message_is_not_delivered_again;
+            each_message_goes_to_one_of_two_competing_consumers;
+            an_unsettled_delivery_comes_back_when_its_consumer_is_abandoned;
+            a_charged_retry_comes_back_after_its_delay_with_one_more_attempt;
+            an_uncharged_retry_keeps_the_attempt_count;
+            a_dead_letter_is_listed_then_replayed_or_discarded;
+            a_batch_published_twice_is_deduplicated_or_delivered_twice;
+            a_rejected_message_is_dead_lettered_after_max_attempts_with_growing_delays;
+            an_unavailable_dependency_is_retried_without_charging_attempts;
+        }
+    };
+    ($($check:ident;)*) => {$(
+        #[tokio::test]
+        async fn $check() {
+            check($crate::transport_contract::$check).await;
+        }
+    )*};
+}
