@@ -9,10 +9,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use query_service::cache::{ViewCache, view_version};
-use query_service::view::OrderView;
+use query_domain::OrderView;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
+use store::query::{ViewCache, view_version};
 use tracing::warn;
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use cache_redis::RedisViewCache;
-use query_service::cache::ViewCache as _;
-use query_service::view::{OrderView, SagaHistoryEntry};
+use query_domain::{OrderView, SagaHistoryEntry};
+use store::query::ViewCache as _;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -7,8 +7,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use notification_service::ports::Notification;
 use serde::Deserialize;
+use store::notification::Notification;
 use transport::DeadLetter;
 use uuid::Uuid;
 

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use inventory_service::{AdjustError, InventoryService};
 use notification_service::NotificationService;
-use notification_service::ports::Notification;
-use order_service::ports::Product;
 use order_service::{OrderRequest, OrderService, Placed};
-use query_service::view::OrderView;
+use query_domain::OrderView;
 use query_service::{ListQuery, OrderPage, QueryService};
 use serde::{Deserialize, Serialize};
+use store::notification::Notification;
+use store::order::Product;
 use uuid::Uuid;
 
 use crate::error::ApiError;

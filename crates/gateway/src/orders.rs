@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use order_service::{OrderRequest, Problem, RequestedLine};
-use query_service::view::{OrderView, project};
+use query_domain::{OrderView, project};
 use query_service::{ListQuery, OrderPage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

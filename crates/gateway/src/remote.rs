@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
-use notification_service::ports::Notification;
 use order_service::{OrderRequest, Placed, Problem};
-use query_service::view::OrderView;
+use query_domain::OrderView;
 use query_service::{ListQuery, OrderPage};
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use store::notification::Notification;
 use uuid::Uuid;
 
 use crate::backends::{CatalogItem, Mailbox, OrderCommands, OrderReads, Stock, StockView};

@@ -2,8 +2,6 @@
 //! compensation, turns them into sales when the order completes, and never lets available
 //! stock go below zero.
 
-pub mod ports;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,7 +11,7 @@ use time::OffsetDateTime;
 use transport::{HandleError, Handler};
 use uuid::Uuid;
 
-use ports::{InventoryStore, InventoryTx};
+use store::inventory::{InventoryStore, InventoryTx};
 
 /// The inventory service's use cases.
 pub struct InventoryService {

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use contracts::value::redact_email;
 use tracing::info;
 
-use crate::ports::{EmailSender, Notification, SendError};
+use store::notification::Notification;
+
+use crate::ports::{EmailSender, SendError};
 
 /// Sends email by writing one log line per message, at info level, with the recipient
 /// redacted.

@@ -16,7 +16,9 @@ use transport::{HandleError, Handler};
 use uuid::Uuid;
 
 use crate::compose::{self, NOTIFIED_TYPES};
-use crate::ports::{EmailSender, Notification, NotificationStore};
+use store::notification::{Notification, NotificationStore};
+
+use crate::ports::EmailSender;
 
 /// Emails customers about their orders; consumes the notification queue.
 #[derive(Clone)]

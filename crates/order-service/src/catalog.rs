@@ -5,7 +5,7 @@ use contracts::value::format_minor;
 use serde::Serialize;
 
 use crate::OrderService;
-use crate::ports::Product;
+use store::order::Product;
 
 /// The demo catalog seeded on first start: `(sku, name, price in cents, initial stock)`.
 pub const DEMO_CATALOG: [(&str, &str, i64, u32); 3] = [

@@ -1,12 +1,11 @@
 //! The order service: places orders, owns the event-sourced Order aggregate and the catalog,
 //! and runs the order saga as a process manager with a deadline on every step.
 //!
-//! It talks to storage only through [`ports::OrderStore`] and to other services only through
+//! It talks to storage only through [`store::order::OrderStore`] and to other services only through
 //! messages written to its outbox in the same transaction as its events.
 
 mod app;
 pub mod catalog;
-pub mod ports;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +17,7 @@ pub use app::place_order::{
 pub use app::saga_runner::SagaError;
 pub use app::timers::run_deadline_timer;
 
-use ports::OrderStore;
+use store::order::OrderStore;
 
 /// How long each saga step may wait for its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

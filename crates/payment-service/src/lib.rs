@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 pub use simulated::{DECLINED_TOKEN, SimulatedGateway, SimulatedGatewaySettings};
 
-use ports::{ChargeOutcome, PaymentGateway, PaymentStore};
+use ports::{ChargeOutcome, PaymentGateway};
+use store::payment::PaymentStore;
 
 /// The payment service's use cases.
 pub struct PaymentService {

@@ -1,51 +1,7 @@
-//! What the payment service needs: storage for payments, and a payment gateway.
+//! The payment service's port to the outside world: a card processor. Its storage port is
+//! [`store::payment`].
 
 use async_trait::async_trait;
-use payment_domain::{Payment, PaymentStatus};
-use store::{Result, UnitOfWork};
-use uuid::Uuid;
-
-/// The payment service's storage: one payment per order.
-#[async_trait]
-pub trait PaymentStore: Send + Sync {
-    /// # Errors
-    /// [`store::StoreError::Unavailable`] when the database cannot be reached.
-    async fn begin(&self) -> Result<Box<dyn PaymentTx>>;
-
-    /// The order's payment, if any.
-    ///
-    /// # Errors
-    /// [`store::StoreError`] when the read fails.
-    async fn payment(&self, order_id: Uuid) -> Result<Option<Payment>>;
-
-    /// Every payment, for audits and `orderflow verify`.
-    ///
-    /// # Errors
-    /// [`store::StoreError`] when the read fails.
-    async fn payments(&self) -> Result<Vec<Payment>>;
-}
-
-/// One transaction on the payment database.
-#[async_trait]
-pub trait PaymentTx: UnitOfWork {
-    /// Records a pending payment before the gateway is called. `false` when the order already
-    /// has a payment (it is never replaced).
-    ///
-    /// # Errors
-    /// [`store::StoreError`] when the write fails.
-    async fn insert_pending(&mut self, payment: &Payment) -> Result<bool>;
-
-    /// Moves the order's payment to `status`.
-    ///
-    /// # Errors
-    /// [`store::StoreError`] when the write fails.
-    async fn set_status(
-        &mut self,
-        order_id: Uuid,
-        status: PaymentStatus,
-        failure_reason: Option<&str>,
-    ) -> Result<()>;
-}
 
 /// The outcome of a charge the gateway answered.
 #[derive(Clone, Debug, PartialEq, Eq)]

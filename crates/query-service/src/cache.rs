@@ -1,12 +1,5 @@
-//! A cache of order views in front of the read model: in-process in the embedded mode, Redis
-//! when scaled out. The query service keeps it fresh by writing every view it projects.
-//!
-//! A cache is never the source of truth and never a reason to fail: an adapter that cannot
-//! reach its store answers "miss" and forgets the write, and the read model answers instead.
-//!
-//! Views only move forward (their history grows with every event), so a write never replaces
-//! a view with a shorter history: two replicas that project the same order in turn, or a read
-//! that repopulates the cache while a newer view is written, cannot leave an older view behind.
+//! The in-process cache of order views, the embedded mode's [`ViewCache`]. The query service
+//! keeps it fresh by writing every view it projects.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,22 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::view::OrderView;
-
-/// Where order views are cached.
-#[async_trait]
-pub trait ViewCache: Send + Sync {
-    /// The cached view, or `None` on a miss (or when the cache is unreachable).
-    async fn get(&self, order_id: Uuid) -> Option<OrderView>;
-
-    /// Caches `view` unless a view with a longer history is cached already.
-    async fn put(&self, view: &OrderView);
-}
-
-/// The version a view is compared by: how many saga steps it has seen.
-pub fn view_version(view: &OrderView) -> usize {
-    view.history.len()
-}
+use query_domain::OrderView;
+use store::query::{ViewCache, view_version};
 
 /// An in-process cache with a time to live and a bound on its size.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::view::InvalidCursor;
+use query_domain::InvalidCursor;
 
 /// A failed read or rebuild of the read model.
 #[derive(Debug, thiserror::Error)]

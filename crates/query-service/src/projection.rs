@@ -12,9 +12,9 @@ use transport::{HandleError, Handler};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::ports::QueryTx;
 use crate::service::QueryService;
-use crate::view::{self, OrderView};
+use query_domain::OrderView;
+use store::query::QueryTx;
 
 #[async_trait]
 impl Handler for QueryService {
@@ -63,7 +63,8 @@ pub(crate) async fn refresh_view(
     order_id: Uuid,
 ) -> Result<Option<OrderView>> {
     let events = tx.events(order_id).await?;
-    let view = view::project(&events).map_err(|source| Error::Projection { order_id, source })?;
+    let view =
+        query_domain::project(&events).map_err(|source| Error::Projection { order_id, source })?;
     if let Some(view) = &view {
         tx.save_view(view).await?;
     }

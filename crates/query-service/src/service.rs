@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use tracing::info;
 use uuid::Uuid;
 
-use crate::cache::{MemoryViewCache, ViewCache};
+use crate::cache::MemoryViewCache;
 use crate::error::{Error, Result};
-use crate::ports::{OrderFilter, QueryStore};
 use crate::projection::refresh_view;
-use crate::view::{Cursor, OrderView};
+use query_domain::{Cursor, OrderView};
+use store::query::{OrderFilter, QueryStore, ViewCache};
 
 /// Page size when the client asks for none.
 pub const DEFAULT_PAGE_SIZE: usize = 20;

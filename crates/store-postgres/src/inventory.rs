@@ -13,10 +13,10 @@
 use async_trait::async_trait;
 use contracts::StockLine;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use inventory_service::ports::{InventoryStore, InventoryTx};
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use store::StoreError;
+use store::inventory::{InventoryStore, InventoryTx};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;

@@ -3,9 +3,9 @@
 //! anything.
 
 use async_trait::async_trait;
-use notification_service::ports::{Notification, NotificationStore, NotificationTx};
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
+use store::notification::{Notification, NotificationStore, NotificationTx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use payment_domain::{Payment, PaymentStatus};
-use payment_service::ports::{PaymentStore, PaymentTx};
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
+use store::payment::{PaymentStore, PaymentTx};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;

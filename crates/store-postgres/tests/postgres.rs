@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use contracts::{Envelope, Message, Queue, StockReserved};
-use order_service::ports::{OrderStore as _, Product};
+use store::order::{OrderStore as _, Product};
 use store::{OutboxReader, StoreError};
 use store_postgres::{PgDatabase, PgOrderStore, PgOutbox, migrate_all};
 use testkit::postgres::TestDatabase;
@@ -274,8 +274,7 @@ async fn a_closed_database_is_unavailable_and_fails_its_ping() {
     let database = PgDatabase::connect(test_database.url(), Queue::Order)
         .await
         .expect("connect");
-    let store: Arc<dyn order_service::ports::OrderStore> =
-        Arc::new(PgOrderStore::new(database.clone()));
+    let store: Arc<dyn store::order::OrderStore> = Arc::new(PgOrderStore::new(database.clone()));
     assert!(database.ping().await);
 
     database.close().await;

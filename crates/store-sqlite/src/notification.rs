@@ -4,9 +4,9 @@
 //! Times are stored as unix milliseconds. It never sends anything.
 
 use async_trait::async_trait;
-use notification_service::ports::{Notification, NotificationStore, NotificationTx};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
+use store::notification::{Notification, NotificationStore, NotificationTx};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

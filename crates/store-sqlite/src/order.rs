@@ -5,12 +5,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_domain::saga::SagaStep;
-use order_service::ports::{
-    DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
-};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use store::StoreError;
+use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;

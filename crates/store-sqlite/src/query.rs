@@ -6,10 +6,10 @@
 
 use async_trait::async_trait;
 use contracts::Envelope;
-use query_service::ports::{OrderFilter, QueryStore, QueryTx};
-use query_service::view::{Cursor, OrderView};
+use query_domain::{Cursor, OrderView};
 use sqlx::{QueryBuilder, Sqlite};
 use store::StoreError;
+use store::query::{OrderFilter, QueryStore, QueryTx};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;

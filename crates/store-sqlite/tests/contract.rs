@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use contracts::Queue;
-use inventory_service::ports::InventoryStore;
-use notification_service::ports::NotificationStore;
-use order_service::ports::OrderStore;
-use payment_service::ports::PaymentStore;
-use query_service::ports::QueryStore;
 use store::OutboxReader;
+use store::inventory::InventoryStore;
+use store::notification::NotificationStore;
+use store::order::OrderStore;
+use store::payment::PaymentStore;
+use store::query::QueryStore;
 use store_sqlite::{
     Databases, SqliteInventoryStore, SqliteNotificationStore, SqliteOrderStore, SqliteOutbox,
     SqlitePaymentStore, SqliteQueryStore,

@@ -1,7 +1,7 @@
 //! `SqliteNotificationStore` against a real database file: the record of emails sent.
 
 use contracts::Queue;
-use notification_service::ports::{Notification, NotificationStore as _};
+use store::notification::{Notification, NotificationStore as _};
 use store_sqlite::{SqliteDatabase, SqliteNotificationStore};
 use tempfile::TempDir;
 use time::{Duration, OffsetDateTime};

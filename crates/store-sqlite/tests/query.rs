@@ -1,8 +1,8 @@
 //! `SqliteQueryStore` against a real database file: kept events, views and their filters.
 
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, Queue};
-use query_service::ports::{OrderFilter, QueryStore as _};
-use query_service::view::{self, OrderView};
+use query_domain::{self as view, OrderView};
+use store::query::{OrderFilter, QueryStore as _};
 use store_sqlite::{SqliteDatabase, SqliteQueryStore};
 use tempfile::TempDir;
 use time::{Duration, OffsetDateTime};

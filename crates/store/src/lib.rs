@@ -1,8 +1,16 @@
-//! Storage ports every service shares: the unit of work that writes a state change, its inbox
-//! record and its outbox messages in one transaction, and the outbox reader the relay drains.
+//! The storage ports: what every service needs from its database, and the types they speak.
 //!
-//! Services define their own store ports on top of [`UnitOfWork`]; adapters (SQLite, PostgreSQL)
-//! implement them. Nothing here knows a database.
+//! Shared by all: the unit of work that writes a state change, its inbox record and its outbox
+//! messages in one transaction, and the outbox reader the relay drains. Then one module per
+//! service with that service's store (and cache) port on top of [`UnitOfWork`]. Services depend
+//! on these traits; adapters (SQLite, PostgreSQL, Redis) implement them. Nothing here knows a
+//! database.
+
+pub mod inventory;
+pub mod notification;
+pub mod order;
+pub mod payment;
+pub mod query;
 
 use std::time::Duration;
 

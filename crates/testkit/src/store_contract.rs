@@ -23,12 +23,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::{Envelope, Message, StockReserved};
-use inventory_service::ports::InventoryStore;
-use notification_service::ports::NotificationStore;
-use order_service::ports::OrderStore;
-use payment_service::ports::PaymentStore;
-use query_service::ports::QueryStore;
 use store::UnitOfWork;
+use store::inventory::InventoryStore;
+use store::notification::NotificationStore;
+use store::order::OrderStore;
+use store::payment::PaymentStore;
+use store::query::QueryStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -20,6 +20,7 @@ mod error;
 mod headers;
 mod publisher;
 mod session;
+pub mod testing;
 pub mod topology;
 mod transport;
 

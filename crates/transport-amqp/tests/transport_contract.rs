@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Queue;
-use testkit::amqp::{amqp_url, with_prefix};
 use testkit::transport_contract::{self as contract, TransportUnderTest};
 use transport::{DeadLetters, Publisher, QueueConsumer};
+use transport_amqp::testing::{amqp_url, with_prefix};
 use transport_amqp::{AmqpSettings, AmqpTransport};
 
 struct Amqp {

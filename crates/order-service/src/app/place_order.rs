@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::OrderService;
-use crate::ports::{IdempotentRequest, Product};
+use store::order::{IdempotentRequest, Product};
 
 /// The default test card: always succeeds.
 pub const DEFAULT_PAYMENT_TOKEN: &str = "tok_visa";

@@ -10,7 +10,7 @@ use transport::HandleError;
 use uuid::Uuid;
 
 use crate::OrderService;
-use crate::ports::OrderTx;
+use store::order::OrderTx;
 
 /// How often a decision is retried when another writer appended to the same order first.
 const CONFLICT_RETRIES: usize = 8;

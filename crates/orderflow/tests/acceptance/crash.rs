@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use payment_domain::PaymentStatus;
-use payment_service::ports::PaymentStore as _;
 use serde_json::{Value, json};
+use store::payment::PaymentStore as _;
 use store_sqlite::{Databases, SqlitePaymentStore};
 use tokio::task::JoinSet;
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 use orderflow::config::RunConfig;
 use orderflow::embedded::Embedded;
 use payment_domain::{Payment, PaymentStatus};
-use payment_service::ports::PaymentStore as _;
 use serde_json::{Value, json};
+use store::payment::PaymentStore as _;
 use store_sqlite::SqlitePaymentStore;
 use tempfile::TempDir;
 

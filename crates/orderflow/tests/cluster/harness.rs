@@ -57,7 +57,7 @@ impl Cluster {
     pub(crate) async fn start(replicas: u32, settings: &[(&str, &str)]) -> Cluster {
         let turn = ONE_CLUSTER_AT_A_TIME.lock().await;
         let database = TestDatabase::create().await.expect("test database");
-        let amqp_prefix = testkit::amqp::test_prefix();
+        let amqp_prefix = transport_amqp::testing::test_prefix();
         let redis_prefix = format!("{}:", amqp_prefix.trim_end_matches('.'));
         let dir = tempfile::tempdir().expect("cluster dir");
         let base_port = free_base_port();
@@ -71,7 +71,7 @@ impl Cluster {
             ("REPLICAS".into(), replicas.to_string()),
             ("REPLICATED".into(), "inventory payment".into()),
             ("DATABASE_URL".into(), database.url().to_owned()),
-            ("AMQP_URL".into(), testkit::amqp::amqp_url()),
+            ("AMQP_URL".into(), transport_amqp::testing::amqp_url()),
             ("ORDERFLOW_AMQP_PREFIX".into(), amqp_prefix.clone()),
             ("ORDERFLOW_REDIS_PREFIX".into(), redis_prefix.clone()),
             ("ORDERFLOW_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
@@ -265,9 +265,12 @@ impl Cluster {
         if let Some(database) = self.database.take() {
             database.drop_database().await.expect("drop test database");
         }
-        testkit::amqp::delete_topology(&testkit::amqp::amqp_url(), &self.amqp_prefix)
-            .await
-            .expect("delete topology");
+        transport_amqp::testing::delete_topology(
+            &transport_amqp::testing::amqp_url(),
+            &self.amqp_prefix,
+        )
+        .await
+        .expect("delete topology");
         let cache = cache_redis::RedisViewCache::new(
             &std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
             &self.redis_prefix,
@@ -294,8 +297,8 @@ impl Drop for Cluster {
                     .build()
                     .ok()?;
                 runtime
-                    .block_on(testkit::amqp::delete_topology(
-                        &testkit::amqp::amqp_url(),
+                    .block_on(transport_amqp::testing::delete_topology(
+                        &transport_amqp::testing::amqp_url(),
                         &prefix,
                     ))
                     .ok()

@@ -45,7 +45,7 @@ async fn a_message_that_always_fails_is_dead_lettered_after_three_attempts_and_r
 {
     let cluster = Cluster::start(1, &[]).await;
     let amqp = AmqpTransport::connect(
-        &testkit::amqp::amqp_url(),
+        &transport_amqp::testing::amqp_url(),
         AmqpSettings {
             prefix: cluster.amqp_prefix.clone(),
             ..AmqpSettings::default()

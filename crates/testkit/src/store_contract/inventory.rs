@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use contracts::StockLine;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use inventory_service::ports::InventoryStore;
+use store::inventory::InventoryStore;
 use uuid::Uuid;
 
 /// Stock is created once per product (creating it again changes nothing) and listed by sku.

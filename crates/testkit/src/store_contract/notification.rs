@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use notification_service::ports::{Notification, NotificationStore};
+use store::notification::{Notification, NotificationStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use order_domain::saga::SagaStep;
-use order_service::ports::{DueDeadline, IdempotentRequest, OrderStore, Product};
 use store::StoreError;
+use store::order::{DueDeadline, IdempotentRequest, OrderStore, Product};
 use uuid::Uuid;
 
 use super::{assert_conflict, message_about};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use payment_domain::{Payment, PaymentStatus};
-use payment_service::ports::PaymentStore;
+use store::payment::PaymentStore;
 use uuid::Uuid;
 
 /// The first pending payment of an order is recorded; a later one is refused and the first

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use contracts::{Envelope, Message, OrderInventoryReserved, OrderLine, OrderPlaced};
-use query_service::ports::{OrderFilter, QueryStore};
-use query_service::view::{self, Cursor, OrderView};
+use query_domain::{self as view, Cursor, OrderView};
+use store::query::{OrderFilter, QueryStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 

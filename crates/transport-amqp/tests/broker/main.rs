@@ -9,10 +9,10 @@ mod wire;
 use std::time::{Duration, Instant};
 
 use contracts::{Envelope, Message, Queue, StockReserved};
-use testkit::amqp::amqp_url;
 use testkit::transport_contract::retry_policy;
 use time::OffsetDateTime;
 use transport::QueueConsumer as _;
+use transport_amqp::testing::amqp_url;
 use transport_amqp::{AmqpQueueConsumer, AmqpSettings, AmqpTransport};
 use uuid::Uuid;
 

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use contracts::{Envelope, Queue};
-use testkit::amqp::with_prefix;
 use testkit::transport_contract::retry_policy;
 use tokio_util::sync::CancellationToken;
 use transport::{DeadLetters as _, HandleError, Handler, Publisher as _, QueueConsumer as _};
+use transport_amqp::testing::with_prefix;
 use transport_amqp::{AmqpSettings, AmqpTransport};
 use uuid::Uuid;
 

@@ -6,9 +6,9 @@ use contracts::{Envelope, Message, Queue, StockReserved};
 use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeleteOptions};
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Connection, ConnectionProperties};
-use testkit::amqp::{amqp_url, with_prefix};
 use time::OffsetDateTime;
 use transport::{DeadLetters as _, Publisher as _, QueueConsumer as _};
+use transport_amqp::testing::{amqp_url, with_prefix};
 use uuid::Uuid;
 
 use crate::{PATIENCE, connect, receive_one, stock_reserved};

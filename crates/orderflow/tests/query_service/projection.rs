@@ -1,7 +1,7 @@
 //! Projecting events into views, however they arrive.
 
 use contracts::{Envelope, StockReleased};
-use query_service::ports::QueryStore as _;
+use store::query::QueryStore as _;
 use transport::{HandleError, Handler as _};
 use uuid::Uuid;
 

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::view::{Cursor, InvalidCursor, OrderView, project};
+use crate::{Cursor, InvalidCursor, OrderView, project};
 
 const EMAIL: &str = "ada@example.com";
 

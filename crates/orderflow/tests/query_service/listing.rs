@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use query_service::view::Cursor;
+use query_domain::Cursor;
 use query_service::{Error, ListQuery, OrderPage};
 use uuid::Uuid;
 

@@ -1,12 +1,12 @@
-//! What the order service needs from storage. Adapters: `store-sqlite` (embedded) and, when
-//! scaled out, PostgreSQL.
+//! The order service's storage port: the event store, the saga's deadlines, the catalog and the
+//! idempotency keys.
 
 use std::time::Duration;
 
+use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_domain::saga::SagaStep;
-use store::{Result, UnitOfWork};
 use uuid::Uuid;
 
 /// A stored event of an order's stream.
@@ -49,37 +49,37 @@ pub trait OrderStore: Send + Sync {
     /// Starts a transaction.
     ///
     /// # Errors
-    /// [`store::StoreError::Unavailable`] when the database cannot be reached.
+    /// [`crate::StoreError::Unavailable`] when the database cannot be reached.
     async fn begin(&self) -> Result<Box<dyn OrderTx>>;
 
     /// The order's events in stream order; empty for an unknown order.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn load(&self, order_id: Uuid) -> Result<Vec<RecordedEvent>>;
 
     /// Events of the whole log after `position`, at most `max`, in log order.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn read_all(&self, after_position: i64, max: usize) -> Result<Vec<RecordedEvent>>;
 
     /// The catalog, ordered by sku.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn products(&self) -> Result<Vec<Product>>;
 
     /// Deadlines that have passed, at most `max`.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn due_deadlines(&self, max: usize) -> Result<Vec<DueDeadline>>;
 
     /// The request first sent with `key`, if any.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn idempotent_request(&self, key: &str) -> Result<Option<IdempotentRequest>>;
 }
 
@@ -89,7 +89,7 @@ pub trait OrderTx: UnitOfWork {
     /// Appends events to an order's stream if its current version is `expected_version`.
     ///
     /// # Errors
-    /// [`store::StoreError::Conflict`] when the stream has moved on: reload and decide again.
+    /// [`crate::StoreError::Conflict`] when the stream has moved on: reload and decide again.
     async fn append(
         &mut self,
         order_id: Uuid,
@@ -100,7 +100,7 @@ pub trait OrderTx: UnitOfWork {
     /// Sets the order's one deadline to `step`, due `after` from now by the database's clock.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration)
     -> Result<()>;
 
@@ -108,18 +108,18 @@ pub trait OrderTx: UnitOfWork {
     /// that fired must not remove the deadline of a step that began meanwhile).
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn clear_deadline(&mut self, order_id: Uuid, only: Option<SagaStep>) -> Result<()>;
 
     /// Remembers which order a request with `key` created.
     ///
     /// # Errors
-    /// [`store::StoreError::Conflict`] when the key is already taken.
+    /// [`crate::StoreError::Conflict`] when the key is already taken.
     async fn remember_request(&mut self, key: &str, request: &IdempotentRequest) -> Result<()>;
 
     /// Adds or updates a catalog entry.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn upsert_product(&mut self, product: &Product) -> Result<()>;
 }

@@ -1,22 +1,22 @@
-//! What the inventory service needs from storage.
+//! The inventory service's storage port: stock levels and reservations.
 
+use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::StockLine;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use store::{Result, UnitOfWork};
 use uuid::Uuid;
 
 /// The inventory service's storage: stock levels and reservations.
 #[async_trait]
 pub trait InventoryStore: Send + Sync {
     /// # Errors
-    /// [`store::StoreError::Unavailable`] when the database cannot be reached.
+    /// [`crate::StoreError::Unavailable`] when the database cannot be reached.
     async fn begin(&self) -> Result<Box<dyn InventoryTx>>;
 
     /// Every product's stock, ordered by sku.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>>;
 }
 
@@ -27,14 +27,14 @@ pub trait InventoryTx: UnitOfWork {
     /// The order's reservation, if one was made.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn reservation(&mut self, order_id: Uuid) -> Result<Option<ReservationStatus>>;
 
     /// Reserves every line, or reports the first that cannot be served. After an
     /// `Ok(Err(_))` some lines may be held: the caller must drop the transaction.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn reserve(
         &mut self,
         order_id: Uuid,
@@ -44,25 +44,25 @@ pub trait InventoryTx: UnitOfWork {
     /// Gives a held reservation back to available stock.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn release(&mut self, order_id: Uuid) -> Result<()>;
 
     /// Turns a held reservation into sold stock.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn commit_reservation(&mut self, order_id: Uuid) -> Result<()>;
 
     /// Adds `delta` units (negative to remove); creates the product with `delta` as its initial
     /// stock when `create` and it does not exist.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn adjust(&mut self, sku: &str, delta: i64) -> Result<Result<StockLevel, StockError>>;
 
     /// Creates a product's stock if it does not exist yet (first start, demo data).
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn create_stock(&mut self, sku: &str, initial: u32) -> Result<()>;
 }

@@ -1,15 +1,14 @@
-//! What the query service needs from storage: the events it has seen per order and the views
-//! folded from them.
+//! The query service's ports: the read model's storage (the events it has seen per order and
+//! the views folded from them) and the cache of views in front of it.
 
+use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
-use store::{Result, UnitOfWork};
+use query_domain::OrderView;
 use uuid::Uuid;
 
-use crate::view::OrderView;
-
 /// Filters for listing orders; `None` means "any". Clients page with an opaque cursor, which
-/// the service decodes into `before` (see [`crate::view::Cursor`]).
+/// the service decodes into `before` (see [`query_domain::Cursor`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderFilter {
     /// Exact address, compared in lowercase.
@@ -29,23 +28,23 @@ pub struct OrderFilter {
 #[async_trait]
 pub trait QueryStore: Send + Sync {
     /// # Errors
-    /// [`store::StoreError::Unavailable`] when the database cannot be reached.
+    /// [`crate::StoreError::Unavailable`] when the database cannot be reached.
     async fn begin(&self) -> Result<Box<dyn QueryTx>>;
 
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn view(&self, order_id: Uuid) -> Result<Option<OrderView>>;
 
     /// The views that pass `filter`, newest first (by creation time, then order id).
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn list(&self, filter: &OrderFilter) -> Result<Vec<OrderView>>;
 
     /// Every order id the read model has kept events for, for rebuilds.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn order_ids(&self) -> Result<Vec<Uuid>>;
 }
 
@@ -55,18 +54,40 @@ pub trait QueryTx: UnitOfWork {
     /// Keeps an order event; `false` when it was already kept.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn keep_event(&mut self, envelope: &Envelope) -> Result<bool>;
 
     /// Every event kept for the order.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the read fails.
+    /// [`crate::StoreError`] when the read fails.
     async fn events(&mut self, order_id: Uuid) -> Result<Vec<Envelope>>;
 
     /// Replaces the order's view.
     ///
     /// # Errors
-    /// [`store::StoreError`] when the write fails.
+    /// [`crate::StoreError`] when the write fails.
     async fn save_view(&mut self, view: &OrderView) -> Result<()>;
+}
+
+/// Where order views are cached: in-process in the embedded mode, Redis when scaled out.
+///
+/// A cache is never the source of truth and never a reason to fail: an adapter that cannot
+/// reach its store answers "miss" and forgets the write, and the read model answers instead.
+///
+/// Views only move forward (their history grows with every event), so a write never replaces a
+/// view with a shorter history: two replicas that project the same order in turn, or a read that
+/// repopulates the cache while a newer view is written, cannot leave an older view behind.
+#[async_trait]
+pub trait ViewCache: Send + Sync {
+    /// The cached view, or `None` on a miss (or when the cache is unreachable).
+    async fn get(&self, order_id: Uuid) -> Option<OrderView>;
+
+    /// Caches `view` unless a view with a longer history is cached already.
+    async fn put(&self, view: &OrderView);
+}
+
+/// The version a view is compared by: how many saga steps it has seen.
+pub fn view_version(view: &OrderView) -> usize {
+    view.history.len()
 }

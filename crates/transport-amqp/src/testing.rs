@@ -1,5 +1,8 @@
-//! Per-test RabbitMQ names: each test declares its topology under a prefix of its own
-//! (`test-<uuid>.`), so tests run in parallel on one broker, and deletes it at the end.
+//! Support for tests against a real broker: each test declares its topology under a prefix of
+//! its own (`test-<uuid>.`), so tests run in parallel on one broker, and deletes it at the end.
+//!
+//! It lives beside the topology it tears down (rather than in `testkit`) so that `testkit`
+//! needs no adapter, and this crate's own tests can use `testkit` without a dependency cycle.
 //!
 //! The broker is the one `AMQP_URL` names, or the usual local default. Nothing here touches a
 //! name without a test prefix.
@@ -7,10 +10,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::Topology;
 use anyhow::Context as _;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
-use transport_amqp::Topology;
 
 /// How long a test under [`with_prefix`] may run before it fails.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);

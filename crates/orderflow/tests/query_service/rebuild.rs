@@ -1,7 +1,7 @@
 //! Rebuilding the read model from the kept events (invariant 4).
 
 use query_service::ListQuery;
-use query_service::ports::QueryStore as _;
+use store::query::QueryStore as _;
 use uuid::Uuid;
 
 use crate::helpers::{at, cancelled_order, completed_order, ids, spawn_app};

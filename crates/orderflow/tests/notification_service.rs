@@ -9,7 +9,8 @@ use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, Queue,
 };
 use notification_service::NotificationService;
-use notification_service::ports::{EmailSender, Notification, SendError};
+use notification_service::ports::{EmailSender, SendError};
+use store::notification::Notification;
 use store_sqlite::{Databases, SqliteNotificationStore, SqliteQueue};
 use tempfile::TempDir;
 use time::OffsetDateTime;

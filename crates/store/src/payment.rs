@@ -1,0 +1,48 @@
+//! The payment service's storage port: one payment per order.
+
+use crate::{Result, UnitOfWork};
+use async_trait::async_trait;
+use payment_domain::{Payment, PaymentStatus};
+use uuid::Uuid;
+
+/// The payment service's storage: one payment per order.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// # Errors
+    /// [`crate::StoreError::Unavailable`] when the database cannot be reached.
+    async fn begin(&self) -> Result<Box<dyn PaymentTx>>;
+
+    /// The order's payment, if any.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the read fails.
+    async fn payment(&self, order_id: Uuid) -> Result<Option<Payment>>;
+
+    /// Every payment, for audits and `orderflow verify`.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the read fails.
+    async fn payments(&self) -> Result<Vec<Payment>>;
+}
+
+/// One transaction on the payment database.
+#[async_trait]
+pub trait PaymentTx: UnitOfWork {
+    /// Records a pending payment before the gateway is called. `false` when the order already
+    /// has a payment (it is never replaced).
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn insert_pending(&mut self, payment: &Payment) -> Result<bool>;
+
+    /// Moves the order's payment to `status`.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn set_status(
+        &mut self,
+        order_id: Uuid,
+        status: PaymentStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<()>;
+}
