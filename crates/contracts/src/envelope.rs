@@ -26,9 +26,12 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Starts an envelope for `message` in the current version of its schema.
-    pub fn build(message: &Message) -> EnvelopeBuilder {
+    /// Starts an envelope for `message` in the current version of its schema. `message_id` is
+    /// the caller's to draw (a UUID v7 in the services), so this crate reads no clock and draws
+    /// no random number.
+    pub fn build(message_id: Uuid, message: &Message) -> EnvelopeBuilder {
         EnvelopeBuilder {
+            message_id,
             message_type: message.message_type(),
             schema_version: message.schema_version(),
             correlation_id: message.order_id(),
@@ -54,6 +57,7 @@ impl Envelope {
 /// Fills in the causal fields of an [`Envelope`].
 #[derive(Debug)]
 pub struct EnvelopeBuilder {
+    message_id: Uuid,
     message_type: &'static str,
     schema_version: u32,
     correlation_id: Uuid,
@@ -75,9 +79,10 @@ impl EnvelopeBuilder {
         self
     }
 
+    /// Finishes the envelope, stamped with the time it occurred at.
     pub fn at(self, occurred_at: OffsetDateTime) -> Envelope {
         Envelope {
-            message_id: Uuid::now_v7(),
+            message_id: self.message_id,
             message_type: self.message_type.to_owned(),
             schema_version: self.schema_version,
             correlation_id: self.correlation_id,

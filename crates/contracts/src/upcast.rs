@@ -148,7 +148,8 @@ mod tests {
             requested: 1000,
             available: 100,
         });
-        let envelope = Envelope::build(&message).at(time::OffsetDateTime::UNIX_EPOCH);
+        let envelope =
+            Envelope::build(uuid::Uuid::now_v7(), &message).at(time::OffsetDateTime::UNIX_EPOCH);
         assert_eq!(envelope.message_type, "inventory.insufficient");
         assert_eq!(envelope.correlation_id, order_id);
         assert_eq!(envelope.decode().expect("decode"), message);

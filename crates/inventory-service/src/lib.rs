@@ -144,7 +144,7 @@ async fn reply_and_commit(
     reply: &Message,
 ) -> Result<(), HandleError> {
     tx.enqueue(
-        &Envelope::build(reply)
+        &Envelope::build(Uuid::now_v7(), reply)
             .caused_by(cause)
             .at(OffsetDateTime::now_utc()),
     )

@@ -82,7 +82,7 @@ impl TestApp {
 }
 
 fn envelope(message: impl Into<Message>) -> Envelope {
-    Envelope::build(&message.into()).at(OffsetDateTime::now_utc())
+    Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(OffsetDateTime::now_utc())
 }
 
 fn order_completed(order_id: Uuid) -> Envelope {

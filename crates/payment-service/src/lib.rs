@@ -151,7 +151,7 @@ impl PaymentService {
                 .await?;
         }
         tx.enqueue(
-            &Envelope::build(&reply)
+            &Envelope::build(Uuid::now_v7(), &reply)
                 .caused_by(cause)
                 .at(OffsetDateTime::now_utc()),
         )

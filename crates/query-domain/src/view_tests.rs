@@ -17,7 +17,7 @@ fn at(seconds: i64) -> OffsetDateTime {
 }
 
 fn envelope(message: impl Into<Message>, seconds: i64) -> Envelope {
-    Envelope::build(&message.into()).at(at(seconds))
+    Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(at(seconds))
 }
 
 fn placed(order_id: Uuid) -> Envelope {

@@ -15,9 +15,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn message() -> Envelope {
-    Envelope::build(&Message::from(StockReserved {
-        order_id: Uuid::now_v7(),
-    }))
+    Envelope::build(
+        uuid::Uuid::now_v7(),
+        &Message::from(StockReserved {
+            order_id: Uuid::now_v7(),
+        }),
+    )
     .at(OffsetDateTime::now_utc())
 }
 

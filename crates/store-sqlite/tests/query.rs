@@ -35,7 +35,7 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
         payment_token: "tok_visa".into(),
         placed_at,
     });
-    Envelope::build(&message).at(placed_at)
+    Envelope::build(uuid::Uuid::now_v7(), &message).at(placed_at)
 }
 
 fn view_of(event: &Envelope) -> OrderView {

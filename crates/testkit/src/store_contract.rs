@@ -70,7 +70,11 @@ unit_of_work_source!(
 
 /// Some message about `order_id`; what it says does not matter to a store.
 fn message_about(order_id: Uuid) -> Envelope {
-    Envelope::build(&Message::from(StockReserved { order_id })).at(OffsetDateTime::now_utc())
+    Envelope::build(
+        uuid::Uuid::now_v7(),
+        &Message::from(StockReserved { order_id }),
+    )
+    .at(OffsetDateTime::now_utc())
 }
 
 /// Asserts that `result` is a [`store::StoreError::Conflict`].

@@ -119,7 +119,7 @@ impl OrderService {
     ) -> store::Result<()> {
         let now = OffsetDateTime::now_utc();
         let envelope = |message: Message| {
-            let builder = Envelope::build(&message);
+            let builder = Envelope::build(Uuid::now_v7(), &message);
             match cause {
                 Some(cause) => builder.caused_by(cause).at(now),
                 None => builder.at(now),

@@ -52,7 +52,7 @@ pub(crate) fn at(seconds: i64) -> OffsetDateTime {
 }
 
 pub(crate) fn envelope(message: impl Into<Message>, occurred_at: OffsetDateTime) -> Envelope {
-    Envelope::build(&message.into()).at(occurred_at)
+    Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(occurred_at)
 }
 
 pub(crate) fn placed(

@@ -51,10 +51,13 @@ pub async fn a_dropped_query_transaction_keeps_nothing(store: Arc<dyn QueryStore
 pub async fn a_fold_racing_another_fold_of_its_order_sees_its_event(store: Arc<dyn QueryStore>) {
     let first = placed("ada@example.com", "product-001", 0);
     let order = first.correlation_id;
-    let second = Envelope::build(&Message::from(OrderInventoryReserved {
-        order_id: order,
-        reserved_at: first.occurred_at,
-    }))
+    let second = Envelope::build(
+        uuid::Uuid::now_v7(),
+        &Message::from(OrderInventoryReserved {
+            order_id: order,
+            reserved_at: first.occurred_at,
+        }),
+    )
     .at(first.occurred_at);
     let mut folding = store.begin().await.expect("begin");
     folding.keep_event(&first).await.expect("keep");
@@ -207,7 +210,7 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
         payment_token: "tok_visa".into(),
         placed_at,
     });
-    Envelope::build(&message).at(placed_at)
+    Envelope::build(uuid::Uuid::now_v7(), &message).at(placed_at)
 }
 
 fn view_of(event: &Envelope) -> OrderView {

@@ -81,7 +81,7 @@ fn order_completed() -> Envelope {
         currency: "USD".to_owned(),
         completed_at: OffsetDateTime::now_utc(),
     });
-    Envelope::build(&message)
+    Envelope::build(uuid::Uuid::now_v7(), &message)
         .traceparent(Some(
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
         ))
@@ -95,7 +95,7 @@ fn charge_payment() -> Envelope {
         currency: "EUR".to_owned(),
         payment_token: "tok_visa".to_owned(),
     });
-    Envelope::build(&message).at(OffsetDateTime::now_utc())
+    Envelope::build(uuid::Uuid::now_v7(), &message).at(OffsetDateTime::now_utc())
 }
 
 /// A message for the order queue only.
@@ -103,7 +103,7 @@ fn stock_reserved() -> Envelope {
     let message = Message::from(StockReserved {
         order_id: Uuid::now_v7(),
     });
-    Envelope::build(&message).at(OffsetDateTime::now_utc())
+    Envelope::build(uuid::Uuid::now_v7(), &message).at(OffsetDateTime::now_utc())
 }
 
 async fn publish(transport: &dyn TransportUnderTest, batch: &[Envelope]) {

@@ -34,7 +34,7 @@ pub(crate) fn stock_reserved() -> Envelope {
     let message = Message::from(StockReserved {
         order_id: Uuid::now_v7(),
     });
-    Envelope::build(&message).at(OffsetDateTime::now_utc())
+    Envelope::build(uuid::Uuid::now_v7(), &message).at(OffsetDateTime::now_utc())
 }
 
 /// The next message of `consumer`, calling again after errors (it reconnects on its next call).

@@ -21,7 +21,7 @@ async fn a_published_message_is_persistent_json_with_its_id_type_and_trace() {
             order_id: Uuid::now_v7(),
         });
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let envelope = Envelope::build(&message)
+        let envelope = Envelope::build(uuid::Uuid::now_v7(), &message)
             .traceparent(Some(traceparent.to_owned()))
             .at(OffsetDateTime::now_utc());
         transport
