@@ -216,6 +216,20 @@ pub struct Peers {
     pub query_url: String,
 }
 
+impl Peers {
+    /// Where `service` answers HTTP; `None` for the payment service, which the API never
+    /// calls.
+    pub fn url(&self, service: contracts::Queue) -> Option<&str> {
+        match service {
+            contracts::Queue::Order => Some(&self.order_url),
+            contracts::Queue::Inventory => Some(&self.inventory_url),
+            contracts::Queue::Notification => Some(&self.notification_url),
+            contracts::Queue::Query => Some(&self.query_url),
+            contracts::Queue::Payment => None,
+        }
+    }
+}
+
 impl Default for Peers {
     fn default() -> Self {
         Self {

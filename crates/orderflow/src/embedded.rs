@@ -8,21 +8,21 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use contracts::Queue;
-use gateway::AppState;
-use inventory_service::InventoryService;
-use notification_service::{LogMailer, NotificationService};
-use order_service::OrderService;
-use order_service::catalog::demo_stock;
-use payment_service::{PaymentService, SimulatedGateway};
-use query_service::QueryService;
+use store::OutboxReader;
+use store::inventory::InventoryStore;
+use store::notification::NotificationStore;
+use store::order::OrderStore;
+use store::payment::PaymentStore;
+use store::query::{QueryStore, ViewCache};
 use store_sqlite::{
     Databases, SqliteInventoryStore, SqliteNotificationStore, SqliteOrderStore, SqliteOutbox,
     SqlitePaymentStore, SqliteQueryStore, SqliteQueue,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::info;
-use transport::{Handler, Publisher, run_consumer, run_relay};
+use transport::{Publisher, QueueConsumer};
 
+use crate::composition::{Adapters, LocalPorts, start_service};
 use crate::config::RunConfig;
 use crate::readiness::EmbeddedReadiness;
 use crate::supervisor::Supervisor;
@@ -37,60 +37,49 @@ pub struct Embedded {
     supervisor: Supervisor,
 }
 
-/// The services of one process, wired to their adapters.
-struct Services {
-    orders: Arc<OrderService>,
-    inventory: Arc<InventoryService>,
-    payment: Arc<PaymentService>,
-    notifications: Arc<NotificationService>,
-    queries: Arc<QueryService>,
+/// The embedded mode's adapters: one SQLite file per service, and the SQL queue between them.
+struct SqliteAdapters {
+    databases: Databases,
+    queue: SqliteQueue,
 }
 
-impl Services {
-    fn wire(databases: &Databases, config: &RunConfig) -> Self {
-        Self {
-            orders: Arc::new(OrderService::new(
-                Arc::new(SqliteOrderStore::new(databases.order.clone())),
-                config.settings.saga_deadlines(),
-            )),
-            inventory: Arc::new(InventoryService::new(Arc::new(SqliteInventoryStore::new(
-                databases.inventory.clone(),
-            )))),
-            payment: Arc::new(PaymentService::new(
-                Arc::new(SqlitePaymentStore::new(databases.payment.clone())),
-                Arc::new(SimulatedGateway::new(config.settings.gateway_settings())),
-            )),
-            notifications: Arc::new(NotificationService::new(
-                Arc::new(SqliteNotificationStore::new(databases.notification.clone())),
-                Arc::new(LogMailer::new()),
-            )),
-            queries: Arc::new(QueryService::new(Arc::new(SqliteQueryStore::new(
-                databases.query.clone(),
-            )))),
-        }
+impl Adapters for SqliteAdapters {
+    fn order_store(&self) -> Arc<dyn OrderStore> {
+        Arc::new(SqliteOrderStore::new(self.databases.order.clone()))
     }
 
-    fn handler(&self, queue: Queue) -> Arc<dyn Handler> {
-        match queue {
-            Queue::Order => self.orders.clone(),
-            Queue::Inventory => self.inventory.clone(),
-            Queue::Payment => self.payment.clone(),
-            Queue::Notification => self.notifications.clone(),
-            Queue::Query => self.queries.clone(),
-        }
+    fn inventory_store(&self) -> Arc<dyn InventoryStore> {
+        Arc::new(SqliteInventoryStore::new(self.databases.inventory.clone()))
     }
 
-    /// The demo catalog and its stock, on first start only.
-    async fn seed(&self) -> anyhow::Result<()> {
-        self.orders
-            .seed_demo_catalog()
-            .await
-            .context("seed catalog")?;
-        self.inventory
-            .seed_stock(&demo_stock())
-            .await
-            .context("seed stock")?;
-        Ok(())
+    fn payment_store(&self) -> Arc<dyn PaymentStore> {
+        Arc::new(SqlitePaymentStore::new(self.databases.payment.clone()))
+    }
+
+    fn notification_store(&self) -> Arc<dyn NotificationStore> {
+        Arc::new(SqliteNotificationStore::new(
+            self.databases.notification.clone(),
+        ))
+    }
+
+    fn query_store(&self) -> Arc<dyn QueryStore> {
+        Arc::new(SqliteQueryStore::new(self.databases.query.clone()))
+    }
+
+    fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {
+        None
+    }
+
+    fn outbox(&self, service: Queue) -> Arc<dyn OutboxReader> {
+        Arc::new(SqliteOutbox::new(self.databases.get(service).clone()))
+    }
+
+    fn consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer> {
+        Arc::new(self.queue.consumer(queue))
+    }
+
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        Arc::new(self.queue.clone())
     }
 }
 
@@ -106,52 +95,35 @@ impl Embedded {
             .release_stale_leases()
             .await
             .context("release leases of a previous run")?;
-        let services = Services::wire(&databases, config);
-        services.seed().await?;
         let admin_token = admin_token(config)?;
-
-        let mut supervisor = Supervisor::new();
-        let shutdown = supervisor.token();
-        let publisher: Arc<dyn Publisher> = Arc::new(queue.clone());
-        for database in databases.all() {
-            let outbox = Arc::new(SqliteOutbox::new(database.clone()));
-            let relay = run_relay(
-                database.service().name(),
-                outbox,
-                publisher.clone(),
-                shutdown.clone(),
-            );
-            supervisor.spawn("relay", relay);
-        }
-        let policy = config.settings.retry_policy();
-        for service in Queue::ALL {
-            for _ in 0..config.settings.consumers {
-                let consumer = Arc::new(queue.consumer(service));
-                let run = run_consumer(
-                    consumer,
-                    services.handler(service),
-                    policy,
-                    shutdown.clone(),
-                );
-                supervisor.spawn("consumer", run);
-            }
-        }
-        let timer = order_service::run_deadline_timer(services.orders.clone(), shutdown.clone());
-        supervisor.spawn("deadlines", timer);
-
-        let state = AppState {
-            orders: services.orders.clone(),
-            reads: services.queries.clone(),
-            stock: services.inventory.clone(),
-            mailbox: services.notifications.clone(),
-            dead_letters: Arc::new(queue.clone()),
-            readiness: Arc::new(EmbeddedReadiness {
-                databases: databases.clone(),
-                stopping: shutdown.clone(),
-            }),
-            admin_token: admin_token.as_str().into(),
-            metrics: crate::telemetry::metrics_handle(),
+        let adapters = SqliteAdapters {
+            databases: databases.clone(),
+            queue: queue.clone(),
         };
+        let mut supervisor = Supervisor::new();
+        let mut ports = LocalPorts::default();
+        for service in Queue::ALL {
+            start_service(
+                service,
+                &adapters,
+                &config.settings,
+                &mut supervisor,
+                &mut ports,
+            )
+            .await?;
+        }
+        let readiness = Arc::new(EmbeddedReadiness {
+            databases: databases.clone(),
+            stopping: supervisor.token(),
+        });
+        let every_service_is_local =
+            |service: Queue| anyhow::bail!("{} is not running in this process", service.name());
+        let state = ports.into_api(
+            every_service_is_local,
+            Arc::new(queue),
+            readiness,
+            &admin_token,
+        )?;
         let addr = crate::http::serve(&mut supervisor, config.listen, state).await?;
         info!(%addr, data_dir = %config.data_dir.display(), "orderflow is running");
         Ok(Self {

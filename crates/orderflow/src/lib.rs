@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+mod composition;
 pub mod config;
 pub mod embedded;
 mod http;

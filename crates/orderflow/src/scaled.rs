@@ -2,6 +2,7 @@
 //! RabbitMQ and Redis; the other services in other processes, reached over HTTP. The same
 //! service code as the embedded mode; only the adapters differ.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,26 +10,25 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cache_redis::RedisViewCache;
 use contracts::Queue;
-use gateway::AppState;
-use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use gateway::remote::Remote;
-use inventory_service::InventoryService;
-use notification_service::{LogMailer, NotificationService};
-use order_service::OrderService;
-use order_service::catalog::demo_stock;
-use payment_service::{PaymentService, SimulatedGateway};
-use query_service::QueryService;
 use sqlx::Connection as _;
+use store::OutboxReader;
+use store::inventory::InventoryStore;
+use store::notification::NotificationStore;
+use store::order::OrderStore;
+use store::payment::PaymentStore;
+use store::query::{QueryStore, ViewCache};
 use store_postgres::{
     PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox, PgPaymentStore,
     PgQueryStore,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::info;
-use transport::{Handler, Publisher, run_consumer, run_relay};
+use transport::{Publisher, QueueConsumer};
 use transport_amqp::{AmqpSettings, AmqpTransport};
 
-use crate::config::ServeConfig;
+use crate::composition::{Adapters, LocalPorts, start_service};
+use crate::config::{Backends, ServeConfig};
 use crate::readiness::ScaledReadiness;
 use crate::supervisor::Supervisor;
 
@@ -75,12 +75,91 @@ pub struct Scaled {
     databases: Vec<(PgDatabase, PgOutbox)>,
 }
 
-/// The API's ports, each local or remote.
-struct Ports {
-    orders: Option<Arc<dyn OrderCommands>>,
-    reads: Option<Arc<dyn OrderReads>>,
-    stock: Option<Arc<dyn Stock>>,
-    mailbox: Option<Arc<dyn Mailbox>>,
+/// The scaled-out mode's adapters: a PostgreSQL schema per local service, RabbitMQ, and Redis
+/// for the query service's view cache.
+struct PgAdapters {
+    databases: HashMap<Queue, PgDatabase>,
+    amqp: AmqpTransport,
+    view_cache: Option<Arc<dyn ViewCache>>,
+}
+
+impl PgAdapters {
+    /// Opens the schema of every service in `local`, and the view cache if the query service
+    /// is among them.
+    async fn connect(
+        local: &[Queue],
+        backends: &Backends,
+        amqp: AmqpTransport,
+    ) -> anyhow::Result<Self> {
+        let mut databases = HashMap::new();
+        for &queue in local {
+            let database = PgDatabase::connect(&backends.database_url, queue)
+                .await
+                .with_context(|| format!("open the {} schema", queue.name()))?;
+            databases.insert(queue, database);
+        }
+        let view_cache: Option<Arc<dyn ViewCache>> = if local.contains(&Queue::Query) {
+            Some(Arc::new(RedisViewCache::new(
+                &backends.redis_url,
+                &backends.redis_prefix,
+                Duration::from_secs(backends.cache_ttl_secs),
+            )?))
+        } else {
+            None
+        };
+        Ok(Self {
+            databases,
+            amqp,
+            view_cache,
+        })
+    }
+
+    fn database(&self, service: Queue) -> PgDatabase {
+        // `start_service` asks only for the services this process was started with, and
+        // `connect` opened a schema for each of them.
+        self.databases
+            .get(&service)
+            .cloned()
+            .unwrap_or_else(|| unreachable!("no schema opened for {}", service.name()))
+    }
+}
+
+impl Adapters for PgAdapters {
+    fn order_store(&self) -> Arc<dyn OrderStore> {
+        Arc::new(PgOrderStore::new(self.database(Queue::Order)))
+    }
+
+    fn inventory_store(&self) -> Arc<dyn InventoryStore> {
+        Arc::new(PgInventoryStore::new(self.database(Queue::Inventory)))
+    }
+
+    fn payment_store(&self) -> Arc<dyn PaymentStore> {
+        Arc::new(PgPaymentStore::new(self.database(Queue::Payment)))
+    }
+
+    fn notification_store(&self) -> Arc<dyn NotificationStore> {
+        Arc::new(PgNotificationStore::new(self.database(Queue::Notification)))
+    }
+
+    fn query_store(&self) -> Arc<dyn QueryStore> {
+        Arc::new(PgQueryStore::new(self.database(Queue::Query)))
+    }
+
+    fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {
+        self.view_cache.clone()
+    }
+
+    fn outbox(&self, service: Queue) -> Arc<dyn OutboxReader> {
+        Arc::new(PgOutbox::new(self.database(service)))
+    }
+
+    fn consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer> {
+        Arc::new(self.amqp.consumer(queue))
+    }
+
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        Arc::new(self.amqp.clone())
+    }
 }
 
 impl Scaled {
@@ -90,10 +169,8 @@ impl Scaled {
     /// When a backend cannot be reached at start or the address cannot be bound.
     pub async fn start(services: &[ServiceName], config: &ServeConfig) -> anyhow::Result<Self> {
         let backends = &config.backends;
-        let settings = &config.settings;
-        let policy = settings.retry_policy();
-        let consuming: Vec<Queue> = services.iter().filter_map(|s| s.queue()).collect();
-        if !consuming.is_empty() {
+        let local: Vec<Queue> = services.iter().filter_map(|s| s.queue()).collect();
+        if !local.is_empty() {
             create_database_if_missing(&backends.database_url).await?;
         }
         // Every process declares the whole topology, so no message is published to a queue
@@ -102,118 +179,43 @@ impl Scaled {
             &backends.amqp_url,
             AmqpSettings {
                 prefix: backends.amqp_prefix.clone(),
-                retry: policy,
+                retry: config.settings.retry_policy(),
                 ..AmqpSettings::default()
             },
         )
         .await
         .context("connect to RabbitMQ")?;
-        let publisher: Arc<dyn Publisher> = Arc::new(amqp.clone());
-
+        let adapters = PgAdapters::connect(&local, backends, amqp.clone()).await?;
         let mut supervisor = Supervisor::new();
-        let shutdown = supervisor.token();
-        let mut databases = Vec::new();
-        let mut ports = Ports {
-            orders: None,
-            reads: None,
-            stock: None,
-            mailbox: None,
-        };
-        for queue in consuming {
-            let database = PgDatabase::connect(&backends.database_url, queue)
-                .await
-                .with_context(|| format!("open the {} schema", queue.name()))?;
-            let handler: Arc<dyn Handler> = match queue {
-                Queue::Order => {
-                    let orders = Arc::new(OrderService::new(
-                        Arc::new(PgOrderStore::new(database.clone())),
-                        settings.saga_deadlines(),
-                    ));
-                    orders.seed_demo_catalog().await.context("seed catalog")?;
-                    let timer = order_service::run_deadline_timer(orders.clone(), shutdown.clone());
-                    supervisor.spawn("deadlines", timer);
-                    ports.orders = Some(orders.clone());
-                    orders
-                }
-                Queue::Inventory => {
-                    let inventory = Arc::new(InventoryService::new(Arc::new(
-                        PgInventoryStore::new(database.clone()),
-                    )));
-                    inventory
-                        .seed_stock(&demo_stock())
-                        .await
-                        .context("seed stock")?;
-                    ports.stock = Some(inventory.clone());
-                    inventory
-                }
-                Queue::Payment => Arc::new(PaymentService::new(
-                    Arc::new(PgPaymentStore::new(database.clone())),
-                    Arc::new(SimulatedGateway::new(settings.gateway_settings())),
-                )),
-                Queue::Notification => {
-                    let notifications = Arc::new(NotificationService::new(
-                        Arc::new(PgNotificationStore::new(database.clone())),
-                        Arc::new(LogMailer::new()),
-                    ));
-                    ports.mailbox = Some(notifications.clone());
-                    notifications
-                }
-                Queue::Query => {
-                    let cache = RedisViewCache::new(
-                        &backends.redis_url,
-                        &backends.redis_prefix,
-                        Duration::from_secs(backends.cache_ttl_secs),
-                    )?;
-                    let queries = Arc::new(
-                        QueryService::new(Arc::new(PgQueryStore::new(database.clone())))
-                            .with_cache(Arc::new(cache)),
-                    );
-                    ports.reads = Some(queries.clone());
-                    queries
-                }
-            };
-            let outbox = PgOutbox::new(database.clone());
-            databases.push((database.clone(), outbox.clone()));
-            let relay = run_relay(
-                queue.name(),
-                Arc::new(outbox),
-                publisher.clone(),
-                shutdown.clone(),
-            );
-            supervisor.spawn("relay", relay);
-            for _ in 0..settings.consumers {
-                let consumer = Arc::new(amqp.consumer(queue));
-                supervisor.spawn(
-                    "consumer",
-                    run_consumer(consumer, handler.clone(), policy, shutdown.clone()),
-                );
-            }
+        let mut ports = LocalPorts::default();
+        for &service in &local {
+            start_service(
+                service,
+                &adapters,
+                &config.settings,
+                &mut supervisor,
+                &mut ports,
+            )
+            .await?;
         }
-
+        let databases: Vec<(PgDatabase, PgOutbox)> = local
+            .iter()
+            .map(|&queue| {
+                let database = adapters.database(queue);
+                (database.clone(), PgOutbox::new(database))
+            })
+            .collect();
+        let readiness = Arc::new(ScaledReadiness {
+            databases: databases.clone(),
+            amqp: amqp.clone(),
+            stopping: supervisor.token(),
+        });
         let peers = &config.peers;
-        let remote = |url: &str| Remote::new(url, &config.admin_token).map(Arc::new);
-        let state = AppState {
-            orders: ports
-                .orders
-                .map_or_else(|| remote(&peers.order_url).map(|r| r as _), Ok)?,
-            reads: ports
-                .reads
-                .map_or_else(|| remote(&peers.query_url).map(|r| r as _), Ok)?,
-            stock: ports
-                .stock
-                .map_or_else(|| remote(&peers.inventory_url).map(|r| r as _), Ok)?,
-            mailbox: ports
-                .mailbox
-                .map_or_else(|| remote(&peers.notification_url).map(|r| r as _), Ok)?,
-            dead_letters: Arc::new(amqp.clone()),
-            readiness: Arc::new(ScaledReadiness {
-                databases: databases.clone(),
-                amqp: amqp.clone(),
-                stopping: shutdown.clone(),
-            }),
-            admin_token: config.admin_token.as_str().into(),
-            metrics: crate::telemetry::metrics_handle(),
+        let remote = |service: Queue| {
+            let url = (peers.url(service)).context("the API calls no such service")?;
+            Remote::new(url, &config.admin_token).map(Arc::new)
         };
+        let state = ports.into_api(remote, Arc::new(amqp), readiness, &config.admin_token)?;
         let addr = crate::http::serve(&mut supervisor, config.listen, state).await?;
         info!(%addr, services = ?services, "orderflow services are running");
         Ok(Self {

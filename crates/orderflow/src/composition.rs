@@ -1,0 +1,175 @@
+//! How one process runs a service, described once for both modes.
+//!
+//! A mode supplies its adapters through [`Adapters`] (SQLite and the SQL queue when embedded;
+//! PostgreSQL, RabbitMQ and Redis when scaled out). [`start_service`] then builds the service
+//! on them, seeds its demo data, and runs its outbox relay, its queue consumers and (for the
+//! order service) the saga's deadline timer under the process's supervisor. The ports of the
+//! services it started are gathered in [`LocalPorts`] for the HTTP API.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use contracts::Queue;
+use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
+use gateway::remote::Remote;
+use gateway::{AppState, ReadinessCheck};
+use inventory_service::InventoryService;
+use notification_service::{LogMailer, NotificationService};
+use order_service::OrderService;
+use order_service::catalog::demo_stock;
+use payment_service::{PaymentService, SimulatedGateway};
+use query_service::QueryService;
+use store::OutboxReader;
+use store::inventory::InventoryStore;
+use store::notification::NotificationStore;
+use store::order::OrderStore;
+use store::payment::PaymentStore;
+use store::query::{QueryStore, ViewCache};
+use transport::{DeadLetters, Handler, Publisher, QueueConsumer, run_consumer, run_relay};
+
+use crate::config::ServiceSettings;
+use crate::supervisor::Supervisor;
+
+/// The adapters of one mode, for the services this process runs.
+pub(crate) trait Adapters {
+    fn order_store(&self) -> Arc<dyn OrderStore>;
+    fn inventory_store(&self) -> Arc<dyn InventoryStore>;
+    fn payment_store(&self) -> Arc<dyn PaymentStore>;
+    fn notification_store(&self) -> Arc<dyn NotificationStore>;
+    fn query_store(&self) -> Arc<dyn QueryStore>;
+    /// The cache of order views; `None` keeps the query service's in-process cache.
+    fn view_cache(&self) -> Option<Arc<dyn ViewCache>>;
+    /// The outbox of `service`'s database, which its relay drains.
+    fn outbox(&self, service: Queue) -> Arc<dyn OutboxReader>;
+    /// One consumer of `queue`; a service runs several.
+    fn consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer>;
+    fn publisher(&self) -> Arc<dyn Publisher>;
+}
+
+/// The ports of the services running in this process, for the HTTP API. A port that is
+/// `None` belongs to a service of another process.
+#[derive(Default)]
+pub(crate) struct LocalPorts {
+    pub(crate) orders: Option<Arc<dyn OrderCommands>>,
+    pub(crate) reads: Option<Arc<dyn OrderReads>>,
+    pub(crate) stock: Option<Arc<dyn Stock>>,
+    pub(crate) mailbox: Option<Arc<dyn Mailbox>>,
+}
+
+impl LocalPorts {
+    /// The HTTP API over these ports; `remote` reaches the services of other processes (the
+    /// owning service's own public routes, over HTTP).
+    ///
+    /// # Errors
+    /// When `remote` cannot make a client for a service this process does not run.
+    pub(crate) fn into_api(
+        self,
+        remote: impl Fn(Queue) -> anyhow::Result<Arc<Remote>>,
+        dead_letters: Arc<dyn DeadLetters>,
+        readiness: Arc<dyn ReadinessCheck>,
+        admin_token: &str,
+    ) -> anyhow::Result<AppState> {
+        Ok(AppState {
+            orders: self
+                .orders
+                .map_or_else(|| remote(Queue::Order).map(|r| r as _), Ok)?,
+            reads: self
+                .reads
+                .map_or_else(|| remote(Queue::Query).map(|r| r as _), Ok)?,
+            stock: self
+                .stock
+                .map_or_else(|| remote(Queue::Inventory).map(|r| r as _), Ok)?,
+            mailbox: self
+                .mailbox
+                .map_or_else(|| remote(Queue::Notification).map(|r| r as _), Ok)?,
+            dead_letters,
+            readiness,
+            admin_token: admin_token.into(),
+            metrics: crate::telemetry::metrics_handle(),
+        })
+    }
+}
+
+/// Builds `service` on `adapters`, seeds its demo data on first start, and runs its relay, its
+/// consumers and its timers under `supervisor`.
+///
+/// # Errors
+/// When the demo data cannot be written.
+pub(crate) async fn start_service(
+    service: Queue,
+    adapters: &dyn Adapters,
+    settings: &ServiceSettings,
+    supervisor: &mut Supervisor,
+    ports: &mut LocalPorts,
+) -> anyhow::Result<()> {
+    let handler = build_service(service, adapters, settings, supervisor, ports).await?;
+    let shutdown = supervisor.token();
+    let relay = run_relay(
+        service.name(),
+        adapters.outbox(service),
+        adapters.publisher(),
+        shutdown.clone(),
+    );
+    supervisor.spawn("relay", relay);
+    for _ in 0..settings.consumers {
+        let consumer = run_consumer(
+            adapters.consumer(service),
+            handler.clone(),
+            settings.retry_policy(),
+            shutdown.clone(),
+        );
+        supervisor.spawn("consumer", consumer);
+    }
+    Ok(())
+}
+
+/// The service that consumes `service`'s queue, as the handler of its messages.
+async fn build_service(
+    service: Queue,
+    adapters: &dyn Adapters,
+    settings: &ServiceSettings,
+    supervisor: &mut Supervisor,
+    ports: &mut LocalPorts,
+) -> anyhow::Result<Arc<dyn Handler>> {
+    Ok(match service {
+        Queue::Order => {
+            let orders = Arc::new(OrderService::new(
+                adapters.order_store(),
+                settings.saga_deadlines(),
+            ));
+            orders.seed_demo_catalog().await.context("seed catalog")?;
+            let timer = order_service::run_deadline_timer(orders.clone(), supervisor.token());
+            supervisor.spawn("deadlines", timer);
+            ports.orders = Some(orders.clone());
+            orders
+        }
+        Queue::Inventory => {
+            let inventory = Arc::new(InventoryService::new(adapters.inventory_store()));
+            let stock = demo_stock();
+            inventory.seed_stock(&stock).await.context("seed stock")?;
+            ports.stock = Some(inventory.clone());
+            inventory
+        }
+        Queue::Payment => Arc::new(PaymentService::new(
+            adapters.payment_store(),
+            Arc::new(SimulatedGateway::new(settings.gateway_settings())),
+        )),
+        Queue::Notification => {
+            let notifications = Arc::new(NotificationService::new(
+                adapters.notification_store(),
+                Arc::new(LogMailer::new()),
+            ));
+            ports.mailbox = Some(notifications.clone());
+            notifications
+        }
+        Queue::Query => {
+            let mut queries = QueryService::new(adapters.query_store());
+            if let Some(cache) = adapters.view_cache() {
+                queries = queries.with_cache(cache);
+            }
+            let queries = Arc::new(queries);
+            ports.reads = Some(queries.clone());
+            queries
+        }
+    })
+}
