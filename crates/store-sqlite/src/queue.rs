@@ -12,10 +12,11 @@ use async_trait::async_trait;
 use contracts::{Envelope, Queue, subscribers};
 use sqlx::Row as _;
 use tokio::sync::{Mutex, watch};
+use tracing::warn;
 use transport::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 
 use crate::database::{Databases, SqliteDatabase};
-use crate::error::{SqlResultExt as _, from_millis, parse_envelope, to_json};
+use crate::error::{SqlResultExt as _, from_millis, to_json};
 
 /// How long a received message stays invisible to other consumers. Longer than any handler.
 const LEASE: Duration = Duration::from_secs(60);
@@ -149,17 +150,31 @@ impl QueueConsumer for SqliteQueueConsumer {
         .fetch_all(self.database.writer())
         .await
         .or_store_error("lease queue messages")?;
-        let mut deliveries = rows
-            .iter()
-            .map(|row| {
-                Ok(Delivery {
-                    tag: row.get("id"),
-                    envelope: parse_envelope(row.get("envelope"))?,
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let tag: i64 = row.get("id");
+            let raw: &str = row.get("envelope");
+            match serde_json::from_str::<Envelope>(raw) {
+                Ok(envelope) => deliveries.push(Delivery {
+                    tag,
+                    envelope,
                     attempts: row.get::<u32, _>("attempts"),
                     redeliveries: row.get::<u32, _>("deliveries").saturating_sub(1),
-                })
-            })
-            .collect::<store::Result<Vec<_>>>()?;
+                }),
+                // No handler can ever take it, and it must not hold back its batch-mates:
+                // park it at once. If parking fails, its lease expires and it comes back.
+                Err(error) => {
+                    let error = format!("cannot decode the envelope: {error}");
+                    warn!(
+                        queue = self.queue.name(),
+                        error, "message is not an envelope; parking it"
+                    );
+                    if let Err(failure) = self.park(tag, &error).await {
+                        warn!(queue = self.queue.name(), error = %failure, "cannot park an undecodable message");
+                    }
+                }
+            }
+        }
         deliveries.sort_by_key(|d| d.tag);
         Ok(deliveries)
     }
@@ -217,6 +232,15 @@ impl QueueConsumer for SqliteQueueConsumer {
     }
 
     async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), TransportError> {
+        self.park(delivery.tag, error).await?;
+        Ok(())
+    }
+}
+
+impl SqliteQueueConsumer {
+    /// Moves queue row `tag` to the dead letters with `error`, counting the delivery that
+    /// failed as an attempt.
+    async fn park(&self, tag: i64, error: &str) -> store::Result<()> {
         let mut tx = self
             .database
             .writer()
@@ -230,17 +254,16 @@ impl QueueConsumer for SqliteQueueConsumer {
             " FROM queue_messages WHERE id = ?"
         ))
         .bind(error)
-        .bind(delivery.tag)
+        .bind(tag)
         .execute(&mut *tx)
         .await
         .or_store_error("park dead letter")?;
         sqlx::query("DELETE FROM queue_messages WHERE id = ?")
-            .bind(delivery.tag)
+            .bind(tag)
             .execute(&mut *tx)
             .await
             .or_store_error("remove dead letter from queue")?;
-        tx.commit().await.or_store_error("commit dead letter")?;
-        Ok(())
+        tx.commit().await.or_store_error("commit dead letter")
     }
 }
 
@@ -255,20 +278,31 @@ impl DeadLetters for SqliteQueue {
         let mut all = Vec::new();
         for queue in Queue::ALL {
             let rows = sqlx::query(
-                "SELECT id, envelope, error, attempts, dead_lettered_at FROM dead_letters WHERE queue = ? ORDER BY id",
+                "SELECT id, message_id, envelope, error, attempts, dead_lettered_at FROM dead_letters WHERE queue = ? ORDER BY id",
             )
             .bind(queue.name())
             .fetch_all(self.databases.get(queue).reader())
             .await
             .or_store_error("list dead letters")?;
             for row in rows {
+                let dead_lettered_at = from_millis(row.get("dead_lettered_at"));
+                let raw: &str = row.get("envelope");
+                let envelope = serde_json::from_str::<Envelope>(raw).unwrap_or_else(|_| {
+                    let message_id: &str = row.get("message_id");
+                    DeadLetter::undecodable_body(
+                        raw.as_bytes(),
+                        message_id.parse().ok(),
+                        None,
+                        dead_lettered_at,
+                    )
+                });
                 all.push(DeadLetter {
                     id: format!("{}:{}", queue.name(), row.get::<i64, _>("id")),
                     queue,
-                    envelope: parse_envelope(row.get("envelope"))?,
+                    envelope,
                     error: row.get("error"),
                     attempts: row.get::<u32, _>("attempts"),
-                    dead_lettered_at: from_millis(row.get("dead_lettered_at")),
+                    dead_lettered_at,
                 });
             }
         }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Queue;
+use sqlx::Connection as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use store_sqlite::{Databases, SqliteQueue};
 use tempfile::TempDir;
 use testkit::transport_contract::TransportUnderTest;
@@ -13,7 +15,7 @@ use transport::{DeadLetters, Publisher, QueueConsumer};
 
 struct Sqlite {
     queue: SqliteQueue,
-    _data_dir: TempDir,
+    data_dir: TempDir,
 }
 
 #[async_trait]
@@ -39,6 +41,26 @@ impl TransportUnderTest for Sqlite {
             .expect("release stale leases");
     }
 
+    async fn put_raw(&self, queue: Queue, body: &[u8]) {
+        // As an operator's (or a bug's) insert would: a connection of its own to the file.
+        let path = self.data_dir.path().join(format!("{}.db", queue.name()));
+        let options = SqliteConnectOptions::new().filename(path);
+        let mut connection = SqliteConnection::connect_with(&options)
+            .await
+            .expect("open the queue's database");
+        sqlx::query(concat!(
+            "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
+            "VALUES (?, ?, ?, 0, 0)"
+        ))
+        .bind(queue.name())
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(String::from_utf8_lossy(body).into_owned())
+        .execute(&mut connection)
+        .await
+        .expect("insert a raw queue row");
+        connection.close().await.expect("close");
+    }
+
     fn deduplicates_publishes(&self) -> bool {
         true
     }
@@ -55,7 +77,7 @@ where
         .expect("open the service databases");
     test(Arc::new(Sqlite {
         queue: SqliteQueue::new(databases.clone()),
-        _data_dir: data_dir,
+        data_dir,
     }))
     .await;
     databases.close().await;

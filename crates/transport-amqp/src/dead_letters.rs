@@ -118,22 +118,16 @@ fn to_dead_letter(queue: Queue, message: &BasicGetMessage) -> DeadLetter {
         })
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let envelope =
-        serde_json::from_slice::<Envelope>(&message.delivery.data).unwrap_or_else(|_| Envelope {
-            message_id: message_id_of(message)
-                .and_then(|id| Uuid::parse_str(&id).ok())
-                .unwrap_or_else(Uuid::nil),
-            message_type: properties
-                .kind()
-                .as_ref()
-                .map_or_else(|| "unknown".to_owned(), |kind| kind.as_str().to_owned()),
-            schema_version: 0,
-            correlation_id: Uuid::nil(),
-            causation_id: None,
-            occurred_at: dead_lettered_at,
-            traceparent: None,
-            payload: serde_json::Value::String(
-                String::from_utf8_lossy(&message.delivery.data).into_owned(),
-            ),
+        serde_json::from_slice::<Envelope>(&message.delivery.data).unwrap_or_else(|_| {
+            DeadLetter::undecodable_body(
+                &message.delivery.data,
+                message_id_of(message).and_then(|id| Uuid::parse_str(&id).ok()),
+                properties
+                    .kind()
+                    .as_ref()
+                    .map(|kind| kind.as_str().to_owned()),
+                dead_lettered_at,
+            )
         });
     let error = headers::read_text(properties, ERROR)
         .or_else(|| {

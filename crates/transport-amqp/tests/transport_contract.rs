@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Queue;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
 use testkit::transport_contract::{self as contract, TransportUnderTest};
 use transport::{DeadLetters, Publisher, QueueConsumer};
 use transport_amqp::testing::{amqp_url, with_prefix};
@@ -32,6 +34,32 @@ impl TransportUnderTest for Amqp {
     async fn abandon(&self, consumer: Arc<dyn QueueConsumer>) {
         // Its channel closes with it, and the broker requeues what it held.
         drop(consumer);
+    }
+
+    async fn put_raw(&self, queue: Queue, body: &[u8]) {
+        // Straight to the queue through the default exchange, with no envelope headers.
+        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default())
+            .await
+            .expect("connect to rabbitmq");
+        let channel = connection.create_channel().await.expect("open a channel");
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("enable confirms");
+        let routing_key = self.transport.topology().queue(queue);
+        channel
+            .basic_publish(
+                "".into(),
+                routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .expect("publish a raw body")
+            .await
+            .expect("the broker confirms the raw body");
+        connection.close(200, "done".into()).await.expect("close");
     }
 
     fn deduplicates_publishes(&self) -> bool {

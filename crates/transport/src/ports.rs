@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use contracts::{Envelope, Queue};
 use serde::Serialize;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// A transport failure. Always transient from the caller's point of view: retry later.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +91,29 @@ pub struct DeadLetter {
     pub attempts: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub dead_lettered_at: OffsetDateTime,
+}
+
+impl DeadLetter {
+    /// What a dead letter shows for a body that is not an envelope (parked for that reason):
+    /// an envelope of type `unknown` (or the type the transport's metadata named) whose
+    /// payload is the raw body as text, so an operator sees exactly what arrived.
+    pub fn undecodable_body(
+        raw: &[u8],
+        message_id: Option<Uuid>,
+        message_type: Option<String>,
+        parked_at: OffsetDateTime,
+    ) -> Envelope {
+        Envelope {
+            message_id: message_id.unwrap_or_else(Uuid::nil),
+            message_type: message_type.unwrap_or_else(|| "unknown".to_owned()),
+            schema_version: 0,
+            correlation_id: Uuid::nil(),
+            causation_id: None,
+            occurred_at: parked_at,
+            traceparent: None,
+            payload: serde_json::Value::String(String::from_utf8_lossy(raw).into_owned()),
+        }
+    }
 }
 
 /// Listing, replaying and discarding parked messages.

@@ -12,6 +12,7 @@
 
 mod dead_letters;
 mod delivery;
+mod poison;
 mod retries;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use delivery::{
     each_message_goes_to_one_of_two_competing_consumers,
     published_messages_reach_every_subscribing_queue_as_sent,
 };
+pub use poison::a_body_that_is_not_an_envelope_is_parked_at_once_without_holding_back_others;
 pub use retries::{
     a_charged_retry_comes_back_after_its_delay_with_one_more_attempt,
     a_rejected_message_is_dead_lettered_after_max_attempts_with_growing_delays,
@@ -51,6 +53,10 @@ pub trait TransportUnderTest: Send + Sync {
     /// Makes what `consumer` received and did not settle deliverable again, as its crash would:
     /// RabbitMQ closes its channel; the SQL queue releases stale leases, as a restart does.
     async fn abandon(&self, consumer: Arc<dyn QueueConsumer>);
+
+    /// Puts `body` on `queue` as it is, bypassing the publisher: what a broken producer, a
+    /// manual insert or a corrupted row would leave there.
+    async fn put_raw(&self, queue: Queue, body: &[u8]);
 
     /// Whether publishing a message that is already queued changes nothing.
     fn deduplicates_publishes(&self) -> bool;
@@ -182,6 +188,7 @@ macro_rules! transport_contract_tests {
             a_batch_published_twice_is_deduplicated_or_delivered_twice;
             a_rejected_message_is_dead_lettered_after_max_attempts_with_growing_delays;
             an_unavailable_dependency_is_retried_without_charging_attempts;
+            a_body_that_is_not_an_envelope_is_parked_at_once_without_holding_back_others;
         }
     };
     ($($check:ident;)*) => {$(
