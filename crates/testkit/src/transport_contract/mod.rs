@@ -32,7 +32,10 @@ pub use delivery::{
     each_message_goes_to_one_of_two_competing_consumers,
     published_messages_reach_every_subscribing_queue_as_sent,
 };
-pub use poison::a_body_that_is_not_an_envelope_is_parked_at_once_without_holding_back_others;
+pub use poison::{
+    a_body_that_is_not_an_envelope_is_parked_at_once_without_holding_back_others,
+    every_shape_of_poison_is_dead_lettered_with_its_cause_and_healthy_messages_pass,
+};
 pub use retries::{
     a_charged_retry_comes_back_after_its_delay_with_one_more_attempt,
     a_rejected_message_is_dead_lettered_after_max_attempts_with_growing_delays,
@@ -189,6 +192,7 @@ macro_rules! transport_contract_tests {
             a_rejected_message_is_dead_lettered_after_max_attempts_with_growing_delays;
             an_unavailable_dependency_is_retried_without_charging_attempts;
             a_body_that_is_not_an_envelope_is_parked_at_once_without_holding_back_others;
+            every_shape_of_poison_is_dead_lettered_with_its_cause_and_healthy_messages_pass;
         }
     };
     ($($check:ident;)*) => {$(

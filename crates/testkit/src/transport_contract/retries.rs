@@ -112,13 +112,17 @@ impl Handler for ScriptedHandler {
 }
 
 /// The consumer loop running on one queue until stopped.
-struct RunningConsumer {
+pub(super) struct RunningConsumer {
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl RunningConsumer {
-    fn start(transport: &dyn TransportUnderTest, queue: Queue, handler: Arc<dyn Handler>) -> Self {
+    pub(super) fn start(
+        transport: &dyn TransportUnderTest,
+        queue: Queue,
+        handler: Arc<dyn Handler>,
+    ) -> Self {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(run_consumer(
             transport.consumer(queue),
@@ -129,7 +133,7 @@ impl RunningConsumer {
         Self { shutdown, task }
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.expect("the consumer loop ends");
     }
