@@ -6,6 +6,7 @@
 //! compared as it is.
 
 mod bodies;
+mod openapi;
 mod problems;
 
 use std::collections::BTreeMap;
