@@ -136,6 +136,24 @@ mod tests {
         assert!(matches!(again, ChargeOutcome::Declined { .. }), "{again:?}");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn every_call_takes_the_configured_latency_before_it_answers() {
+        let latency = Duration::from_millis(700);
+        let gateway = SimulatedGateway::new(SimulatedGatewaySettings {
+            latency,
+            transient_failure_rate: 0.0,
+        });
+        let started = tokio::time::Instant::now();
+
+        let charged = gateway.charge("order-1", 100, "USD", "tok_visa").await;
+        let charged_after = started.elapsed();
+        gateway.refund("order-1", 100).await.expect("refunded");
+
+        assert_eq!(charged.expect("answered"), ChargeOutcome::Captured);
+        assert_eq!(charged_after, latency);
+        assert_eq!(started.elapsed(), latency * 2, "a refund takes as long");
+    }
+
     #[tokio::test]
     async fn a_failure_rate_of_one_fails_every_call_without_an_answer() {
         let gateway = SimulatedGateway::new(SimulatedGatewaySettings {

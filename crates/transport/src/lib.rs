@@ -10,6 +10,11 @@ mod ports;
 mod relay;
 mod retry;
 
+#[cfg(test)]
+mod consumer_tests;
+#[cfg(test)]
+mod relay_tests;
+
 pub use consumer::{HandleError, Handler, run_consumer};
 pub use ports::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 pub use relay::run_relay;

@@ -6,3 +6,6 @@ pub(crate) mod queries;
 pub(crate) mod replies;
 pub(crate) mod saga_runner;
 pub(crate) mod timers;
+
+#[cfg(test)]
+mod timers_tests;

@@ -8,3 +8,4 @@ mod helpers;
 mod orders;
 mod saga;
 mod validation;
+mod wire;
