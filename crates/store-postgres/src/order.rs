@@ -33,7 +33,6 @@ fn recorded_event(row: &PgRow) -> store::Result<RecordedEvent> {
     let version: i64 = row.try_get("stream_version").or_store_error("read event")?;
     Ok(RecordedEvent {
         version: u64::try_from(version).map_err(|e| corrupt("stream version", e))?,
-        position: row.try_get("position").or_store_error("read event")?,
         envelope: parse_envelope(row.try_get("envelope").or_store_error("read event")?)?,
     })
 }
@@ -46,32 +45,13 @@ impl OrderStore for PgOrderStore {
 
     async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
         sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE stream_id = $1 \
+            "SELECT stream_version, envelope FROM events WHERE stream_id = $1 \
              ORDER BY stream_version",
         )
         .bind(order_id.to_string())
         .fetch_all(self.database.pool())
         .await
         .or_store_error("load order stream")?
-        .iter()
-        .map(recorded_event)
-        .collect()
-    }
-
-    /// Positions are allocated at insert, so under concurrent writers a transaction may commit
-    /// a lower position after a higher one became visible: a reader that resumes "after the
-    /// last position it saw" can miss it. Nothing relays or projects from here (the outbox
-    /// does that), so appends are not serialized to prevent it.
-    async fn read_all(&self, after_position: i64, max: usize) -> store::Result<Vec<RecordedEvent>> {
-        sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE position > $1 \
-             ORDER BY position LIMIT $2",
-        )
-        .bind(after_position)
-        .bind(to_limit(max))
-        .fetch_all(self.database.pool())
-        .await
-        .or_store_error("read event log")?
         .iter()
         .map(recorded_event)
         .collect()

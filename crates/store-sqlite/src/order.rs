@@ -31,7 +31,6 @@ fn recorded_event(row: &SqliteRow) -> store::Result<RecordedEvent> {
     Ok(RecordedEvent {
         version: u64::try_from(row.get::<i64, _>("stream_version"))
             .map_err(|e| corrupt("stream version", e))?,
-        position: row.get("position"),
         envelope: parse_envelope(row.get("envelope"))?,
     })
 }
@@ -44,26 +43,12 @@ impl OrderStore for SqliteOrderStore {
 
     async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
         sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
+            "SELECT stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
         )
         .bind(order_id.to_string())
         .fetch_all(self.database.reader())
         .await
         .or_store_error("load order stream")?
-        .iter()
-        .map(recorded_event)
-        .collect()
-    }
-
-    async fn read_all(&self, after_position: i64, max: usize) -> store::Result<Vec<RecordedEvent>> {
-        sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?",
-        )
-        .bind(after_position)
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-        .fetch_all(self.database.reader())
-        .await
-        .or_store_error("read event log")?
         .iter()
         .map(recorded_event)
         .collect()
