@@ -17,10 +17,12 @@ use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
+use store_sql::corrupt;
+use store_sql::value::to_count;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, to_count};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`InventoryStore`] on the inventory service's schema.

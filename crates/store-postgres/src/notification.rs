@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use store::notification::{Notification, NotificationStore, NotificationTx};
-use time::OffsetDateTime;
+use store_sql::value::{from_millis, parse_uuid, to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, from_millis, parse_uuid, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`NotificationStore`] on the notification service's schema.
@@ -92,9 +92,4 @@ fn notification(row: &PgRow) -> store::Result<Notification> {
                 .or_store_error("read notification row")?,
         ),
     })
-}
-
-/// Milliseconds since the unix epoch, rounded down.
-fn unix_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }

@@ -10,10 +10,12 @@ use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store_sql::corrupt;
+use store_sql::value::{duration_millis, envelope_json, parse_envelope, parse_uuid, to_limit};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`OrderStore`] on the order service's schema.
@@ -149,7 +151,7 @@ impl OrderTx for PgTx {
             .bind(order_id.to_string())
             .bind(current + offset)
             .bind(envelope.message_id.to_string())
-            .bind(to_json(envelope)?)
+            .bind(envelope_json(envelope)?)
             .execute(&mut *self.tx)
             .await
             .or_store_error("append order event")?;
@@ -170,7 +172,7 @@ impl OrderTx for PgTx {
         ))
         .bind(order_id.to_string())
         .bind(step.as_str())
-        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(after))
         .execute(&mut *self.tx)
         .await
         .or_store_error("set saga deadline")?;

@@ -6,10 +6,12 @@ use payment_domain::{Payment, PaymentStatus};
 use sqlx::Row as _;
 use sqlx::postgres::PgRow;
 use store::payment::{PaymentStore, PaymentTx};
+use store_sql::corrupt;
+use store_sql::value::parse_uuid;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_uuid};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`PaymentStore`] on the payment service's schema.

@@ -11,10 +11,12 @@ use query_domain::{Cursor, OrderView};
 use sqlx::{Postgres, QueryBuilder};
 use store::StoreError;
 use store::query::{OrderFilter, QueryStore, QueryTx};
+use store_sql::corrupt;
+use store_sql::value::{envelope_json, parse_envelope, parse_uuid, to_limit};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`QueryStore`] on the query service's schema.
@@ -98,7 +100,7 @@ impl QueryTx for PgTx {
         )
         .bind(envelope.message_id.to_string())
         .bind(envelope.correlation_id.to_string())
-        .bind(to_json(envelope)?)
+        .bind(envelope_json(envelope)?)
         .execute(&mut *self.tx)
         .await
         .or_store_error("keep order event")?;

@@ -7,10 +7,11 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
+use store_sql::corrupt;
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// The inventory service's storage on SQLite.

@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use store::notification::{Notification, NotificationStore, NotificationTx};
-use time::OffsetDateTime;
+use store_sql::value::{from_millis, parse_uuid, to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, from_millis, parse_uuid};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// [`NotificationStore`] on the notification service's database.
@@ -40,7 +40,7 @@ impl NotificationStore for SqliteNotificationStore {
              WHERE (?1 IS NULL OR order_id = ?1) ORDER BY sent_at DESC, id DESC LIMIT ?2",
         )
         .bind(order_id)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(to_limit(limit))
         .fetch_all(self.database.reader())
         .await
         .or_store_error("list sent notifications")?;
@@ -94,9 +94,4 @@ fn notification(row: &SqliteRow) -> store::Result<Notification> {
                 .or_store_error("read notification row")?,
         ),
     })
-}
-
-/// Milliseconds since the unix epoch, rounded down.
-fn unix_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }

@@ -9,10 +9,12 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store_sql::corrupt;
+use store_sql::value::{duration_millis, envelope_json, parse_envelope, parse_uuid, to_limit};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// The order service's storage on SQLite.
@@ -77,7 +79,7 @@ impl OrderStore for SqliteOrderStore {
             now_ms!(),
             " ORDER BY due_at LIMIT ?"
         ))
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .bind(to_limit(max))
         .fetch_all(self.database.reader())
         .await
         .or_store_error("read due deadlines")?;
@@ -138,7 +140,7 @@ impl OrderTx for SqliteTx {
             .bind(order_id.to_string())
             .bind(current + offset)
             .bind(envelope.message_id.to_string())
-            .bind(to_json(envelope)?)
+            .bind(envelope_json(envelope)?)
             .execute(&mut *self.tx)
             .await
             .or_store_error("append order event")?;
@@ -159,7 +161,7 @@ impl OrderTx for SqliteTx {
         ))
         .bind(order_id.to_string())
         .bind(step.as_str())
-        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(after))
         .execute(&mut *self.tx)
         .await
         .or_store_error("set saga deadline")?;

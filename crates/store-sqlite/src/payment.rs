@@ -5,10 +5,12 @@ use payment_domain::{Payment, PaymentStatus};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use store::payment::{PaymentStore, PaymentTx};
+use store_sql::corrupt;
+use store_sql::value::parse_uuid;
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_uuid};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// The payment service's storage on SQLite.

@@ -10,10 +10,12 @@ use query_domain::{Cursor, OrderView};
 use sqlx::{QueryBuilder, Sqlite};
 use store::StoreError;
 use store::query::{OrderFilter, QueryStore, QueryTx};
+use store_sql::corrupt;
+use store_sql::value::{envelope_json, parse_envelope, parse_uuid, to_limit};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// [`QueryStore`] on the query service's database.
@@ -69,7 +71,7 @@ impl QueryStore for SqliteQueryStore {
                 .push(")");
         }
         sql.push(" ORDER BY created_at DESC, order_id DESC LIMIT ")
-            .push_bind(i64::try_from(filter.limit).unwrap_or(i64::MAX));
+            .push_bind(to_limit(filter.limit));
         let views: Vec<String> = sql
             .build_query_scalar()
             .fetch_all(self.database.reader())
@@ -97,7 +99,7 @@ impl QueryTx for SqliteTx {
         )
         .bind(envelope.message_id.to_string())
         .bind(envelope.correlation_id.to_string())
-        .bind(to_json(envelope)?)
+        .bind(envelope_json(envelope)?)
         .execute(&mut *self.tx)
         .await
         .or_store_error("keep order event")?;
