@@ -2,16 +2,18 @@
 //! their dialect: SQL text, placeholders, pool types and which error codes mean "not now".
 //!
 //! Here: columns mapped to and from the ports' types ([`value`]), rows read into them by column
-//! name ([`row`], [`messaging`]), and the translation of driver errors into
-//! [`store::StoreError`] ([`error`]).
+//! name ([`row`], [`messaging`]), the read model's search text, LIKE escaping and list query
+//! ([`query`]), and the translation of driver errors into [`store::StoreError`] ([`error`]).
 //!
 //! It never talks to a database: nothing here opens a connection or runs a statement, and it
-//! names no SQL dialect. It uses only `sqlx`'s database-agnostic API (`Row`, `Error`).
+//! names no SQL dialect. It uses only `sqlx`'s database-agnostic API (`Row`, `QueryBuilder`,
+//! `Error`).
 
 pub mod error;
 #[cfg(test)]
 mod fake;
 pub mod messaging;
+pub mod query;
 pub mod row;
 pub mod value;
 
