@@ -12,6 +12,7 @@ use crate::SqlRow;
 pub(crate) enum Value {
     Text(String),
     Integer(i64),
+    Null,
 }
 
 impl From<&str> for Value {
@@ -42,6 +43,11 @@ impl FakeRow {
         self
     }
 
+    pub(crate) fn with_null(mut self, column: &'static str) -> Self {
+        self.0.push((column, Value::Null));
+        self
+    }
+
     fn get(&self, column: &str) -> store::Result<&Value> {
         self.0
             .iter()
@@ -63,6 +69,7 @@ impl SqlRow for FakeRow {
     fn optional_text(&self, column: &str) -> store::Result<Option<String>> {
         match self.get(column)? {
             Value::Text(text) => Ok(Some(text.clone())),
+            Value::Null => Ok(None),
             Value::Integer(_) => Err(mismatch(column)),
         }
     }
@@ -70,7 +77,7 @@ impl SqlRow for FakeRow {
     fn integer(&self, column: &str) -> store::Result<i64> {
         match self.get(column)? {
             Value::Integer(integer) => Ok(*integer),
-            Value::Text(_) => Err(mismatch(column)),
+            Value::Text(_) | Value::Null => Err(mismatch(column)),
         }
     }
 }

@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use contracts::StockLine;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
-use store_sql::corrupt;
+use store_sql::inventory::{
+    parse_reservation_lines, parse_reservation_status, reservation_lines_json, reserved_below_held,
+    sku_stock_level, stock_level,
+};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
@@ -26,16 +27,6 @@ impl SqliteInventoryStore {
     }
 }
 
-fn stock_level(row: &SqliteRow) -> StockLevel {
-    StockLevel {
-        available: row.get("available"),
-        reserved: row.get("reserved"),
-        sold: row.get("sold"),
-        initial: row.get("initial"),
-        restocked: row.get("restocked"),
-    }
-}
-
 const STOCK_COLUMNS: &str = "available, reserved, sold, initial, restocked";
 
 #[async_trait]
@@ -51,10 +42,7 @@ impl InventoryStore for SqliteInventoryStore {
         .fetch_all(self.database.reader())
         .await
         .or_store_error("read stock levels")?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get("sku"), stock_level(row)))
-            .collect())
+        rows.iter().map(sku_stock_level).collect()
     }
 }
 
@@ -65,15 +53,7 @@ impl SqliteTx {
             .fetch_one(&mut *self.tx)
             .await
             .or_store_error("read reservation lines")?;
-        let lines: Vec<(String, u32)> =
-            serde_json::from_str(&lines).map_err(|e| corrupt("reservation lines", e))?;
-        Ok(lines
-            .into_iter()
-            .map(|(product_id, quantity)| StockLine {
-                product_id,
-                quantity,
-            })
-            .collect())
+        parse_reservation_lines(&lines)
     }
 
     async fn set_reservation_status(
@@ -108,13 +88,7 @@ impl SqliteTx {
             .await
             .or_store_error("move reserved stock")?;
         if done.rows_affected() != 1 {
-            return Err(corrupt(
-                "stock",
-                format!(
-                    "{} has less reserved than a held reservation",
-                    line.product_id
-                ),
-            ));
+            return Err(reserved_below_held(line));
         }
         Ok(())
     }
@@ -129,12 +103,7 @@ impl InventoryTx for SqliteTx {
                 .fetch_optional(&mut *self.tx)
                 .await
                 .or_store_error("read reservation")?;
-        status
-            .map(|status| {
-                ReservationStatus::parse(&status)
-                    .ok_or_else(|| corrupt("reservation status", &status))
-            })
-            .transpose()
+        status.as_deref().map(parse_reservation_status).transpose()
     }
 
     async fn reserve(
@@ -167,11 +136,7 @@ impl InventoryTx for SqliteTx {
                 }));
             }
         }
-        let lines: Vec<(&str, u32)> = lines
-            .iter()
-            .map(|l| (l.product_id.as_str(), l.quantity))
-            .collect();
-        let lines = serde_json::to_string(&lines).map_err(|e| StoreError::Unexpected(e.into()))?;
+        let lines = reservation_lines_json(lines)?;
         sqlx::query(concat!(
             "INSERT INTO reservations (order_id, status, lines, updated_at) VALUES (?, 'held', ?, ",
             now_ms!(),
@@ -217,7 +182,7 @@ impl InventoryTx for SqliteTx {
                 "no stock for {sku}"
             )));
         };
-        let adjusted = match stock_level(&row).adjust(delta) {
+        let adjusted = match stock_level(&row)?.adjust(delta) {
             Ok(level) => level,
             Err(rejected) => return Ok(Err(rejected)),
         };

@@ -4,10 +4,9 @@
 //! Times are stored as unix milliseconds. It never sends anything.
 
 use async_trait::async_trait;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 use store::notification::{Notification, NotificationStore, NotificationTx};
-use store_sql::value::{from_millis, parse_uuid, to_limit, unix_millis};
+use store_sql::notification::notification;
+use store_sql::value::{to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
@@ -76,22 +75,4 @@ impl NotificationTx for SqliteTx {
         .or_store_error("record sent notification")?;
         Ok(())
     }
-}
-
-fn notification(row: &SqliteRow) -> store::Result<Notification> {
-    let column = |name: &'static str| {
-        row.try_get::<String, _>(name)
-            .or_store_error("read notification row")
-    };
-    Ok(Notification {
-        order_id: parse_uuid(&column("order_id")?)?,
-        message_id: parse_uuid(&column("message_id")?)?,
-        recipient: column("recipient")?,
-        subject: column("subject")?,
-        body: column("body")?,
-        sent_at: from_millis(
-            row.try_get("sent_at")
-                .or_store_error("read notification row")?,
-        ),
-    })
 }

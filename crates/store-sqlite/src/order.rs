@@ -5,12 +5,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_domain::saga::SagaStep;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
-use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
-use store_sql::corrupt;
-use store_sql::value::{duration_millis, envelope_json, parse_envelope, parse_uuid, to_limit};
+use store_sql::order::{
+    due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
+};
+use store_sql::value::{duration_millis, envelope_json, to_limit};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
@@ -27,14 +26,6 @@ impl SqliteOrderStore {
     pub fn new(database: SqliteDatabase) -> Self {
         Self { database }
     }
-}
-
-fn recorded_event(row: &SqliteRow) -> store::Result<RecordedEvent> {
-    Ok(RecordedEvent {
-        version: u64::try_from(row.get::<i64, _>("stream_version"))
-            .map_err(|e| corrupt("stream version", e))?,
-        envelope: parse_envelope(row.get("envelope"))?,
-    })
 }
 
 #[async_trait]
@@ -57,24 +48,17 @@ impl OrderStore for SqliteOrderStore {
     }
 
     async fn products(&self) -> store::Result<Vec<Product>> {
-        let rows =
-            sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
-                .fetch_all(self.database.reader())
-                .await
-                .or_store_error("read catalog")?;
-        Ok(rows
+        sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
+            .fetch_all(self.database.reader())
+            .await
+            .or_store_error("read catalog")?
             .iter()
-            .map(|row| Product {
-                sku: row.get("sku"),
-                name: row.get("name"),
-                price_minor: row.get("price_minor"),
-                currency: row.get("currency"),
-            })
-            .collect())
+            .map(product)
+            .collect()
     }
 
     async fn due_deadlines(&self, max: usize) -> store::Result<Vec<DueDeadline>> {
-        let rows = sqlx::query(concat!(
+        sqlx::query(concat!(
             "SELECT order_id, step FROM deadlines WHERE due_at <= ",
             now_ms!(),
             " ORDER BY due_at LIMIT ?"
@@ -82,31 +66,21 @@ impl OrderStore for SqliteOrderStore {
         .bind(to_limit(max))
         .fetch_all(self.database.reader())
         .await
-        .or_store_error("read due deadlines")?;
-        rows.iter()
-            .map(|row| {
-                let step: String = row.get("step");
-                Ok(DueDeadline {
-                    order_id: parse_uuid(row.get("order_id"))?,
-                    step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
-                })
-            })
-            .collect()
+        .or_store_error("read due deadlines")?
+        .iter()
+        .map(due_deadline)
+        .collect()
     }
 
     async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
-        let row = sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
+        sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
             .bind(key)
             .fetch_optional(self.database.reader())
             .await
-            .or_store_error("read idempotency key")?;
-        row.map(|row| {
-            Ok(IdempotentRequest {
-                request_hash: row.get("request_hash"),
-                order_id: parse_uuid(row.get("order_id"))?,
-            })
-        })
-        .transpose()
+            .or_store_error("read idempotency key")?
+            .as_ref()
+            .map(idempotent_request)
+            .transpose()
     }
 }
 
@@ -125,9 +99,7 @@ impl OrderTx for SqliteTx {
         .fetch_one(&mut *self.tx)
         .await
         .or_store_error("read stream version")?;
-        if u64::try_from(current).ok() != Some(expected_version) {
-            return Err(StoreError::Conflict);
-        }
+        ensure_stream_at(current, expected_version)?;
         for (offset, envelope) in (1..).zip(events) {
             // The UNIQUE (stream_id, stream_version) constraint turns a concurrent append into
             // a Conflict even where the check above could race (it cannot on one writer).
