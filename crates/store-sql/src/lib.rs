@@ -4,17 +4,19 @@
 //! Here: columns mapped to and from the ports' types ([`value`]); rows read by column name
 //! ([`row`]) into those types, in [`messaging`] and one module per service as in `store`; the
 //! read model's search text, LIKE escaping and list query ([`query`]); and the translation of
-//! driver errors into [`store::StoreError`] ([`error`]).
+//! driver errors into [`store::StoreError`] ([`error`]); and which migration each service's
+//! database runs ([`migrations`]).
 //!
 //! It never talks to a database: nothing here opens a connection or runs a statement, and it
 //! names no SQL dialect. It uses only `sqlx`'s database-agnostic API (`Row`, `QueryBuilder`,
-//! `Error`).
+//! `Error`, `Migrator`).
 
 pub mod error;
 #[cfg(test)]
 mod fake;
 pub mod inventory;
 pub mod messaging;
+pub mod migrations;
 pub mod notification;
 pub mod order;
 pub mod payment;
