@@ -31,6 +31,8 @@ const DRIVERS: &[&str] = &["sqlx", "lapin", "redis"];
 const ADAPTERS: &[&str] = &[
     "store-sqlite",
     "store-postgres",
+    // Below the two SQL adapters, what they share; sqlx's database-agnostic API only.
+    "store-sql",
     "transport-amqp",
     "cache-redis",
 ];

@@ -10,9 +10,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use contracts::Queue;
 use sqlx::PgPool;
-use sqlx::SqlSafeStr as _;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use store_sql::migrations::Scripts;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::SqlResultExt as _;
@@ -92,7 +91,7 @@ impl PgDatabase {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("connect to the {} database", service.name()))?;
-        let mut migrator = migrator(service);
+        let mut migrator = MIGRATIONS.migrator(service);
         // Under the migrator's advisory lock, so that replicas starting together do not race.
         migrator.create_schema(schema.clone());
         migrator.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
@@ -168,45 +167,8 @@ fn schema_name(service: Queue) -> String {
     format!("{}_service", service.name())
 }
 
-fn migrator(service: Queue) -> Migrator {
-    let messaging = (
-        1,
-        "messaging",
-        include_str!("../migrations/0001_messaging.sql"),
-    );
-    let own = match service {
-        Queue::Order => (101, "order", include_str!("../migrations/0101_order.sql")),
-        Queue::Inventory => (
-            201,
-            "inventory",
-            include_str!("../migrations/0201_inventory.sql"),
-        ),
-        Queue::Payment => (
-            301,
-            "payment",
-            include_str!("../migrations/0301_payment.sql"),
-        ),
-        Queue::Notification => (
-            401,
-            "notification",
-            include_str!("../migrations/0401_notification.sql"),
-        ),
-        Queue::Query => (501, "query", include_str!("../migrations/0501_query.sql")),
-    };
-    let migrations = [messaging, own]
-        .into_iter()
-        .map(|(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
-}
+/// This dialect's migrations, one file a version under `migrations/`.
+const MIGRATIONS: Scripts = store_sql::embed_migrations!();
 
 /// Creates every service's schema in the database at `database_url` and applies their
 /// migrations (`orderflow migrate`). Safe to run again, and alongside starting services.

@@ -13,14 +13,17 @@
 use async_trait::async_trait;
 use contracts::StockLine;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
+use store_sql::inventory::{
+    parse_reservation_lines, parse_reservation_status, reservation_lines_json, reserved_below_held,
+    sku_stock_level, stock_level,
+};
+use store_sql::value::to_count;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, to_count};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`InventoryStore`] on the inventory service's schema.
@@ -36,22 +39,6 @@ impl PgInventoryStore {
     }
 }
 
-fn stock_level(row: &PgRow) -> store::Result<StockLevel> {
-    let count = |name: &'static str| {
-        let value: i64 = row.try_get(name).or_store_error("read stock level")?;
-        to_count(name, value)
-    };
-    Ok(StockLevel {
-        available: count("available")?,
-        reserved: count("reserved")?,
-        sold: count("sold")?,
-        initial: count("initial")?,
-        restocked: row
-            .try_get("restocked")
-            .or_store_error("read stock level")?,
-    })
-}
-
 #[async_trait]
 impl InventoryStore for PgInventoryStore {
     async fn begin(&self) -> store::Result<Box<dyn InventoryTx>> {
@@ -65,12 +52,7 @@ impl InventoryStore for PgInventoryStore {
         .fetch_all(self.database.pool())
         .await
         .or_store_error("read stock levels")?;
-        rows.iter()
-            .map(|row| {
-                let sku: String = row.try_get("sku").or_store_error("read stock level")?;
-                Ok((sku, stock_level(row)?))
-            })
-            .collect()
+        rows.iter().map(sku_stock_level).collect()
     }
 }
 
@@ -97,15 +79,7 @@ impl PgTx {
                 .fetch_one(&mut *self.tx)
                 .await
                 .or_store_error("read reservation lines")?;
-        let lines: Vec<(String, u32)> =
-            serde_json::from_str(&lines).map_err(|e| corrupt("reservation lines", e))?;
-        Ok(lines
-            .into_iter()
-            .map(|(product_id, quantity)| StockLine {
-                product_id,
-                quantity,
-            })
-            .collect())
+        parse_reservation_lines(&lines)
     }
 
     async fn set_reservation_status(
@@ -146,13 +120,7 @@ impl PgTx {
                 .await
                 .or_store_error("move reserved stock")?;
             if done.rows_affected() != 1 {
-                return Err(corrupt(
-                    "stock",
-                    format!(
-                        "{} has less reserved than a held reservation",
-                        line.product_id
-                    ),
-                ));
+                return Err(reserved_below_held(line));
             }
         }
         Ok(())
@@ -170,12 +138,7 @@ impl InventoryTx for PgTx {
                 .fetch_optional(&mut *self.tx)
                 .await
                 .or_store_error("read reservation")?;
-        status
-            .map(|status| {
-                ReservationStatus::parse(&status)
-                    .ok_or_else(|| corrupt("reservation status", &status))
-            })
-            .transpose()
+        status.as_deref().map(parse_reservation_status).transpose()
     }
 
     async fn reserve(
@@ -212,11 +175,7 @@ impl InventoryTx for PgTx {
                 }));
             }
         }
-        let lines: Vec<(&str, u32)> = lines
-            .iter()
-            .map(|l| (l.product_id.as_str(), l.quantity))
-            .collect();
-        let lines = serde_json::to_string(&lines).map_err(|e| StoreError::Unexpected(e.into()))?;
+        let lines = reservation_lines_json(lines)?;
         sqlx::query(concat!(
             "INSERT INTO reservations (order_id, status, lines, updated_at) VALUES ($1, 'held', $2, ",
             now_ms!(),

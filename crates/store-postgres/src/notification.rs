@@ -3,14 +3,13 @@
 //! anything.
 
 use async_trait::async_trait;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
 use store::notification::{Notification, NotificationStore, NotificationTx};
-use time::OffsetDateTime;
+use store_sql::notification::notification;
+use store_sql::value::{to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, from_millis, parse_uuid, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`NotificationStore`] on the notification service's schema.
@@ -74,27 +73,4 @@ impl NotificationTx for PgTx {
         .or_store_error("record sent notification")?;
         Ok(())
     }
-}
-
-fn notification(row: &PgRow) -> store::Result<Notification> {
-    let column = |name: &'static str| {
-        row.try_get::<String, _>(name)
-            .or_store_error("read notification row")
-    };
-    Ok(Notification {
-        order_id: parse_uuid(&column("order_id")?)?,
-        message_id: parse_uuid(&column("message_id")?)?,
-        recipient: column("recipient")?,
-        subject: column("subject")?,
-        body: column("body")?,
-        sent_at: from_millis(
-            row.try_get("sent_at")
-                .or_store_error("read notification row")?,
-        ),
-    })
-}
-
-/// Milliseconds since the unix epoch, rounded down.
-fn unix_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }

@@ -6,14 +6,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_domain::saga::SagaStep;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
-use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store_sql::order::{
+    due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
+};
+use store_sql::value::{duration_millis, envelope_json, to_limit};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`OrderStore`] on the order service's schema.
@@ -29,15 +30,6 @@ impl PgOrderStore {
     }
 }
 
-fn recorded_event(row: &PgRow) -> store::Result<RecordedEvent> {
-    let version: i64 = row.try_get("stream_version").or_store_error("read event")?;
-    Ok(RecordedEvent {
-        version: u64::try_from(version).map_err(|e| corrupt("stream version", e))?,
-        position: row.try_get("position").or_store_error("read event")?,
-        envelope: parse_envelope(row.try_get("envelope").or_store_error("read event")?)?,
-    })
-}
-
 #[async_trait]
 impl OrderStore for PgOrderStore {
     async fn begin(&self) -> store::Result<Box<dyn OrderTx>> {
@@ -46,7 +38,7 @@ impl OrderStore for PgOrderStore {
 
     async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
         sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE stream_id = $1 \
+            "SELECT stream_version, envelope FROM events WHERE stream_id = $1 \
              ORDER BY stream_version",
         )
         .bind(order_id.to_string())
@@ -58,45 +50,18 @@ impl OrderStore for PgOrderStore {
         .collect()
     }
 
-    /// Positions are allocated at insert, so under concurrent writers a transaction may commit
-    /// a lower position after a higher one became visible: a reader that resumes "after the
-    /// last position it saw" can miss it. Nothing relays or projects from here (the outbox
-    /// does that), so appends are not serialized to prevent it.
-    async fn read_all(&self, after_position: i64, max: usize) -> store::Result<Vec<RecordedEvent>> {
-        sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE position > $1 \
-             ORDER BY position LIMIT $2",
-        )
-        .bind(after_position)
-        .bind(to_limit(max))
-        .fetch_all(self.database.pool())
-        .await
-        .or_store_error("read event log")?
-        .iter()
-        .map(recorded_event)
-        .collect()
-    }
-
     async fn products(&self) -> store::Result<Vec<Product>> {
-        let rows =
-            sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
-                .fetch_all(self.database.pool())
-                .await
-                .or_store_error("read catalog")?;
-        rows.iter()
-            .map(|row| {
-                Ok(Product {
-                    sku: row.try_get("sku").or_store_error("read product")?,
-                    name: row.try_get("name").or_store_error("read product")?,
-                    price_minor: row.try_get("price_minor").or_store_error("read product")?,
-                    currency: row.try_get("currency").or_store_error("read product")?,
-                })
-            })
+        sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
+            .fetch_all(self.database.pool())
+            .await
+            .or_store_error("read catalog")?
+            .iter()
+            .map(product)
             .collect()
     }
 
     async fn due_deadlines(&self, max: usize) -> store::Result<Vec<DueDeadline>> {
-        let rows = sqlx::query(concat!(
+        sqlx::query(concat!(
             "SELECT order_id, step FROM deadlines WHERE due_at <= ",
             now_ms!(),
             " ORDER BY due_at LIMIT $1"
@@ -104,37 +69,21 @@ impl OrderStore for PgOrderStore {
         .bind(to_limit(max))
         .fetch_all(self.database.pool())
         .await
-        .or_store_error("read due deadlines")?;
-        rows.iter()
-            .map(|row| {
-                let order_id: String = row.try_get("order_id").or_store_error("read deadline")?;
-                let step: String = row.try_get("step").or_store_error("read deadline")?;
-                Ok(DueDeadline {
-                    order_id: parse_uuid(&order_id)?,
-                    step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
-                })
-            })
-            .collect()
+        .or_store_error("read due deadlines")?
+        .iter()
+        .map(due_deadline)
+        .collect()
     }
 
     async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
-        let row = sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
+        sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
             .bind(key)
             .fetch_optional(self.database.pool())
             .await
-            .or_store_error("read idempotency key")?;
-        row.map(|row| {
-            let order_id: String = row
-                .try_get("order_id")
-                .or_store_error("read idempotency key")?;
-            Ok(IdempotentRequest {
-                request_hash: row
-                    .try_get("request_hash")
-                    .or_store_error("read idempotency key")?,
-                order_id: parse_uuid(&order_id)?,
-            })
-        })
-        .transpose()
+            .or_store_error("read idempotency key")?
+            .as_ref()
+            .map(idempotent_request)
+            .transpose()
     }
 }
 
@@ -153,9 +102,7 @@ impl OrderTx for PgTx {
         .fetch_one(&mut *self.tx)
         .await
         .or_store_error("read stream version")?;
-        if u64::try_from(current).ok() != Some(expected_version) {
-            return Err(StoreError::Conflict);
-        }
+        ensure_stream_at(current, expected_version)?;
         for (offset, envelope) in (1..).zip(events) {
             // Two writers that both read `current` race here: the UNIQUE (stream_id,
             // stream_version) constraint makes the second wait for the first and, if it
@@ -169,7 +116,7 @@ impl OrderTx for PgTx {
             .bind(order_id.to_string())
             .bind(current + offset)
             .bind(envelope.message_id.to_string())
-            .bind(to_json(envelope)?)
+            .bind(envelope_json(envelope)?)
             .execute(&mut *self.tx)
             .await
             .or_store_error("append order event")?;
@@ -190,7 +137,7 @@ impl OrderTx for PgTx {
         ))
         .bind(order_id.to_string())
         .bind(step.as_str())
-        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(after))
         .execute(&mut *self.tx)
         .await
         .or_store_error("set saga deadline")?;

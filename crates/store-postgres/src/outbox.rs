@@ -13,12 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row as _;
 use store::{OutboxEntry, OutboxReader};
+use store_sql::messaging::outbox_entry;
+use store_sql::value::{duration_millis, to_limit};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, parse_envelope, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::listener::OutboxWakeups;
 
 /// How long a relay holds the rows it read before another relay may take them.
@@ -71,21 +72,14 @@ impl OutboxReader for PgOutbox {
             " OR claimed_by = $3 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, envelope"
         ))
         .bind(to_limit(max))
-        .bind(i64::try_from(self.claim.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(self.claim))
         .bind(&self.relay_id)
         .fetch_all(self.database.pool())
         .await
         .or_store_error("claim outbox messages")?;
         let mut entries = rows
             .iter()
-            .map(|row| {
-                Ok(OutboxEntry {
-                    id: row.try_get("id").or_store_error("read outbox row")?,
-                    envelope: parse_envelope(
-                        row.try_get("envelope").or_store_error("read outbox row")?,
-                    )?,
-                })
-            })
+            .map(outbox_entry)
             .collect::<store::Result<Vec<_>>>()?;
         // RETURNING follows no order.
         entries.sort_by_key(|entry| entry.id);

@@ -3,13 +3,12 @@
 
 use async_trait::async_trait;
 use payment_domain::{Payment, PaymentStatus};
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
 use store::payment::{PaymentStore, PaymentTx};
+use store_sql::payment::payment;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_uuid};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`PaymentStore`] on the payment service's schema.
@@ -23,24 +22,6 @@ impl PgPaymentStore {
     pub fn new(database: PgDatabase) -> Self {
         Self { database }
     }
-}
-
-fn payment(row: &PgRow) -> store::Result<Payment> {
-    let column = |name: &'static str| {
-        row.try_get::<String, _>(name)
-            .or_store_error("read payment")
-    };
-    let status = column("status")?;
-    Ok(Payment {
-        payment_id: parse_uuid(&column("payment_id")?)?,
-        order_id: parse_uuid(&column("order_id")?)?,
-        amount_minor: row.try_get("amount_minor").or_store_error("read payment")?,
-        currency: column("currency")?,
-        status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
-        failure_reason: row
-            .try_get("failure_reason")
-            .or_store_error("read payment")?,
-    })
 }
 
 #[async_trait]

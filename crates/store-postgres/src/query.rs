@@ -8,13 +8,14 @@
 use async_trait::async_trait;
 use contracts::Envelope;
 use query_domain::{Cursor, OrderView};
-use sqlx::{Postgres, QueryBuilder};
-use store::StoreError;
+use sqlx::Postgres;
 use store::query::{OrderFilter, QueryStore, QueryTx};
+use store_sql::query::{list_views_query, parse_view, search_text, view_json};
+use store_sql::value::{envelope_json, parse_envelope, parse_uuid};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json, to_limit};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
 
 /// [`QueryStore`] on the query service's schema.
@@ -47,31 +48,7 @@ impl QueryStore for PgQueryStore {
     }
 
     async fn list(&self, filter: &OrderFilter) -> store::Result<Vec<OrderView>> {
-        let mut sql = QueryBuilder::<Postgres>::new("SELECT view FROM order_views WHERE 1 = 1");
-        if let Some(email) = &filter.customer_email {
-            sql.push(" AND customer_email = ")
-                .push_bind(email.trim().to_lowercase());
-        }
-        if let Some(status) = &filter.status {
-            sql.push(" AND status = ")
-                .push_bind(status.trim().to_uppercase());
-        }
-        if let Some(text) = &filter.text {
-            let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
-            sql.push(" AND search_text LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\'");
-        }
-        if let Some((created_at_ms, order_id)) = filter.before {
-            sql.push(" AND (created_at, order_id) < (")
-                .push_bind(created_at_ms)
-                .push(", ")
-                .push_bind(order_id.to_string())
-                .push(")");
-        }
-        sql.push(" ORDER BY created_at DESC, order_id DESC LIMIT ")
-            .push_bind(to_limit(filter.limit));
-        let views: Vec<String> = sql
+        let views: Vec<String> = list_views_query::<Postgres>(filter)
             .build_query_scalar()
             .fetch_all(self.database.pool())
             .await
@@ -98,7 +75,7 @@ impl QueryTx for PgTx {
         )
         .bind(envelope.message_id.to_string())
         .bind(envelope.correlation_id.to_string())
-        .bind(to_json(envelope)?)
+        .bind(envelope_json(envelope)?)
         .execute(&mut *self.tx)
         .await
         .or_store_error("keep order event")?;
@@ -123,8 +100,7 @@ impl QueryTx for PgTx {
     }
 
     async fn save_view(&mut self, view: &OrderView) -> store::Result<()> {
-        let json =
-            serde_json::to_string(view).map_err(|error| StoreError::Unexpected(error.into()))?;
+        let json = view_json(view)?;
         sqlx::query(
             "INSERT INTO order_views (order_id, customer_email, status, created_at, search_text, view) \
              VALUES ($1, $2, $3, $4, $5, $6) \
@@ -142,40 +118,5 @@ impl QueryTx for PgTx {
         .await
         .or_store_error("save order view")?;
         Ok(())
-    }
-}
-
-/// What free-text search matches: the order id, the customer's email and the product ids, in
-/// lowercase.
-fn search_text(view: &OrderView) -> String {
-    let mut parts = vec![view.order_id.to_string(), view.customer_email.clone()];
-    parts.extend(view.items.iter().map(|item| item.product_id.clone()));
-    parts.join(" ").to_lowercase()
-}
-
-/// Makes `%`, `_` and the escape character itself match literally in a `LIKE ... ESCAPE '\'`.
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        if matches!(character, '\\' | '%' | '_') {
-            escaped.push('\\');
-        }
-        escaped.push(character);
-    }
-    escaped
-}
-
-fn parse_view(raw: &str) -> store::Result<OrderView> {
-    serde_json::from_str(raw).map_err(|error| corrupt("order view", error))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_in_search_text_match_literally() {
-        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
-        assert_eq!(escape_like("product-001"), "product-001");
     }
 }

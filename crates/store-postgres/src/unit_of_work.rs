@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use contracts::{Envelope, Queue};
 use sqlx::{Postgres, Transaction};
 use store::UnitOfWork;
+use store_sql::value::envelope_json;
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
-use crate::error::{SqlResultExt as _, to_json};
+use crate::error::SqlResultExt as _;
 
 /// A transaction on one service's schema, at READ COMMITTED: concurrent writers are kept
 /// apart by row locks, conditional updates and unique constraints, not by the isolation level.
@@ -77,7 +78,7 @@ impl UnitOfWork for PgTx {
             ")"
         ))
         .bind(envelope.message_id.to_string())
-        .bind(to_json(envelope)?)
+        .bind(envelope_json(envelope)?)
         .execute(&mut *self.tx)
         .await
         .or_store_error("write outbox message")?;

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use contracts::Queue;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqlSafeStr as _, SqlitePool};
+use store_sql::migrations::Scripts;
 use tokio::sync::{Notify, watch};
 
 use crate::error::SqlResultExt as _;
@@ -55,7 +55,8 @@ impl SqliteDatabase {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("open {} for reading", path.display()))?;
-        migrator(service)
+        MIGRATIONS
+            .migrator(service)
             .run(&writer)
             .await
             .with_context(|| format!("migrate {}", path.display()))?;
@@ -123,45 +124,8 @@ impl SqliteDatabase {
     }
 }
 
-fn migrator(service: Queue) -> Migrator {
-    let messaging = (
-        1,
-        "messaging",
-        include_str!("../migrations/0001_messaging.sql"),
-    );
-    let own = match service {
-        Queue::Order => (101, "order", include_str!("../migrations/0101_order.sql")),
-        Queue::Inventory => (
-            201,
-            "inventory",
-            include_str!("../migrations/0201_inventory.sql"),
-        ),
-        Queue::Payment => (
-            301,
-            "payment",
-            include_str!("../migrations/0301_payment.sql"),
-        ),
-        Queue::Notification => (
-            401,
-            "notification",
-            include_str!("../migrations/0401_notification.sql"),
-        ),
-        Queue::Query => (501, "query", include_str!("../migrations/0501_query.sql")),
-    };
-    let migrations = [messaging, own]
-        .into_iter()
-        .map(|(version, description, sql)| {
-            Migration::new(
-                version,
-                description.into(),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
-}
+/// This dialect's migrations, one file a version under `migrations/`.
+const MIGRATIONS: Scripts = store_sql::embed_migrations!();
 
 /// Every service's database, opened from one data directory (the embedded mode).
 #[derive(Clone, Debug)]

@@ -3,14 +3,16 @@
 use async_trait::async_trait;
 use contracts::StockLine;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
+use store_sql::inventory::{
+    parse_reservation_lines, parse_reservation_status, reservation_lines_json, reserved_below_held,
+    sku_stock_level, stock_level,
+};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// The inventory service's storage on SQLite.
@@ -22,16 +24,6 @@ pub struct SqliteInventoryStore {
 impl SqliteInventoryStore {
     pub fn new(database: SqliteDatabase) -> Self {
         Self { database }
-    }
-}
-
-fn stock_level(row: &SqliteRow) -> StockLevel {
-    StockLevel {
-        available: row.get("available"),
-        reserved: row.get("reserved"),
-        sold: row.get("sold"),
-        initial: row.get("initial"),
-        restocked: row.get("restocked"),
     }
 }
 
@@ -50,10 +42,7 @@ impl InventoryStore for SqliteInventoryStore {
         .fetch_all(self.database.reader())
         .await
         .or_store_error("read stock levels")?;
-        Ok(rows
-            .iter()
-            .map(|row| (row.get("sku"), stock_level(row)))
-            .collect())
+        rows.iter().map(sku_stock_level).collect()
     }
 }
 
@@ -64,15 +53,7 @@ impl SqliteTx {
             .fetch_one(&mut *self.tx)
             .await
             .or_store_error("read reservation lines")?;
-        let lines: Vec<(String, u32)> =
-            serde_json::from_str(&lines).map_err(|e| corrupt("reservation lines", e))?;
-        Ok(lines
-            .into_iter()
-            .map(|(product_id, quantity)| StockLine {
-                product_id,
-                quantity,
-            })
-            .collect())
+        parse_reservation_lines(&lines)
     }
 
     async fn set_reservation_status(
@@ -107,13 +88,7 @@ impl SqliteTx {
             .await
             .or_store_error("move reserved stock")?;
         if done.rows_affected() != 1 {
-            return Err(corrupt(
-                "stock",
-                format!(
-                    "{} has less reserved than a held reservation",
-                    line.product_id
-                ),
-            ));
+            return Err(reserved_below_held(line));
         }
         Ok(())
     }
@@ -128,12 +103,7 @@ impl InventoryTx for SqliteTx {
                 .fetch_optional(&mut *self.tx)
                 .await
                 .or_store_error("read reservation")?;
-        status
-            .map(|status| {
-                ReservationStatus::parse(&status)
-                    .ok_or_else(|| corrupt("reservation status", &status))
-            })
-            .transpose()
+        status.as_deref().map(parse_reservation_status).transpose()
     }
 
     async fn reserve(
@@ -166,11 +136,7 @@ impl InventoryTx for SqliteTx {
                 }));
             }
         }
-        let lines: Vec<(&str, u32)> = lines
-            .iter()
-            .map(|l| (l.product_id.as_str(), l.quantity))
-            .collect();
-        let lines = serde_json::to_string(&lines).map_err(|e| StoreError::Unexpected(e.into()))?;
+        let lines = reservation_lines_json(lines)?;
         sqlx::query(concat!(
             "INSERT INTO reservations (order_id, status, lines, updated_at) VALUES (?, 'held', ?, ",
             now_ms!(),
@@ -216,7 +182,7 @@ impl InventoryTx for SqliteTx {
                 "no stock for {sku}"
             )));
         };
-        let adjusted = match stock_level(&row).adjust(delta) {
+        let adjusted = match stock_level(&row)?.adjust(delta) {
             Ok(level) => level,
             Err(rejected) => return Ok(Err(rejected)),
         };

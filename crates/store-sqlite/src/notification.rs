@@ -4,14 +4,13 @@
 //! Times are stored as unix milliseconds. It never sends anything.
 
 use async_trait::async_trait;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 use store::notification::{Notification, NotificationStore, NotificationTx};
-use time::OffsetDateTime;
+use store_sql::notification::notification;
+use store_sql::value::{to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, from_millis, parse_uuid};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// [`NotificationStore`] on the notification service's database.
@@ -40,7 +39,7 @@ impl NotificationStore for SqliteNotificationStore {
              WHERE (?1 IS NULL OR order_id = ?1) ORDER BY sent_at DESC, id DESC LIMIT ?2",
         )
         .bind(order_id)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(to_limit(limit))
         .fetch_all(self.database.reader())
         .await
         .or_store_error("list sent notifications")?;
@@ -76,27 +75,4 @@ impl NotificationTx for SqliteTx {
         .or_store_error("record sent notification")?;
         Ok(())
     }
-}
-
-fn notification(row: &SqliteRow) -> store::Result<Notification> {
-    let column = |name: &'static str| {
-        row.try_get::<String, _>(name)
-            .or_store_error("read notification row")
-    };
-    Ok(Notification {
-        order_id: parse_uuid(&column("order_id")?)?,
-        message_id: parse_uuid(&column("message_id")?)?,
-        recipient: column("recipient")?,
-        subject: column("subject")?,
-        body: column("body")?,
-        sent_at: from_millis(
-            row.try_get("sent_at")
-                .or_store_error("read notification row")?,
-        ),
-    })
-}
-
-/// Milliseconds since the unix epoch, rounded down.
-fn unix_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }

@@ -5,14 +5,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_domain::saga::SagaStep;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
-use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store_sql::order::{
+    due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
+};
+use store_sql::value::{duration_millis, envelope_json, to_limit};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_envelope, parse_uuid, to_json};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// The order service's storage on SQLite.
@@ -27,15 +28,6 @@ impl SqliteOrderStore {
     }
 }
 
-fn recorded_event(row: &SqliteRow) -> store::Result<RecordedEvent> {
-    Ok(RecordedEvent {
-        version: u64::try_from(row.get::<i64, _>("stream_version"))
-            .map_err(|e| corrupt("stream version", e))?,
-        position: row.get("position"),
-        envelope: parse_envelope(row.get("envelope"))?,
-    })
-}
-
 #[async_trait]
 impl OrderStore for SqliteOrderStore {
     async fn begin(&self) -> store::Result<Box<dyn OrderTx>> {
@@ -44,7 +36,7 @@ impl OrderStore for SqliteOrderStore {
 
     async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
         sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
+            "SELECT stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
         )
         .bind(order_id.to_string())
         .fetch_all(self.database.reader())
@@ -55,71 +47,40 @@ impl OrderStore for SqliteOrderStore {
         .collect()
     }
 
-    async fn read_all(&self, after_position: i64, max: usize) -> store::Result<Vec<RecordedEvent>> {
-        sqlx::query(
-            "SELECT position, stream_version, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?",
-        )
-        .bind(after_position)
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
-        .fetch_all(self.database.reader())
-        .await
-        .or_store_error("read event log")?
-        .iter()
-        .map(recorded_event)
-        .collect()
-    }
-
     async fn products(&self) -> store::Result<Vec<Product>> {
-        let rows =
-            sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
-                .fetch_all(self.database.reader())
-                .await
-                .or_store_error("read catalog")?;
-        Ok(rows
+        sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
+            .fetch_all(self.database.reader())
+            .await
+            .or_store_error("read catalog")?
             .iter()
-            .map(|row| Product {
-                sku: row.get("sku"),
-                name: row.get("name"),
-                price_minor: row.get("price_minor"),
-                currency: row.get("currency"),
-            })
-            .collect())
+            .map(product)
+            .collect()
     }
 
     async fn due_deadlines(&self, max: usize) -> store::Result<Vec<DueDeadline>> {
-        let rows = sqlx::query(concat!(
+        sqlx::query(concat!(
             "SELECT order_id, step FROM deadlines WHERE due_at <= ",
             now_ms!(),
             " ORDER BY due_at LIMIT ?"
         ))
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .bind(to_limit(max))
         .fetch_all(self.database.reader())
         .await
-        .or_store_error("read due deadlines")?;
-        rows.iter()
-            .map(|row| {
-                let step: String = row.get("step");
-                Ok(DueDeadline {
-                    order_id: parse_uuid(row.get("order_id"))?,
-                    step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
-                })
-            })
-            .collect()
+        .or_store_error("read due deadlines")?
+        .iter()
+        .map(due_deadline)
+        .collect()
     }
 
     async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
-        let row = sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
+        sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
             .bind(key)
             .fetch_optional(self.database.reader())
             .await
-            .or_store_error("read idempotency key")?;
-        row.map(|row| {
-            Ok(IdempotentRequest {
-                request_hash: row.get("request_hash"),
-                order_id: parse_uuid(row.get("order_id"))?,
-            })
-        })
-        .transpose()
+            .or_store_error("read idempotency key")?
+            .as_ref()
+            .map(idempotent_request)
+            .transpose()
     }
 }
 
@@ -138,9 +99,7 @@ impl OrderTx for SqliteTx {
         .fetch_one(&mut *self.tx)
         .await
         .or_store_error("read stream version")?;
-        if u64::try_from(current).ok() != Some(expected_version) {
-            return Err(StoreError::Conflict);
-        }
+        ensure_stream_at(current, expected_version)?;
         for (offset, envelope) in (1..).zip(events) {
             // The UNIQUE (stream_id, stream_version) constraint turns a concurrent append into
             // a Conflict even where the check above could race (it cannot on one writer).
@@ -153,7 +112,7 @@ impl OrderTx for SqliteTx {
             .bind(order_id.to_string())
             .bind(current + offset)
             .bind(envelope.message_id.to_string())
-            .bind(to_json(envelope)?)
+            .bind(envelope_json(envelope)?)
             .execute(&mut *self.tx)
             .await
             .or_store_error("append order event")?;
@@ -174,7 +133,7 @@ impl OrderTx for SqliteTx {
         ))
         .bind(order_id.to_string())
         .bind(step.as_str())
-        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(after))
         .execute(&mut *self.tx)
         .await
         .or_store_error("set saga deadline")?;

@@ -1,11 +1,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row as _;
 use store::{OutboxEntry, OutboxReader};
+use store_sql::messaging::outbox_entry;
+use store_sql::value::to_limit;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, parse_envelope};
+use crate::error::SqlResultExt as _;
 
 /// A service database's outbox, as the relay reads it.
 ///
@@ -26,18 +27,11 @@ impl SqliteOutbox {
 impl OutboxReader for SqliteOutbox {
     async fn pending(&self, max: usize) -> store::Result<Vec<OutboxEntry>> {
         let rows = sqlx::query("SELECT id, envelope FROM outbox ORDER BY id LIMIT ?")
-            .bind(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind(to_limit(max))
             .fetch_all(self.database.reader())
             .await
             .or_store_error("read outbox")?;
-        rows.iter()
-            .map(|row| {
-                Ok(OutboxEntry {
-                    id: row.get("id"),
-                    envelope: parse_envelope(row.get("envelope"))?,
-                })
-            })
-            .collect()
+        rows.iter().map(outbox_entry).collect()
     }
 
     async fn mark_published(&self, ids: &[i64]) -> store::Result<()> {

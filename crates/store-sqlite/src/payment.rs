@@ -2,13 +2,12 @@
 
 use async_trait::async_trait;
 use payment_domain::{Payment, PaymentStatus};
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 use store::payment::{PaymentStore, PaymentTx};
+use store_sql::payment::payment;
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, corrupt, parse_uuid};
+use crate::error::SqlResultExt as _;
 use crate::unit_of_work::SqliteTx;
 
 /// The payment service's storage on SQLite.
@@ -21,18 +20,6 @@ impl SqlitePaymentStore {
     pub fn new(database: SqliteDatabase) -> Self {
         Self { database }
     }
-}
-
-fn payment(row: &SqliteRow) -> store::Result<Payment> {
-    let status: String = row.get("status");
-    Ok(Payment {
-        payment_id: parse_uuid(row.get("payment_id"))?,
-        order_id: parse_uuid(row.get("order_id"))?,
-        amount_minor: row.get("amount_minor"),
-        currency: row.get("currency"),
-        status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
-        failure_reason: row.get("failure_reason"),
-    })
 }
 
 #[async_trait]

@@ -11,12 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::{Envelope, Queue, subscribers};
 use sqlx::Row as _;
+use store_sql::value::{duration_millis, envelope_json, from_millis, to_limit};
 use tokio::sync::{Mutex, watch};
 use tracing::warn;
 use transport::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 
 use crate::database::{Databases, SqliteDatabase};
-use crate::error::{SqlResultExt as _, from_millis, to_json};
+use crate::error::SqlResultExt as _;
 
 /// How long a received message stays invisible to other consumers. Longer than any handler.
 const LEASE: Duration = Duration::from_secs(60);
@@ -101,7 +102,7 @@ impl Publisher for SqliteQueue {
                 ))
                 .bind(queue.name())
                 .bind(envelope.message_id.to_string())
-                .bind(to_json(envelope)?)
+                .bind(envelope_json(envelope)?)
                 .execute(&mut *tx)
                 .await
                 .or_store_error("enqueue message")?;
@@ -144,9 +145,9 @@ impl QueueConsumer for SqliteQueueConsumer {
             ") ORDER BY visible_at, id LIMIT ?) ",
             "RETURNING id, envelope, attempts, deliveries"
         ))
-        .bind(i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(LEASE))
         .bind(self.queue.name())
-        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .bind(to_limit(max))
         .fetch_all(self.database.writer())
         .await
         .or_store_error("lease queue messages")?;
@@ -221,7 +222,7 @@ impl QueueConsumer for SqliteQueueConsumer {
             now_ms!(),
             " + ?, leased_until = NULL, attempts = attempts + ?, last_error = ? WHERE id = ?"
         ))
-        .bind(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX))
+        .bind(duration_millis(delay))
         .bind(i64::from(charge_attempt))
         .bind(error)
         .bind(delivery.tag)

@@ -2,10 +2,11 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use sqlx::{Sqlite, Transaction};
 use store::UnitOfWork;
+use store_sql::value::envelope_json;
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
-use crate::error::{SqlResultExt as _, to_json};
+use crate::error::SqlResultExt as _;
 
 /// A write transaction on one service database. Every service's transaction port is
 /// implemented on it, next to the inbox and outbox it always carries.
@@ -47,7 +48,7 @@ impl UnitOfWork for SqliteTx {
             ")"
         ))
         .bind(envelope.message_id.to_string())
-        .bind(to_json(envelope)?)
+        .bind(envelope_json(envelope)?)
         .execute(&mut *self.tx)
         .await
         .or_store_error("write outbox message")?;

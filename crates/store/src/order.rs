@@ -14,8 +14,6 @@ use uuid::Uuid;
 pub struct RecordedEvent {
     /// 1 for the first event of the stream.
     pub version: u64,
-    /// Position in the whole log, across streams.
-    pub position: i64,
     pub envelope: Envelope,
 }
 
@@ -57,12 +55,6 @@ pub trait OrderStore: Send + Sync {
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
     async fn load(&self, order_id: Uuid) -> Result<Vec<RecordedEvent>>;
-
-    /// Events of the whole log after `position`, at most `max`, in log order.
-    ///
-    /// # Errors
-    /// [`crate::StoreError`] when the read fails.
-    async fn read_all(&self, after_position: i64, max: usize) -> Result<Vec<RecordedEvent>>;
 
     /// The catalog, ordered by sku.
     ///

@@ -1,0 +1,50 @@
+//! The notification service's rows read into its port's types.
+
+use store::notification::Notification;
+
+use crate::SqlRow;
+use crate::value::from_millis;
+
+/// A row of `notifications` (`order_id`, `message_id`, `recipient`, `subject`, `body`,
+/// `sent_at` in unix milliseconds).
+///
+/// # Errors
+/// [`store::StoreError::Unexpected`] when a column is unreadable or corrupt.
+pub fn notification(row: &impl SqlRow) -> store::Result<Notification> {
+    Ok(Notification {
+        order_id: row.uuid("order_id")?,
+        message_id: row.uuid("message_id")?,
+        recipient: row.text("recipient")?,
+        subject: row.text("subject")?,
+        body: row.text("body")?,
+        sent_at: from_millis(row.integer("sent_at")?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::fake::FakeRow;
+    use crate::value::unix_millis;
+
+    #[test]
+    fn a_notification_row_maps_to_the_email_sent() {
+        let (order_id, message_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let row = FakeRow::default()
+            .with("order_id", order_id.to_string())
+            .with("message_id", message_id.to_string())
+            .with("recipient", "ada@example.com")
+            .with("subject", "Your order")
+            .with("body", "is complete")
+            .with("sent_at", 1_700_000_000_123);
+        let sent = notification(&row).expect("a notification");
+        assert_eq!(sent.order_id, order_id);
+        assert_eq!(sent.message_id, message_id);
+        assert_eq!(sent.recipient, "ada@example.com");
+        assert_eq!(sent.subject, "Your order");
+        assert_eq!(sent.body, "is complete");
+        assert_eq!(unix_millis(sent.sent_at), 1_700_000_000_123);
+    }
+}
