@@ -62,10 +62,6 @@ impl OrderStore for ScriptedDeadlines {
         Ok(Vec::new())
     }
 
-    async fn read_all(&self, _after: i64, _max: usize) -> store::Result<Vec<RecordedEvent>> {
-        unreachable!("the timer does not read the log")
-    }
-
     async fn products(&self) -> store::Result<Vec<Product>> {
         unreachable!("the timer does not read the catalog")
     }
