@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -42,9 +43,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| ApiError::invalid("body", rejection.body_text()))?;
-        serde_json::from_slice(&bytes)
+        // Syntax first, then shape: a body that is JSON but not what `T` reads is not called
+        // malformed, and its message carries no line and column of a one-line mistake.
+        let json: Value = serde_json::from_slice(&bytes)
+            .map_err(|error| ApiError::invalid("body", format!("malformed JSON: {error}")))?;
+        T::deserialize(json)
             .map(JsonBody)
-            .map_err(|error| ApiError::invalid("body", format!("malformed JSON: {error}")))
+            .map_err(|error| ApiError::invalid("body", error.to_string()))
     }
 }
 
