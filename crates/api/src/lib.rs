@@ -7,10 +7,12 @@
 //! the catalog) is the business of the service that takes it. No I/O, no async.
 
 mod field;
+mod list;
 mod orders;
 mod problem;
 
 pub use field::Field;
+pub use list::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE};
 pub use orders::{
     CancelAccepted, MultiItemBody, OrderAccepted, OrderItemBody, PlaceOrderBody, SingleItemBody,
 };

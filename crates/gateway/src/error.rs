@@ -181,9 +181,6 @@ impl From<query_service::Error> for ApiError {
             query_service::Error::InvalidCursor(invalid) => {
                 Self::invalid("cursor", invalid.to_string())
             }
-            query_service::Error::InvalidStatus(status) => {
-                Self::invalid("status", format!("unknown status `{status}`"))
-            }
             query_service::Error::Store(store) => store.into(),
             other => Self::Internal(other.into()),
         }

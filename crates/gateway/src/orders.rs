@@ -1,6 +1,6 @@
 //! `/api/v1/orders`: place, read, list, cancel, and the audit trail.
 
-use api::{CancelAccepted, FieldProblem, OrderAccepted, PlaceOrderBody};
+use api::{CancelAccepted, ListQuery, MAX_PAGE_SIZE, OrderAccepted, PlaceOrderBody};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,8 +9,7 @@ use axum::{Json, Router};
 use order_domain::OrderStatus;
 use order_service::OrderRequest;
 use query_domain::{OrderView, project};
-use query_service::{ListQuery, OrderPage};
-use serde::Deserialize;
+use query_service::OrderPage;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -98,24 +97,9 @@ pub(crate) async fn get_order(
         .ok_or_else(|| ApiError::NotFound(format!("no order with id {id}")))
 }
 
-/// Query string of `GET /api/v1/orders`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub(crate) struct ListParams {
-    /// Only this customer's orders.
-    customer_email: Option<String>,
-    /// Only orders in this status.
-    status: Option<String>,
-    /// Free text: order id, email, product id.
-    q: Option<String>,
-    /// 1 to 100, default 20.
-    limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// List and search orders, newest first.
 #[utoipa::path(
-    get, path = "/api/v1/orders", tag = "orders", params(ListParams),
+    get, path = "/api/v1/orders", tag = "orders", params(ListQuery),
     responses(
         (status = 200, body = OrderPage),
         (status = 422, body = crate::error::ProblemDetails, content_type = "application/problem+json"),
@@ -123,38 +107,16 @@ pub(crate) struct ListParams {
 )]
 pub(crate) async fn list_orders(
     State(state): State<AppState>,
-    QueryParams(params): QueryParams<ListParams>,
+    QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<OrderPage>, ApiError> {
-    let mut problems = Vec::new();
-    if let Some(status) = &params.status
-        && OrderStatus::parse(status).is_none()
+    if let Some(limit) = query.limit
+        && !(1..=MAX_PAGE_SIZE).contains(&limit)
     {
-        problems.push(FieldProblem::new(
-            "status",
-            format!("unknown status `{status}`"),
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE_SIZE}, got {limit}"),
         ));
     }
-    let limit = match params.limit {
-        None => None,
-        Some(limit @ 1..=100) => usize::try_from(limit).ok(),
-        Some(other) => {
-            problems.push(FieldProblem::new(
-                "limit",
-                format!("must be between 1 and 100, got {other}"),
-            ));
-            None
-        }
-    };
-    if !problems.is_empty() {
-        return Err(ApiError::Invalid(problems));
-    }
-    let query = ListQuery {
-        customer_email: params.customer_email,
-        status: params.status.map(|s| s.to_ascii_uppercase()),
-        text: params.q,
-        limit,
-        cursor: params.cursor,
-    };
     Ok(Json(state.reads.list(query).await?))
 }
 

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use api::{CancelAccepted, FieldProblem, OrderAccepted, PlaceOrderBody};
+use api::{CancelAccepted, FieldProblem, ListQuery, OrderAccepted, PlaceOrderBody};
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_service::{OrderRequest, Placed};
 use query_domain::OrderView;
-use query_service::{ListQuery, OrderPage};
+use query_service::OrderPage;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
@@ -159,13 +159,7 @@ impl OrderReads for Remote {
     }
 
     async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError> {
-        let mut params = Vec::new();
-        params.extend(query.customer_email.map(|v| ("customer_email", v)));
-        params.extend(query.status.map(|v| ("status", v)));
-        params.extend(query.text.map(|v| ("q", v)));
-        params.extend(query.limit.map(|v| ("limit", v.to_string())));
-        params.extend(query.cursor.map(|v| ("cursor", v)));
-        self.call(self.get("/api/v1/orders").query(&params)).await
+        self.call(self.get("/api/v1/orders").query(&query)).await
     }
 
     async fn rebuild(&self) -> Result<usize, ApiError> {
