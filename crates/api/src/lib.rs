@@ -14,6 +14,7 @@ mod problem;
 pub use field::Field;
 pub use list::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE};
 pub use orders::{
-    CancelAccepted, MultiItemBody, OrderAccepted, OrderItemBody, PlaceOrderBody, SingleItemBody,
+    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, MultiItemBody, OrderAccepted, OrderItemBody,
+    PlaceOrderBody, SingleItemBody,
 };
 pub use problem::FieldProblem;

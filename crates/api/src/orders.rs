@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::Field;
 
+/// The longest `Idempotency-Key` header `POST /api/v1/orders` takes, in bytes.
+pub const IDEMPOTENCY_KEY_MAX_LEN: usize = 255;
+
 /// The body of `POST /api/v1/orders`, in either shape.
 ///
 /// The shape is told by `item_id` alone, so a body with mistakes in it is still read as the

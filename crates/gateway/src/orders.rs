@@ -1,6 +1,9 @@
 //! `/api/v1/orders`: place, read, list, cancel, and the audit trail.
 
-use api::{CancelAccepted, ListQuery, MAX_PAGE_SIZE, OrderAccepted, PlaceOrderBody};
+use api::{
+    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, OrderAccepted,
+    PlaceOrderBody,
+};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,10 +31,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= 255 => Ok(Some(key.to_owned())),
+        Ok(key) if !key.is_empty() && key.len() <= IDEMPOTENCY_KEY_MAX_LEN => {
+            Ok(Some(key.to_owned()))
+        }
         _ => Err(ApiError::invalid(
             "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters",
+            format!("must be 1 to {IDEMPOTENCY_KEY_MAX_LEN} visible ASCII characters"),
         )),
     }
 }
