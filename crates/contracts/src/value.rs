@@ -33,11 +33,15 @@ impl fmt::Display for OrderId {
 pub struct Sku(String);
 
 impl Sku {
+    /// The longest product id, in bytes.
+    pub const MAX_LEN: usize = 64;
+
     /// # Errors
-    /// When empty, longer than 64 characters, or not made of ASCII letters, digits, `-` and `_`.
+    /// When empty, longer than [`Sku::MAX_LEN`], or not made of ASCII letters, digits, `-` and
+    /// `_`.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let valid = !raw.is_empty()
-            && raw.len() <= 64
+            && raw.len() <= Self::MAX_LEN
             && raw
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -78,10 +82,11 @@ impl fmt::Display for Sku {
 pub struct Quantity(u32);
 
 impl Quantity {
+    /// The most units one line may ask for.
     pub const MAX: u32 = 1000;
 
     /// # Errors
-    /// When `units` is not in `1..=1000`.
+    /// When `units` is not in `1..=Quantity::MAX`.
     pub fn new(units: u32) -> Result<Self, String> {
         if (1..=Self::MAX).contains(&units) {
             Ok(Self(units))
@@ -159,12 +164,16 @@ impl fmt::Display for Money {
 pub struct Email(String);
 
 impl Email {
+    /// The longest address, in bytes (RFC 5321's limit on a path, less its angle brackets).
+    pub const MAX_LEN: usize = 254;
+
     /// # Errors
-    /// When the address has no local part, no `@`, or no dotted domain.
+    /// When the address is longer than [`Email::MAX_LEN`] or has no local part, no `@`, or no
+    /// dotted domain.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let invalid = || format!("`{raw}` is not a valid email address");
         let trimmed = raw.trim();
-        if trimmed.len() > 254 || trimmed.chars().any(char::is_whitespace) {
+        if trimmed.len() > Self::MAX_LEN || trimmed.chars().any(char::is_whitespace) {
             return Err(invalid());
         }
         let (local, domain) = trimmed.split_once('@').ok_or_else(invalid)?;
@@ -241,6 +250,15 @@ mod tests {
             Email::parse("Test@Example.com").map(|e| e.to_string()),
             Ok("test@example.com".into())
         );
+    }
+
+    #[test]
+    fn product_ids_and_emails_are_held_to_their_lengths() {
+        assert!(Sku::parse(&"p".repeat(Sku::MAX_LEN)).is_ok());
+        assert!(Sku::parse(&"p".repeat(Sku::MAX_LEN + 1)).is_err());
+        let local = "a".repeat(Email::MAX_LEN - "@b.co".len());
+        assert!(Email::parse(&format!("{local}@b.co")).is_ok());
+        assert!(Email::parse(&format!("{local}a@b.co")).is_err());
     }
 
     #[test]

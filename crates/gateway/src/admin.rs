@@ -61,6 +61,9 @@ pub(crate) async fn stock_levels(
     Ok(Json(state.stock.levels().await?))
 }
 
+/// The most units one adjustment may add or remove.
+const MAX_ADJUSTMENT: i64 = 1_000_000;
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct StockAdjustment {
     /// Units to add; negative to remove.
@@ -78,10 +81,10 @@ pub(crate) async fn adjust_stock(
     Path(id): Path<String>,
     JsonBody(adjustment): JsonBody<StockAdjustment>,
 ) -> Result<Json<StockView>, ApiError> {
-    if adjustment.delta == 0 || adjustment.delta.abs() > 1_000_000 {
+    if adjustment.delta == 0 || adjustment.delta.abs() > MAX_ADJUSTMENT {
         return Err(ApiError::invalid(
             "delta",
-            "must be a non-zero number of units, at most 1000000 either way",
+            format!("must be a non-zero number of units, at most {MAX_ADJUSTMENT} either way"),
         ));
     }
     Ok(Json(state.stock.adjust(&id, adjustment.delta).await?))

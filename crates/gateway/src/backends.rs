@@ -3,13 +3,14 @@
 //! handlers cannot tell the difference, so one router serves the embedded mode, the gateway
 //! process and every service process.
 
+use api::ListQuery;
 use async_trait::async_trait;
 use contracts::Envelope;
 use inventory_service::{AdjustError, InventoryService};
 use notification_service::NotificationService;
 use order_service::{OrderRequest, OrderService, Placed};
 use query_domain::OrderView;
-use query_service::{ListQuery, OrderPage, QueryService};
+use query_service::{OrderPage, QueryService};
 use serde::{Deserialize, Serialize};
 use store::notification::Notification;
 use store::order::Product;

@@ -2,17 +2,18 @@
 //! `application/problem+json` (RFC 9457) with a stable snake_case `code` and, for validation,
 //! the list of problems by field. Causes of 5xx errors are logged here, once, and never shown.
 
+use api::FieldProblem;
 use axum::Json;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use order_service::{CancelError, PlaceOrderError, Problem, SagaError};
+use order_service::{CancelError, PlaceOrderError, SagaError};
 use serde::Serialize;
 
 /// Everything an API call can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request is invalid")]
-    Invalid(Vec<Problem>),
+    Invalid(Vec<FieldProblem>),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -40,23 +41,12 @@ pub struct ProblemDetails {
     pub code: &'static str,
     /// For validation errors: every problem, by field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<FieldProblem>)]
-    pub errors: Vec<Problem>,
-}
-
-/// One problem with one field.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FieldProblem {
-    pub field: String,
-    pub message: String,
+    pub errors: Vec<FieldProblem>,
 }
 
 impl ApiError {
     pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid(vec![Problem {
-            field: field.into(),
-            message: message.into(),
-        }])
+        Self::Invalid(vec![FieldProblem::new(field, message)])
     }
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
@@ -190,9 +180,6 @@ impl From<query_service::Error> for ApiError {
         match error {
             query_service::Error::InvalidCursor(invalid) => {
                 Self::invalid("cursor", invalid.to_string())
-            }
-            query_service::Error::InvalidStatus(status) => {
-                Self::invalid("status", format!("unknown status `{status}`"))
             }
             query_service::Error::Store(store) => store.into(),
             other => Self::Internal(other.into()),

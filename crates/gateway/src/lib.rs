@@ -26,7 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use transport::DeadLetters;
 
-pub use error::{ApiError, FieldProblem, ProblemDetails};
+pub use error::{ApiError, ProblemDetails};
 pub use health::{Readiness, ReadinessCheck};
 pub use openapi::ApiDoc;
 

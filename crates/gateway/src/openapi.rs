@@ -57,3 +57,40 @@ impl Modify for AdminToken {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn references(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(fields) => {
+                if let Some(Value::String(target)) = fields.get("$ref") {
+                    found.push(target.clone());
+                }
+                fields.values().for_each(|field| references(field, found));
+            }
+            Value::Array(items) => items.iter().for_each(|item| references(item, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_schema_the_document_refers_to_is_in_it() {
+        let document = serde_json::to_value(ApiDoc::openapi()).expect("serialize the document");
+        let mut found = Vec::new();
+        references(&document, &mut found);
+        assert!(found.contains(&"#/components/schemas/PlaceOrderBody".to_owned()));
+        for target in found {
+            let name = target
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or(&target);
+            assert!(
+                document["components"]["schemas"].get(name).is_some(),
+                "{target} is referred to but not in the document"
+            );
+        }
+    }
+}

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
+use api::{CancelAccepted, FieldProblem, ListQuery, OrderAccepted, PlaceOrderBody};
 use async_trait::async_trait;
 use contracts::Envelope;
-use order_service::{OrderRequest, Placed, Problem};
+use order_service::{OrderRequest, Placed};
 use query_domain::OrderView;
-use query_service::{ListQuery, OrderPage};
+use query_service::OrderPage;
 use reqwest::{RequestBuilder, StatusCode};
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use store::notification::Notification;
@@ -74,15 +76,7 @@ fn remote_error(status: StatusCode, body: &Value, base: &str) -> ApiError {
     match (status, body["code"].as_str()) {
         (_, Some("idempotency_key_reused")) => ApiError::IdempotencyKeyReused,
         (StatusCode::UNPROCESSABLE_ENTITY, _) => {
-            let problems = body["errors"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|p| Problem {
-                    field: p["field"].as_str().unwrap_or("").to_owned(),
-                    message: p["message"].as_str().unwrap_or("").to_owned(),
-                })
-                .collect();
+            let problems = Vec::<FieldProblem>::deserialize(&body["errors"]).unwrap_or_default();
             ApiError::Invalid(problems)
         }
         (StatusCode::NOT_FOUND, _) => ApiError::NotFound(detail),
@@ -97,16 +91,6 @@ fn remote_error(status: StatusCode, body: &Value, base: &str) -> ApiError {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Accepted {
-    order_id: Uuid,
-}
-
-#[derive(serde::Deserialize)]
-struct Cancelled {
-    status: String,
-}
-
 #[async_trait]
 impl OrderCommands for Remote {
     async fn place_order(
@@ -114,17 +98,9 @@ impl OrderCommands for Remote {
         request: &OrderRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Placed, ApiError> {
-        let items: Vec<Value> = request
-            .items
-            .iter()
-            .map(|line| json!({ "product_id": line.product_id, "quantity": line.quantity }))
-            .collect();
-        let body = json!({
-            "customer_email": request.customer_email,
-            "items": items,
-            "payment_token": request.payment_token,
-        });
-        let mut post = self.post("/api/v1/orders").json(&body);
+        let mut post = self
+            .post("/api/v1/orders")
+            .json(&PlaceOrderBody::from(request));
         if let Some(key) = idempotency_key {
             post = post.header("Idempotency-Key", key);
         }
@@ -138,7 +114,7 @@ impl OrderCommands for Remote {
             let body: Value = response.json().await.unwrap_or(Value::Null);
             return Err(remote_error(status, &body, &self.base));
         }
-        let accepted: Accepted = response
+        let accepted: OrderAccepted = response
             .json()
             .await
             .map_err(|error| ApiError::Internal(error.into()))?;
@@ -149,7 +125,7 @@ impl OrderCommands for Remote {
     }
 
     async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError> {
-        let cancelled: Cancelled = self
+        let cancelled: CancelAccepted = self
             .call(self.post(&format!("/api/v1/orders/{order_id}/cancel")))
             .await?;
         Ok(cancelled.status)
@@ -183,13 +159,7 @@ impl OrderReads for Remote {
     }
 
     async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError> {
-        let mut params = Vec::new();
-        params.extend(query.customer_email.map(|v| ("customer_email", v)));
-        params.extend(query.status.map(|v| ("status", v)));
-        params.extend(query.text.map(|v| ("q", v)));
-        params.extend(query.limit.map(|v| ("limit", v.to_string())));
-        params.extend(query.cursor.map(|v| ("cursor", v)));
-        self.call(self.get("/api/v1/orders").query(&params)).await
+        self.call(self.get("/api/v1/orders").query(&query)).await
     }
 
     async fn rebuild(&self) -> Result<usize, ApiError> {

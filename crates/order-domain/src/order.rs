@@ -7,13 +7,16 @@ use contracts::{
     Compensation, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, OrderLine,
     OrderPaid, OrderPlaced,
 };
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::OrderError;
 
-/// Where an order stands in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Where an order stands in its lifecycle. On the wire it is its name, e.g. `COMPLETED`, read
+/// in any case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum OrderStatus {
     Pending,
     InventoryReserved,
@@ -49,6 +52,20 @@ impl OrderStatus {
 
     pub fn is_terminal(self) -> bool {
         matches!(self, OrderStatus::Completed | OrderStatus::Cancelled)
+    }
+}
+
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw).ok_or_else(|| format!("unknown status `{raw}`"))
+    }
+}
+
+impl From<OrderStatus> for &'static str {
+    fn from(status: OrderStatus) -> Self {
+        status.as_str()
     }
 }
 

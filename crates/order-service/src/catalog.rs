@@ -1,8 +1,6 @@
 //! The product catalog: prices always come from here, never from the client.
 
 use anyhow::Context as _;
-use contracts::value::format_minor;
-use serde::Serialize;
 
 use crate::OrderService;
 use store::order::Product;
@@ -20,28 +18,6 @@ pub fn demo_stock() -> Vec<(&'static str, u32)> {
         .iter()
         .map(|(sku, _, _, stock)| (*sku, *stock))
         .collect()
-}
-
-/// A catalog entry as the API shows it.
-#[derive(Clone, Debug, Serialize)]
-pub struct CatalogEntry {
-    pub sku: String,
-    pub name: String,
-    pub price: String,
-    pub price_minor: i64,
-    pub currency: String,
-}
-
-impl From<Product> for CatalogEntry {
-    fn from(product: Product) -> Self {
-        Self {
-            price: format_minor(product.price_minor),
-            sku: product.sku,
-            name: product.name,
-            price_minor: product.price_minor,
-            currency: product.currency,
-        }
-    }
 }
 
 impl OrderService {

@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use app::cancel_order::CancelError;
-pub use app::place_order::{
-    DEFAULT_PAYMENT_TOKEN, OrderRequest, PlaceOrderError, Placed, Problem, RequestedLine,
-};
+pub use app::order_request::{OrderRequest, RequestedLine};
+pub use app::place_order::{DEFAULT_PAYMENT_TOKEN, PlaceOrderError, Placed};
 pub use app::saga_runner::SagaError;
 pub use app::timers::run_deadline_timer;
 

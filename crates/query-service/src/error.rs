@@ -10,11 +10,6 @@ pub enum Error {
     /// The client sent a cursor this API did not issue (HTTP 422).
     #[error(transparent)]
     InvalidCursor(#[from] InvalidCursor),
-    /// The status filter names no order status (HTTP 422).
-    #[error(
-        "unknown status `{0}`: expected PENDING, INVENTORY_RESERVED, PAID, COMPLETED or CANCELLED"
-    )]
-    InvalidStatus(String),
     /// A kept event cannot be decoded any more, so the order's view cannot be rebuilt.
     #[error("cannot project the view of order {order_id}")]
     Projection {

@@ -12,4 +12,4 @@ mod projection;
 mod service;
 
 pub use error::{Error, Result};
-pub use service::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, OrderPage, QueryService};
+pub use service::{OrderPage, QueryService};

@@ -5,21 +5,16 @@
 
 use std::sync::Arc;
 
-use order_domain::OrderStatus;
+use api::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 use uuid::Uuid;
 
 use crate::cache::MemoryViewCache;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::projection::refresh_view;
 use query_domain::{Cursor, OrderView};
 use store::query::{OrderFilter, QueryStore, ViewCache};
-
-/// Page size when the client asks for none.
-pub const DEFAULT_PAGE_SIZE: usize = 20;
-/// The largest page a client may ask for; larger requests are cut down to it.
-pub const MAX_PAGE_SIZE: usize = 100;
 
 /// The read model (CQRS) of orders: projects `order.*` events into views (see its
 /// [`transport::Handler`] implementation) and answers the read API from them.
@@ -27,23 +22,6 @@ pub const MAX_PAGE_SIZE: usize = 100;
 pub struct QueryService {
     pub(crate) store: Arc<dyn QueryStore>,
     pub(crate) cache: Arc<dyn ViewCache>,
-}
-
-/// What a client asks of `GET /api/v1/orders`. Blank values count as absent.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Only this customer's orders (case-insensitive).
-    pub customer_email: Option<String>,
-    /// Only orders in this status, e.g. `COMPLETED` (case-insensitive).
-    pub status: Option<String>,
-    /// Free text: part of an order id, a customer's email or a product id.
-    #[serde(rename = "q")]
-    pub text: Option<String>,
-    /// Orders per page: 20 by default, at most 100.
-    pub limit: Option<usize>,
-    /// The `next_cursor` of the previous page, to get the page after it.
-    pub cursor: Option<String>,
 }
 
 /// One page of orders, newest first.
@@ -71,7 +49,7 @@ impl QueryService {
     /// The order's view; `None` until its `order.placed` has been projected.
     ///
     /// # Errors
-    /// [`Error::Store`] when the read model cannot be read.
+    /// [`Error::Store`](crate::Error::Store) when the read model cannot be read.
     pub async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>> {
         if let Some(view) = self.cache.get(order_id).await {
             metrics::counter!("orderflow_view_cache_requests_total", "result" => "hit")
@@ -86,11 +64,12 @@ impl QueryService {
         Ok(view)
     }
 
-    /// One page of the orders that match `query`, newest first.
+    /// One page of the orders that match `query`, newest first. A page larger than
+    /// [`MAX_PAGE_SIZE`] is cut down to it.
     ///
     /// # Errors
-    /// [`Error::InvalidCursor`] or [`Error::InvalidStatus`] for a query the client got wrong;
-    /// [`Error::Store`] when the read model cannot be read.
+    /// [`Error::InvalidCursor`](crate::Error::InvalidCursor) for a cursor this API did not
+    /// issue; [`Error::Store`](crate::Error::Store) when the read model cannot be read.
     pub async fn list(&self, query: ListQuery) -> Result<OrderPage> {
         let limit = query
             .limit
@@ -99,16 +78,9 @@ impl QueryService {
         let before = non_blank(query.cursor)
             .map(|raw| raw.parse::<Cursor>())
             .transpose()?;
-        let status = non_blank(query.status)
-            .map(|raw| {
-                OrderStatus::parse(&raw)
-                    .map(|status| status.as_str().to_owned())
-                    .ok_or(Error::InvalidStatus(raw))
-            })
-            .transpose()?;
         let filter = OrderFilter {
             customer_email: non_blank(query.customer_email).map(|email| email.to_lowercase()),
-            status,
+            status: query.status.map(|status| status.as_str().to_owned()),
             text: non_blank(query.text),
             before: before.map(|cursor| (cursor.created_at_ms, cursor.order_id)),
             // One more than asked tells whether another page follows.
@@ -136,9 +108,9 @@ impl QueryService {
     /// folded in either by the rebuild or by the projection, never lost.
     ///
     /// # Errors
-    /// [`Error::Projection`] at the first order whose events cannot be decoded (the rebuild
-    /// stops there rather than skip it); [`Error::Store`] when the read model cannot be read
-    /// or written.
+    /// [`Error::Projection`](crate::Error::Projection) at the first order whose events cannot
+    /// be decoded (the rebuild stops there rather than skip it);
+    /// [`Error::Store`](crate::Error::Store) when the read model cannot be read or written.
     pub async fn rebuild(&self) -> Result<usize> {
         let mut rebuilt = 0;
         for order_id in self.store.order_ids().await? {
@@ -168,25 +140,11 @@ fn non_blank(value: Option<String>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use utoipa::IntoParams as _;
-
     use super::*;
 
     #[test]
     fn blank_filters_count_as_absent() {
         assert_eq!(non_blank(Some("  ".into())), None);
         assert_eq!(non_blank(Some(" a@b.c ".into())), Some("a@b.c".into()));
-    }
-
-    #[test]
-    fn the_free_text_parameter_is_called_q_on_the_wire() {
-        let query: ListQuery =
-            serde_json::from_value(serde_json::json!({"q": "laptop"})).expect("a list query");
-        assert_eq!(query.text.as_deref(), Some("laptop"));
-        let names: Vec<String> = ListQuery::into_params(|| None)
-            .into_iter()
-            .map(|param| param.name)
-            .collect();
-        assert!(names.contains(&"q".to_owned()), "{names:?}");
     }
 }

@@ -3,57 +3,26 @@
 
 use std::collections::BTreeMap;
 
+use api::FieldProblem;
 use contracts::value::{Email, Quantity, Sku};
 use order_domain::saga::{self, SagaStep};
 use order_domain::{OrderCommand, PricedLine};
-use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::OrderService;
+use crate::app::order_request::OrderRequest;
 use store::order::{IdempotentRequest, Product};
 
 /// The default test card: always succeeds.
 pub const DEFAULT_PAYMENT_TOKEN: &str = "tok_visa";
 
-/// An order as the client asked for it, not yet validated.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OrderRequest {
-    pub customer_email: String,
-    pub items: Vec<RequestedLine>,
-    pub payment_token: Option<String>,
-}
-
-/// One requested line, not yet validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestedLine {
-    pub product_id: String,
-    pub quantity: i64,
-}
-
-/// One thing wrong with a request, naming the field it concerns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// JSON path of the field, e.g. `items[1].quantity`.
-    pub field: String,
-    pub message: String,
-}
-
-impl Problem {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
 /// Why an order was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum PlaceOrderError {
     #[error("the order is invalid")]
-    Invalid(Vec<Problem>),
+    Invalid(Vec<FieldProblem>),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error(transparent)]
@@ -92,32 +61,38 @@ impl ValidOrder {
 
 /// Checks every field and reports every problem, not only the first. Lines for the same
 /// product are merged into one.
-fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, Vec<Problem>> {
+fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, Vec<FieldProblem>> {
     let mut problems = Vec::new();
     let customer_email = Email::parse(&request.customer_email)
-        .map_err(|message| problems.push(Problem::new("customer_email", message)))
+        .map_err(|message| problems.push(FieldProblem::new("customer_email", message)))
         .ok();
     if request.items.is_empty() {
-        problems.push(Problem::new("items", "an order needs at least one item"));
+        problems.push(FieldProblem::new(
+            "items",
+            "an order needs at least one item",
+        ));
     }
     let mut merged: BTreeMap<Sku, (i64, &Product)> = BTreeMap::new();
     for (index, line) in request.items.iter().enumerate() {
         let sku = match Sku::parse(&line.product_id) {
             Ok(sku) => sku,
             Err(message) => {
-                problems.push(Problem::new(format!("items[{index}].product_id"), message));
+                problems.push(FieldProblem::new(
+                    format!("items[{index}].product_id"),
+                    message,
+                ));
                 continue;
             }
         };
         let Some(product) = catalog.iter().find(|p| p.sku == sku.as_str()) else {
-            problems.push(Problem::new(
+            problems.push(FieldProblem::new(
                 format!("items[{index}].product_id"),
                 format!("unknown product `{sku}`"),
             ));
             continue;
         };
         if !(1..=i64::from(Quantity::MAX)).contains(&line.quantity) {
-            problems.push(Problem::new(
+            problems.push(FieldProblem::new(
                 format!("items[{index}].quantity"),
                 format!(
                     "quantity must be between 1 and {}, got {}",
@@ -141,7 +116,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
                 quantity,
                 unit_price_minor: product.price_minor,
             }),
-            Err(message) => problems.push(Problem::new(
+            Err(message) => problems.push(FieldProblem::new(
                 "items",
                 format!("{sku}: lines add up to more than allowed: {message}"),
             )),
@@ -158,7 +133,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
         all
     };
     if currencies.len() > 1 {
-        problems.push(Problem::new(
+        problems.push(FieldProblem::new(
             "items",
             "all items of an order must be priced in one currency",
         ));
@@ -173,7 +148,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !token_ok {
-        problems.push(Problem::new(
+        problems.push(FieldProblem::new(
             "payment_token",
             "a payment token looks like `tok_visa`",
         ));
@@ -218,7 +193,7 @@ impl OrderService {
             at: OffsetDateTime::now_utc(),
         })
         .map_err(|rejection| {
-            PlaceOrderError::Invalid(vec![Problem::new("items", rejection.to_string())])
+            PlaceOrderError::Invalid(vec![FieldProblem::new("items", rejection.to_string())])
         })?;
         debug_assert_eq!(
             decision.deadline,
@@ -272,6 +247,7 @@ impl OrderService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::order_request::RequestedLine;
 
     fn catalog() -> Vec<Product> {
         crate::catalog::DEMO_CATALOG
@@ -292,7 +268,7 @@ mod tests {
         }
     }
 
-    fn fields(problems: &[Problem]) -> Vec<&str> {
+    fn fields(problems: &[FieldProblem]) -> Vec<&str> {
         problems.iter().map(|p| p.field.as_str()).collect()
     }
 

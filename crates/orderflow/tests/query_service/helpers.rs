@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+use api::ListQuery;
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced, Queue,
 };
-use query_service::{ListQuery, OrderPage, QueryService};
+use query_service::{OrderPage, QueryService};
 use store_sqlite::{SqliteDatabase, SqliteQueryStore};
 use tempfile::TempDir;
 use time::{Duration, OffsetDateTime};

@@ -1,6 +1,7 @@
 //! Rebuilding the read model from the kept events (invariant 4).
 
-use query_service::ListQuery;
+use api::ListQuery;
+use order_domain::OrderStatus;
 use store::query::QueryStore as _;
 use uuid::Uuid;
 
@@ -39,7 +40,7 @@ async fn a_rebuild_yields_the_same_views_and_repairs_one_that_drifted() {
     assert_eq!(rebuilt, 2);
     assert_eq!(app.list(ListQuery::default()).await, before);
     let status = ListQuery {
-        status: Some("COMPLETED".into()),
+        status: Some(OrderStatus::Completed),
         ..ListQuery::default()
     };
     assert_eq!(

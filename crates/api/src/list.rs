@@ -1,0 +1,67 @@
+//! `GET /api/v1/orders`: the query parameters that list and search orders.
+
+use order_domain::OrderStatus;
+use serde::{Deserialize, Serialize};
+
+/// Page size when the client asks for none.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: usize = 100;
+
+/// What a client asks of `GET /api/v1/orders`: the query string the gateway reads, and what
+/// the query service lists by. Blank text values count as absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this customer's orders (case-insensitive).
+    pub customer_email: Option<String>,
+    /// Only orders in this status: `PENDING`, `INVENTORY_RESERVED`, `PAID`, `COMPLETED` or
+    /// `CANCELLED` (case-insensitive).
+    #[param(value_type = Option<String>)]
+    pub status: Option<OrderStatus>,
+    /// Free text: part of an order id, a customer's email or a product id.
+    #[serde(rename = "q")]
+    pub text: Option<String>,
+    /// Orders per page: 20 by default, at most 100.
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page, to get the page after it.
+    pub cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use utoipa::IntoParams as _;
+
+    use super::*;
+
+    #[test]
+    fn the_status_is_read_once_into_an_order_status_in_any_case() {
+        let query: ListQuery =
+            serde_json::from_value(json!({"status": "completed"})).expect("a list query");
+        assert_eq!(query.status, Some(OrderStatus::Completed));
+        assert_eq!(
+            serde_json::to_value(&query).expect("serialize")["status"],
+            "COMPLETED"
+        );
+    }
+
+    #[test]
+    fn an_unknown_status_is_refused_by_name() {
+        let error = serde_json::from_value::<ListQuery>(json!({"status": "SHIPPED"}))
+            .expect_err("no such status");
+        assert_eq!(error.to_string(), "unknown status `SHIPPED`");
+    }
+
+    #[test]
+    fn the_free_text_parameter_is_called_q_on_the_wire() {
+        let query: ListQuery =
+            serde_json::from_value(json!({"q": "laptop"})).expect("a list query");
+        assert_eq!(query.text.as_deref(), Some("laptop"));
+        let names: Vec<String> = ListQuery::into_params(|| None)
+            .into_iter()
+            .map(|param| param.name)
+            .collect();
+        assert_eq!(names, ["customer_email", "status", "q", "limit", "cursor"]);
+    }
+}
