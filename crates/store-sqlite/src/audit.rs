@@ -89,9 +89,12 @@ impl QueryAudit for SqliteQueryStore {
             .await
             .or_store_error("begin read transaction")?;
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT order_id FROM view_events WHERE order_id > ?1 \
-             UNION SELECT order_id FROM order_views WHERE order_id > ?1 \
-             ORDER BY order_id LIMIT ?2",
+            // Each side limited on its own index first: the page's ids are among both sides'
+            // first ones, and a page costs its size, not the rest of the read model.
+            "SELECT order_id FROM (SELECT DISTINCT order_id FROM view_events WHERE order_id > ?1 \
+             ORDER BY order_id LIMIT ?2) AS kept \
+             UNION SELECT order_id FROM (SELECT order_id FROM order_views WHERE order_id > ?1 \
+             ORDER BY order_id LIMIT ?2) AS saved ORDER BY order_id LIMIT ?2",
         )
         .bind(page_after(after))
         .bind(to_limit(max))
