@@ -36,21 +36,14 @@ pub(crate) fn all(facts: &Facts, limits: Limits) -> Vec<Violation> {
     found
 }
 
-/// The orders that were read, settled ones only where `settled`.
-fn readable(
-    facts: &Facts,
-    limits: Limits,
-    settled: bool,
-) -> impl Iterator<Item = (&Uuid, &OrderFacts)> {
-    facts
-        .orders
-        .iter()
-        .filter(move |(_, order)| !settled || order.quiet_for >= limits.settle)
+/// The orders quiet long enough for every message they caused to have landed.
+fn settled_orders(facts: &Facts, limits: Limits) -> impl Iterator<Item = (&Uuid, &OrderFacts)> {
+    (facts.orders.iter()).filter(move |(_, order)| order.quiet_for >= limits.settle)
 }
 
 /// §6.1: every order ends, or is waiting for a step whose deadline has not passed.
 fn orders(facts: &Facts, limits: Limits, found: &mut Vec<Violation>) {
-    for (order_id, order) in readable(facts, limits, false) {
+    for (order_id, order) in &facts.orders {
         if order.status.is_terminal() {
             continue;
         }
@@ -225,7 +218,7 @@ fn payments(facts: &Facts, limits: Limits, found: &mut Vec<Violation>) {
 
 /// §6.3: an ended order holds no stock; a completed one sold its stock, a cancelled one not.
 fn reservations(facts: &Facts, limits: Limits, found: &mut Vec<Violation>) {
-    for (order_id, order) in readable(facts, limits, true) {
+    for (order_id, order) in settled_orders(facts, limits) {
         let reservation = facts.reservations.get(order_id).copied();
         let detail = match (order.status, reservation) {
             (OrderStatus::Completed | OrderStatus::Cancelled, Some(ReservationStatus::Held)) => {
@@ -256,7 +249,7 @@ fn reservations(facts: &Facts, limits: Limits, found: &mut Vec<Violation>) {
 /// §6.4: every settled order is in the read model with its status. (Views that are not the
 /// fold of their kept events were found while reading them.)
 fn read_model(facts: &Facts, limits: Limits, found: &mut Vec<Violation>) {
-    for (order_id, order) in readable(facts, limits, true) {
+    for (order_id, order) in settled_orders(facts, limits) {
         let status = order.status.as_str();
         let (kind, detail) = match facts.views.get(order_id) {
             None | Some(None) => (
