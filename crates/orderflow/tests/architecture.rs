@@ -2,7 +2,8 @@
 //!
 //! - Domain crates (`*-domain`) and `contracts` depend on no I/O crate, directly or through
 //!   another crate of the workspace.
-//! - A service crate (`*-service`) depends on no adapter, in normal or dev dependencies.
+//! - A service crate (`*-service`, and `verify`, which stands on the ports like one) depends on
+//!   no adapter, in normal or dev dependencies.
 //! - An adapter depends on no service, in normal or dev dependencies.
 //! - A crate that talks to a database, broker or cache driver is a declared adapter (or the
 //!   binary, or test support), so a new adapter cannot slip past the rules above.
@@ -58,8 +59,11 @@ fn is_domain(name: &str) -> bool {
     name.ends_with("-domain") || name == "contracts"
 }
 
+/// Crates that stand on the ports like a service without being one: the invariant checks.
+const PORT_CLIENTS: &[&str] = &["verify"];
+
 fn is_service(name: &str) -> bool {
-    name.ends_with("-service")
+    name.ends_with("-service") || PORT_CLIENTS.contains(&name)
 }
 
 fn is_adapter(name: &str) -> bool {
@@ -224,6 +228,17 @@ fn a_service_that_depends_on_an_adapter_is_reported() {
     assert_eq!(
         violations(&workspace),
         ["service order-service depends on adapter store-sqlite"]
+    );
+}
+
+#[test]
+fn the_invariant_checks_depending_on_an_adapter_are_reported() {
+    let mut workspace = this_workspace();
+    let checks = workspace.get_mut("verify").expect("the invariant checks");
+    checks.normal.insert("store-postgres".to_owned());
+    assert_eq!(
+        violations(&workspace),
+        ["service verify depends on adapter store-postgres"]
     );
 }
 
