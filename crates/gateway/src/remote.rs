@@ -4,20 +4,20 @@
 
 use std::time::Duration;
 
-use api::{CancelAccepted, FieldProblem, ListQuery, OrderAccepted, PlaceOrderBody};
+use api::{
+    CancelAccepted, CatalogItem, FieldProblem, ListQuery, Notification, OrderAccepted, OrderPage,
+    OrderView, PlaceOrderBody, StockView,
+};
 use async_trait::async_trait;
 use contracts::Envelope;
 use order_service::{OrderRequest, Placed};
-use query_domain::OrderView;
-use query_service::OrderPage;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use store::notification::Notification;
 use uuid::Uuid;
 
-use crate::backends::{CatalogItem, Mailbox, OrderCommands, OrderReads, Stock, StockView};
+use crate::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use crate::error::ApiError;
 
 /// A service in another process, reached at `base` (e.g. `http://127.0.0.1:8081`).
