@@ -3,6 +3,7 @@
 //! kills the real binary.
 
 mod cli;
+mod client;
 mod crash;
 mod dead_letters;
 mod helpers;
