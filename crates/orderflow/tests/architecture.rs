@@ -1,7 +1,7 @@
 //! The layering rules of ARCHITECTURE.md, checked against `cargo metadata` on every test run.
 //!
-//! - Domain crates (`*-domain`) and `contracts` depend on no I/O crate, directly or through
-//!   another crate of the workspace.
+//! - Domain crates (`*-domain`) and `contracts`, and `api` (the wire types servers and clients
+//!   share), depend on no I/O crate, directly or through another crate of the workspace.
 //! - A service crate (`*-service`, and `verify`, which stands on the ports like one) depends on
 //!   no adapter, in normal or dev dependencies.
 //! - An adapter depends on no service, in normal or dev dependencies.
@@ -37,6 +37,8 @@ const ADAPTERS: &[&str] = &[
     "transport-amqp",
     "cache-redis",
 ];
+/// Not domain crates, but as free of I/O: the public API's wire types.
+const PURE: &[&str] = &["api"];
 /// Crates allowed to wire adapters to services, or to reach a driver for test setup.
 const COMPOSITION: &[&str] = &["orderflow", "testkit"];
 
@@ -61,6 +63,17 @@ fn is_domain(name: &str) -> bool {
 
 /// Crates that stand on the ports like a service without being one: the invariant checks.
 const PORT_CLIENTS: &[&str] = &["verify"];
+
+/// What a crate that must do no I/O is called in a report; `None` for the others.
+fn pure_kind(name: &str) -> Option<&'static str> {
+    if is_domain(name) {
+        Some("domain crate")
+    } else if PURE.contains(&name) {
+        Some("wire-types crate")
+    } else {
+        None
+    }
+}
 
 fn is_service(name: &str) -> bool {
     name.ends_with("-service") || PORT_CLIENTS.contains(&name)
@@ -92,12 +105,12 @@ fn workspace_from_metadata(metadata: &Value) -> Workspace {
 fn violations(workspace: &Workspace) -> Vec<String> {
     let mut found = Vec::new();
     for (name, krate) in workspace {
-        if is_domain(name) {
+        if let Some(kind) = pure_kind(name) {
             for reached in normal_closure(workspace, name) {
                 let direct = &workspace[&reached].normal;
                 for io in IO_CRATES.iter().filter(|io| direct.contains(**io)) {
                     found.push(format!(
-                        "domain crate {name} reaches I/O crate {io} via {reached}"
+                        "{kind} {name} reaches I/O crate {io} via {reached}"
                     ));
                 }
             }
@@ -268,6 +281,18 @@ fn a_domain_crate_that_reaches_io_through_another_crate_is_reported() {
     let found = violations(&workspace);
     assert!(
         found.contains(&"domain crate payment-domain reaches I/O crate tokio via store".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn the_api_s_wire_types_that_reach_io_through_the_client_are_reported() {
+    let mut workspace = this_workspace();
+    let api = workspace.get_mut("api").expect("the API's wire types");
+    api.normal.insert("api-client".to_owned());
+    let found = violations(&workspace);
+    assert!(
+        found.contains(&"wire-types crate api reaches I/O crate reqwest via api-client".to_owned()),
         "{found:?}"
     );
 }

@@ -2,10 +2,10 @@
 
 use std::collections::HashSet;
 
-use api::ListQuery;
+use api::{ListQuery, OrderPage};
 use order_domain::OrderStatus;
 use query_domain::Cursor;
-use query_service::{Error, OrderPage};
+use query_service::Error;
 use uuid::Uuid;
 
 use crate::helpers::{at, cancelled_order, completed_order, ids, spawn_app};
