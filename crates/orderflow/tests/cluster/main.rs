@@ -4,5 +4,6 @@
 mod checks;
 mod harness;
 mod load;
+mod outages;
 mod poison;
 mod scenarios;
