@@ -72,7 +72,7 @@ pub async fn run_consumer(
             Err(error) => {
                 // The transport is down: back off like any outage, and never give up.
                 receive_failures += 1;
-                let delay = policy.delay(receive_failures);
+                let delay = policy.outage_delay(receive_failures);
                 warn!(
                     queue,
                     error = format!("{:#}", anyhow::Error::new(error)),
@@ -165,7 +165,7 @@ async fn settle(
             }
         }
         Err(HandleError::Unavailable(cause)) => {
-            let delay = policy.delay(delivery.redeliveries + 1);
+            let delay = policy.outage_delay(delivery.redeliveries + 1);
             let error = format!("{cause:#}");
             warn!(
                 error,

@@ -13,9 +13,11 @@ mod retry;
 #[cfg(test)]
 mod consumer_tests;
 #[cfg(test)]
+mod outage_tests;
+#[cfg(test)]
 mod relay_tests;
 
 pub use consumer::{HandleError, Handler, run_consumer};
 pub use ports::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 pub use relay::run_relay;
-pub use retry::RetryPolicy;
+pub use retry::{OUTAGE_MAX_DELAY, RetryPolicy};
