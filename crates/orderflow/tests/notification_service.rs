@@ -256,6 +256,7 @@ async fn a_message_whose_email_keeps_failing_is_dead_lettered_after_three_attemp
         Arc::new(queue.consumer(Queue::Notification)),
         Arc::new(app.service.clone()),
         policy,
+        transport::OutageReporter::unheard(),
         shutdown.clone(),
     ));
 

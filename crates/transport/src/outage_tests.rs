@@ -132,6 +132,7 @@ async fn consume_for(queue: &Arc<OutageQueue>, handler: Failing, duration: Durat
         queue.clone(),
         Arc::new(handler),
         POLICY,
+        crate::OutageReporter::unheard(),
         shutdown.clone(),
     ));
     tokio::time::sleep(duration).await;

@@ -124,6 +124,7 @@ impl RunningRelay {
             "test",
             outbox.clone(),
             transport.clone(),
+            crate::OutageReporter::unheard(),
             shutdown.clone(),
         ));
         Self { shutdown, task }

@@ -65,6 +65,7 @@ async fn publishing_and_consuming_recover_after_the_connection_is_lost() {
             Arc::new(transport.consumer(Queue::Order)),
             recorder.clone(),
             retry_policy(),
+            transport::OutageReporter::unheard(),
             shutdown.clone(),
         ));
 
