@@ -6,4 +6,6 @@ mod harness;
 mod load;
 mod outages;
 mod poison;
+mod poison_catalogue;
+mod poison_under_kills;
 mod scenarios;
