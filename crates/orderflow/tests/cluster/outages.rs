@@ -238,8 +238,8 @@ async fn outage_of(backend: Backend) {
     let cluster = Cluster::start_routed(
         1,
         &[
-            // A few orders are always waiting for their payment: the outage cuts sagas mid-step.
-            ("ORDERFLOW_PAYMENT_LATENCY_MS", "300"),
+            // Orders are always waiting for their payment too: the outage cuts sagas mid-step.
+            ("ORDERFLOW_PAYMENT_LATENCY_MS", "50"),
             // The production defaults, which the other cluster tests shorten.
             ("ORDERFLOW_RETRY_DELAY_MS", "200"),
             ("ORDERFLOW_RETRY_MAX_DELAY_MS", "30000"),
@@ -248,7 +248,10 @@ async fn outage_of(backend: Backend) {
     )
     .await;
     restock(&cluster).await;
-    let load = SteadyLoad::start(&cluster, 10);
+    // 5 orders a second: a broker outage leaves 150 orders to finish once it is back, which
+    // the debug build of the order service (its replies are the bottleneck, see
+    // PERFORMANCE.md) works off in well under the 30 s allowed, even on a busy machine.
+    let load = SteadyLoad::start(&cluster, 5);
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let started = Instant::now();
@@ -285,7 +288,7 @@ async fn outage_of(backend: Backend) {
     wait_for_readiness(&cluster, &every, 200, Duration::from_secs(15)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let accepted = load.stop().await;
-    assert!(accepted.len() >= 60, "only {} accepted", accepted.len());
+    assert!(accepted.len() >= 40, "only {} accepted", accepted.len());
     wait_until_all_terminal(&cluster, &accepted, back + DRAIN).await;
     eprintln!(
         "{backend:?} down for {OUTAGE:?}: {} orders accepted, all terminal {:?} after it",
