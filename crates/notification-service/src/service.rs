@@ -56,11 +56,20 @@ impl std::fmt::Debug for NotificationService {
 #[async_trait]
 impl Handler for NotificationService {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        // Read first, whatever the type: a message this build cannot read is poison, and must
+        // end in a dead letter rather than be acknowledged unread.
+        let message = envelope.decode()?;
         if !NOTIFIED_TYPES.contains(&envelope.message_type.as_str()) {
+            if !envelope.message_type.starts_with("order.") {
+                return Err(HandleError::Rejected(anyhow::anyhow!(
+                    "the notification service does not consume {}",
+                    envelope.message_type
+                )));
+            }
             debug!("not a customer-facing event; ignored");
             return Ok(());
         }
-        let Some(draft) = compose::draft(&envelope.decode()?) else {
+        let Some(draft) = compose::draft(&message) else {
             return Ok(());
         };
         if self.store.was_sent(envelope.message_id).await? {

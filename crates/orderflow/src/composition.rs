@@ -25,7 +25,7 @@ use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::{QueryStore, ViewCache};
-use transport::{DeadLetters, Handler, Publisher, QueueConsumer, run_consumer, run_relay};
+use transport::{DeadLetters, Handler, Outages, Publisher, QueueConsumer, run_consumer, run_relay};
 
 use crate::config::ServiceSettings;
 use crate::supervisor::Supervisor;
@@ -91,7 +91,8 @@ impl LocalPorts {
 }
 
 /// Builds `service` on `adapters`, seeds its demo data on first start, and runs its relay, its
-/// consumers and its timers under `supervisor`.
+/// consumers and its timers under `supervisor`. They report their outages to one record, by
+/// which the order service's deadline timer postpones deadlines.
 ///
 /// # Errors
 /// When the demo data cannot be written.
@@ -102,12 +103,14 @@ pub(crate) async fn start_service(
     supervisor: &mut Supervisor,
     ports: &mut LocalPorts,
 ) -> anyhow::Result<()> {
-    let handler = build_service(service, adapters, settings, supervisor, ports).await?;
+    let outages = Outages::new();
+    let handler = build_service(service, adapters, settings, &outages, supervisor, ports).await?;
     let shutdown = supervisor.token();
     let relay = run_relay(
         service.name(),
         adapters.outbox(service),
         adapters.publisher(),
+        outages.reporter(),
         shutdown.clone(),
     );
     supervisor.spawn("relay", relay);
@@ -116,6 +119,7 @@ pub(crate) async fn start_service(
             adapters.consumer(service),
             handler.clone(),
             settings.retry_policy(),
+            outages.reporter(),
             shutdown.clone(),
         );
         supervisor.spawn("consumer", consumer);
@@ -128,6 +132,7 @@ async fn build_service(
     service: Queue,
     adapters: &dyn Adapters,
     settings: &ServiceSettings,
+    outages: &Arc<Outages>,
     supervisor: &mut Supervisor,
     ports: &mut LocalPorts,
 ) -> anyhow::Result<Arc<dyn Handler>> {
@@ -138,7 +143,11 @@ async fn build_service(
                 settings.saga_deadlines(),
             ));
             orders.seed_demo_catalog().await.context("seed catalog")?;
-            let timer = order_service::run_deadline_timer(orders.clone(), supervisor.token());
+            let timer = order_service::run_deadline_timer(
+                orders.clone(),
+                outages.clone(),
+                supervisor.token(),
+            );
             supervisor.spawn("deadlines", timer);
             ports.orders = Some(orders.clone());
             orders

@@ -1,7 +1,11 @@
 //! Readiness of one process: its databases (with their outbox lag, also exported as a
-//! metric), its broker connection, and whether its background tasks still run.
+//! metric), its broker connection, its cache, and whether its background tasks still run. A
+//! check that fails names the technology that does not answer.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use cache_redis::RedisViewCache;
 use gateway::{Readiness, ReadinessCheck};
 use store::OutboxReader;
 use store_postgres::{PgDatabase, PgOutbox};
@@ -21,19 +25,20 @@ impl ReadinessCheck for EmbeddedReadiness {
         let mut checks = Vec::new();
         for database in self.databases.all() {
             let outbox = SqliteOutbox::new(database.clone());
-            checks.push(
-                database_check(database.service().name(), database.ping().await, &outbox).await,
-            );
+            let ready = database.ping().await;
+            checks.push(database_check(database.service().name(), "sqlite", ready, &outbox).await);
         }
         checks.push(workers_check(&self.stopping));
         checks
     }
 }
 
-/// A scaled-out process: its services' schemas, RabbitMQ, and its background tasks.
+/// A scaled-out process: its services' schemas, RabbitMQ, Redis if it runs the query service,
+/// and its background tasks.
 pub(crate) struct ScaledReadiness {
     pub(crate) databases: Vec<(PgDatabase, PgOutbox)>,
     pub(crate) amqp: AmqpTransport,
+    pub(crate) redis: Option<Arc<RedisViewCache>>,
     pub(crate) stopping: CancellationToken,
 }
 
@@ -42,26 +47,47 @@ impl ReadinessCheck for ScaledReadiness {
     async fn check(&self) -> Vec<Readiness> {
         let mut checks = Vec::new();
         for (database, outbox) in &self.databases {
-            checks.push(
-                database_check(database.service().name(), database.ping().await, outbox).await,
-            );
+            let ready = database.ping().await;
+            checks
+                .push(database_check(database.service().name(), "postgresql", ready, outbox).await);
         }
+        let broker_ready = self.amqp.ping().await;
         checks.push(Readiness {
             name: "rabbitmq".to_owned(),
-            ready: self.amqp.ping().await,
-            detail: None,
+            ready: broker_ready,
+            detail: (!broker_ready).then(|| "rabbitmq does not answer".to_owned()),
         });
+        if let Some(cache) = &self.redis {
+            let cache_ready = cache.ping().await;
+            checks.push(Readiness {
+                name: "redis".to_owned(),
+                ready: cache_ready,
+                detail: (!cache_ready).then(|| {
+                    "redis does not answer; views are read from the read model".to_owned()
+                }),
+            });
+        }
         checks.push(workers_check(&self.stopping));
         checks
     }
 }
 
-/// A service database, with its outbox lag as detail and as the `orderflow_outbox_lag` gauge.
+/// A service database, with its outbox lag as detail and as the `orderflow_outbox_lag` gauge;
+/// a database that does not answer is named by its `technology`, and its lag is not asked for
+/// (that would wait for a connection the pool cannot make).
 async fn database_check(
     service: &'static str,
+    technology: &str,
     ready: bool,
     outbox: &dyn OutboxReader,
 ) -> Readiness {
+    if !ready {
+        return Readiness {
+            name: format!("{service}-database"),
+            ready,
+            detail: Some(format!("{technology} does not answer")),
+        };
+    }
     let lag = outbox.lag().await.ok();
     if let Some(lag) = lag {
         metrics::gauge!("orderflow_outbox_lag", "service" => service).set(lag as f64);

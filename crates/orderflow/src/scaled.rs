@@ -80,7 +80,7 @@ pub struct Scaled {
 struct PgAdapters {
     databases: HashMap<Queue, PgDatabase>,
     amqp: AmqpTransport,
-    view_cache: Option<Arc<dyn ViewCache>>,
+    view_cache: Option<Arc<RedisViewCache>>,
 }
 
 impl PgAdapters {
@@ -98,7 +98,7 @@ impl PgAdapters {
                 .with_context(|| format!("open the {} schema", queue.name()))?;
             databases.insert(queue, database);
         }
-        let view_cache: Option<Arc<dyn ViewCache>> = if local.contains(&Queue::Query) {
+        let view_cache = if local.contains(&Queue::Query) {
             Some(Arc::new(RedisViewCache::new(
                 &backends.redis_url,
                 &backends.redis_prefix,
@@ -146,7 +146,9 @@ impl Adapters for PgAdapters {
     }
 
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {
-        self.view_cache.clone()
+        self.view_cache
+            .clone()
+            .map(|cache| cache as Arc<dyn ViewCache>)
     }
 
     fn outbox(&self, service: Queue) -> Arc<dyn OutboxReader> {
@@ -208,6 +210,7 @@ impl Scaled {
         let readiness = Arc::new(ScaledReadiness {
             databases: databases.clone(),
             amqp: amqp.clone(),
+            redis: adapters.view_cache.clone(),
             stopping: supervisor.token(),
         });
         let peers = &config.peers;

@@ -184,6 +184,37 @@ async fn other_messages_are_acknowledged_without_an_email() {
 }
 
 #[tokio::test]
+async fn a_message_it_cannot_read_or_does_not_consume_is_rejected_not_ignored() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let reserved = envelope(OrderInventoryReserved {
+        order_id: Uuid::now_v7(),
+        reserved_at: OffsetDateTime::now_utc(),
+    });
+    let unknown_type = Envelope {
+        message_type: "shipment.teleported".into(),
+        ..reserved.clone()
+    };
+    let future_version = Envelope {
+        schema_version: 99,
+        ..reserved.clone()
+    };
+    let not_its_own = envelope(contracts::ReleaseStock {
+        order_id: Uuid::now_v7(),
+    });
+
+    for poison in [unknown_type, future_version, not_its_own] {
+        let outcome = app.service.handle(&poison).await;
+        assert!(
+            matches!(outcome, Err(HandleError::Rejected(_))),
+            "{}: {outcome:?}",
+            poison.message_type
+        );
+    }
+    assert_eq!(sender.sent(), Vec::new());
+}
+
+#[tokio::test]
 async fn the_mailbox_lists_one_orders_notifications_newest_first() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
@@ -256,6 +287,7 @@ async fn a_message_whose_email_keeps_failing_is_dead_lettered_after_three_attemp
         Arc::new(queue.consumer(Queue::Notification)),
         Arc::new(app.service.clone()),
         policy,
+        transport::OutageReporter::unheard(),
         shutdown.clone(),
     ));
 

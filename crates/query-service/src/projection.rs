@@ -19,11 +19,13 @@ use store::query::QueryTx;
 #[async_trait]
 impl Handler for QueryService {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        // Read first, whatever the type: a message this build cannot read is poison, and must
+        // end in a dead letter rather than be acknowledged unread.
+        let message = envelope.decode()?;
         if !envelope.message_type.starts_with("order.") {
             debug!("not an order event; ignored");
             return Ok(());
         }
-        let message = envelope.decode()?;
         let order_id = message.order_id();
         if order_id != envelope.correlation_id {
             return Err(HandleError::Rejected(anyhow::anyhow!(

@@ -75,6 +75,15 @@ impl OrderStore for PgOrderStore {
         .collect()
     }
 
+    async fn postpone_deadlines(&self, by: Duration) -> store::Result<u64> {
+        let postponed = sqlx::query("UPDATE deadlines SET due_at = due_at + $1")
+            .bind(i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
+            .execute(self.database.pool())
+            .await
+            .or_store_error("postpone saga deadlines")?;
+        Ok(postponed.rows_affected())
+    }
+
     async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
         sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
             .bind(key)

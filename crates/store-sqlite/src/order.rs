@@ -72,6 +72,15 @@ impl OrderStore for SqliteOrderStore {
         .collect()
     }
 
+    async fn postpone_deadlines(&self, by: Duration) -> store::Result<u64> {
+        let postponed = sqlx::query("UPDATE deadlines SET due_at = due_at + ?")
+            .bind(i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
+            .execute(self.database.writer())
+            .await
+            .or_store_error("postpone saga deadlines")?;
+        Ok(postponed.rows_affected())
+    }
+
     async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
         sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
             .bind(key)

@@ -68,6 +68,13 @@ pub trait OrderStore: Send + Sync {
     /// [`crate::StoreError`] when the read fails.
     async fn due_deadlines(&self, max: usize) -> Result<Vec<DueDeadline>>;
 
+    /// Pushes every pending deadline back by `by`; returns how many there were. The deadline
+    /// timer does, by the time its own process could not work, before firing anything.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the update fails (then nothing moved).
+    async fn postpone_deadlines(&self, by: Duration) -> Result<u64>;
+
     /// The request first sent with `key`, if any.
     ///
     /// # Errors

@@ -23,6 +23,8 @@ use crate::topology::Topology;
 
 /// How long opening a connection may take before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a readiness ping may take.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long any single broker operation (a declaration, a confirmation) may take.
 pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -109,6 +111,21 @@ impl Connector {
         let session = self.reopen(previous).await.map_err(TransportError)?;
         *current = Some(session.clone());
         Ok(session)
+    }
+
+    /// Whether the broker answers: the current session is alive, or one can be opened within
+    /// [`PING_TIMEOUT`]. A ping never waits longer, even while other callers are reconnecting
+    /// one after another.
+    pub(crate) async fn ping(&self) -> bool {
+        if let Ok(current) = self.current.try_lock()
+            && current.as_ref().is_some_and(Session::is_alive)
+        {
+            return true;
+        }
+        matches!(
+            tokio::time::timeout(PING_TIMEOUT, self.session()).await,
+            Ok(Ok(_))
+        )
     }
 
     /// Closes the current connection, if any, and leaves the session in place: the next call

@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use crate::Topology;
 use anyhow::Context as _;
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-use lapin::{Connection, ConnectionProperties};
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeleteOptions,
+};
+use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 
 /// How long a test under [`with_prefix`] may run before it fails.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
@@ -73,6 +75,70 @@ async fn delete_prefixed(url: &str, prefix: &str) -> anyhow::Result<()> {
     }
     connection
         .close(200, "topology deleted".into())
+        .await
+        .context("close the connection")?;
+    Ok(())
+}
+
+/// A message to put on a queue as it is, for tests of what consumers do with poison.
+#[derive(Clone, Debug)]
+pub struct RawMessage {
+    /// The queue it goes to (through the default exchange), e.g. `Topology::queue`.
+    pub queue_name: String,
+    pub body: Vec<u8>,
+    /// The `message_id` property; dead letters are listed by it.
+    pub message_id: String,
+    /// The `type` property, if any.
+    pub message_type: Option<String>,
+}
+
+/// Publishes every message as it is, straight to its queue, with publisher confirms: a way in
+/// for bodies and types no publisher of this crate would send.
+///
+/// # Errors
+/// When the broker cannot be reached, or does not confirm a message.
+pub async fn publish_raw(url: &str, messages: &[RawMessage]) -> anyhow::Result<()> {
+    let connection = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .context("connect to the broker")?;
+    let channel = connection
+        .create_channel()
+        .await
+        .context("open a channel")?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .context("enable confirms")?;
+    for message in messages {
+        let mut properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(message.message_id.as_str().into());
+        if let Some(message_type) = &message.message_type {
+            properties = properties.with_type(message_type.as_str().into());
+        }
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                message.queue_name.as_str().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &message.body,
+                properties,
+            )
+            .await
+            .context("publish")?
+            .await
+            .context("confirm")?;
+        anyhow::ensure!(
+            matches!(confirm, Confirmation::Ack(None)),
+            "{} was not taken: {confirm:?}",
+            message.queue_name
+        );
+    }
+    connection
+        .close(200, "published".into())
         .await
         .context("close the connection")?;
     Ok(())

@@ -94,9 +94,10 @@ impl AmqpTransport {
         self.connector.topology()
     }
 
-    /// Whether the broker answers (reconnecting if needed); for readiness checks.
+    /// Whether the broker answers (reconnecting if needed, for at most two seconds); for
+    /// readiness checks.
     pub async fn ping(&self) -> bool {
-        self.connector.session().await.is_ok()
+        self.connector.ping().await
     }
 
     /// Closes the connection, as a broker restart would: consumers' channels close with it

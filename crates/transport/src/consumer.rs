@@ -8,7 +8,7 @@ use futures_util::FutureExt as _;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info_span, warn};
 
-use crate::{Delivery, QueueConsumer, RetryPolicy};
+use crate::{Delivery, OutageReporter, QueueConsumer, RetryPolicy};
 
 /// Why a handler did not handle a message; decides between retry and dead letter.
 #[derive(Debug, thiserror::Error)]
@@ -52,27 +52,32 @@ pub trait Handler: Send + Sync {
 const IDLE_WAIT: Duration = Duration::from_millis(500);
 const BATCH: usize = 16;
 
-/// Consumes one queue until `shutdown`: handle, then ack, retry or dead-letter.
+/// Consumes one queue until `shutdown`: handle, then ack, retry or dead-letter. It tells
+/// `outages` when it cannot receive, and when it can again.
 ///
 /// A message being handled when shutdown comes is finished first.
 pub async fn run_consumer(
     consumer: Arc<dyn QueueConsumer>,
     handler: Arc<dyn Handler>,
     policy: RetryPolicy,
+    outages: OutageReporter,
     shutdown: CancellationToken,
 ) {
     let queue = consumer.queue().name();
     let mut receive_failures = 0;
     while !shutdown.is_cancelled() {
+        let attempt = tokio::time::Instant::now();
         let deliveries = match consumer.receive(BATCH).await {
             Ok(deliveries) => {
+                outages.up();
                 receive_failures = 0;
                 deliveries
             }
             Err(error) => {
                 // The transport is down: back off like any outage, and never give up.
+                outages.down(attempt);
                 receive_failures += 1;
-                let delay = policy.delay(receive_failures);
+                let delay = policy.outage_delay(receive_failures);
                 warn!(
                     queue,
                     error = format!("{:#}", anyhow::Error::new(error)),
@@ -165,7 +170,7 @@ async fn settle(
             }
         }
         Err(HandleError::Unavailable(cause)) => {
-            let delay = policy.delay(delivery.redeliveries + 1);
+            let delay = policy.outage_delay(delivery.redeliveries + 1);
             let error = format!("{cause:#}");
             warn!(
                 error,

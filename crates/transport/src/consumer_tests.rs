@@ -112,6 +112,7 @@ async fn consume_for(queue: &Arc<ScriptedQueue>, policy: RetryPolicy, duration: 
         queue.clone(),
         Arc::new(NeverCalled),
         policy,
+        crate::OutageReporter::unheard(),
         shutdown.clone(),
     ));
     tokio::time::sleep(duration).await;

@@ -1,11 +1,12 @@
 //! Moving messages between services: the transport ports ([`Publisher`], [`QueueConsumer`],
 //! [`DeadLetters`]), the retry and dead-letter policy, the consumer loop that classifies every
-//! failure, and the outbox relay.
+//! failure, the outbox relay, and the record of the process's own outages they report to.
 //!
 //! Delivery is at-least-once; handlers make effects exactly-once with the inbox. Only a message
 //! that fails by its own fault uses up attempts; an outage is waited out without end.
 
 mod consumer;
+mod outages;
 mod ports;
 mod relay;
 mod retry;
@@ -13,9 +14,12 @@ mod retry;
 #[cfg(test)]
 mod consumer_tests;
 #[cfg(test)]
+mod outage_tests;
+#[cfg(test)]
 mod relay_tests;
 
 pub use consumer::{HandleError, Handler, run_consumer};
+pub use outages::{OutageReporter, Outages};
 pub use ports::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 pub use relay::run_relay;
-pub use retry::RetryPolicy;
+pub use retry::{OUTAGE_MAX_DELAY, RetryPolicy};

@@ -5,23 +5,31 @@ use store::OutboxReader;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-use crate::Publisher;
+use crate::{OutageReporter, Publisher};
 
 const BATCH: usize = 128;
 /// The relay also polls, in case a wake-up is missed (or comes from another process).
 const POLL: Duration = Duration::from_millis(250);
 
 /// Publishes one service's outbox until `shutdown`, oldest first, marking messages published
-/// only after the transport confirmed them. On shutdown it flushes what is pending.
+/// only after the transport confirmed them. On shutdown it flushes what is pending. It tells
+/// `outages` when it cannot read its outbox or publish, and when it can again.
 pub async fn run_relay(
     name: &'static str,
     outbox: Arc<dyn OutboxReader>,
     publisher: Arc<dyn Publisher>,
+    outages: OutageReporter,
     shutdown: CancellationToken,
 ) {
     let mut failures = 0u32;
     loop {
-        match relay_batch(outbox.as_ref(), publisher.as_ref()).await {
+        let attempt = tokio::time::Instant::now();
+        let relayed = relay_batch(outbox.as_ref(), publisher.as_ref()).await;
+        match &relayed {
+            Ok(_) => outages.up(),
+            Err(_) => outages.down(attempt),
+        }
+        match relayed {
             Ok(0) if shutdown.is_cancelled() => return,
             Ok(0) => {
                 failures = 0;
@@ -41,7 +49,8 @@ pub async fn run_relay(
                 if shutdown.is_cancelled() && failures > 3 {
                     return;
                 }
-                let delay = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
+                // Doubling up to 1.6 s: the relay resumes soon after the transport is back.
+                let delay = Duration::from_millis(100 * 2u64.pow(failures.min(4)));
                 tokio::time::sleep(delay).await;
             }
         }

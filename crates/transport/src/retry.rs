@@ -2,6 +2,10 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
+/// The longest wait, before jitter, between two tries of something that failed because a
+/// dependency was down.
+pub const OUTAGE_MAX_DELAY: Duration = Duration::from_secs(1);
+
 /// How failures are retried: exponential backoff with jitter, and a number of attempts after
 /// which a message that keeps failing by its own fault is dead-lettered.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +41,18 @@ impl RetryPolicy {
         delays.nth(nth).unwrap_or(self.max_delay)
     }
 
+    /// The delay before retry number `retry` of something that failed because a dependency was
+    /// down: the same doubling, capped at [`OUTAGE_MAX_DELAY`] (or the first delay, if longer)
+    /// instead of `max_delay`, jitter on top. An outage is retried without end, so this cap is
+    /// how soon the work resumes once the dependency is back.
+    pub fn outage_delay(&self, retry: u32) -> Duration {
+        let outage = Self {
+            max_delay: self.max_delay.min(OUTAGE_MAX_DELAY.max(self.initial_delay)),
+            ..*self
+        };
+        outage.delay(retry)
+    }
+
     /// Whether a message that has now failed `attempts` times by its own fault is done for.
     pub fn exhausted(&self, attempts: u32) -> bool {
         attempts >= self.max_attempts
@@ -67,6 +83,32 @@ mod tests {
             "{:?}",
             policy.delay(20)
         );
+    }
+
+    #[test]
+    fn an_outage_is_retried_within_two_seconds_whatever_the_cap_for_a_message_s_own_faults() {
+        let policy = RetryPolicy::default();
+        for retry in 1..=40 {
+            let delay = policy.outage_delay(retry);
+            assert!(
+                delay >= policy.initial_delay && delay <= Duration::from_secs(2),
+                "retry {retry}: {delay:?}"
+            );
+        }
+        assert!(
+            policy.delay(12) >= Duration::from_secs(30),
+            "a message that fails by its own fault still backs off up to the cap"
+        );
+    }
+
+    #[test]
+    fn an_outage_waits_at_least_the_first_delay_when_that_is_longer_than_a_second() {
+        let slow = RetryPolicy {
+            initial_delay: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        assert!(slow.outage_delay(9) >= Duration::from_secs(5));
+        assert!(slow.outage_delay(9) <= Duration::from_secs(10));
     }
 
     #[test]

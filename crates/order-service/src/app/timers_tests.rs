@@ -1,6 +1,7 @@
 //! The deadline timer's pace, on a paused clock. Whether a deadline is due is the database's
-//! business (its clock); how often the timer asks, and how soon it asks again, is the timer's.
-//! The store is a fake that answers from a script and notes the (virtual) time of each look.
+//! business (its clock); how often the timer asks, how soon it asks again, and by how much it
+//! pushes deadlines back after its process was down, is the timer's. The store is a fake that
+//! answers from a script and notes the (virtual) time of each look and each postponement.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product,
 use store::{StoreError, UnitOfWork};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use transport::Outages;
 use uuid::Uuid;
 
 use crate::{OrderService, SagaDeadlines, run_deadline_timer};
@@ -27,12 +29,14 @@ enum Look {
 }
 
 /// A store that knows no order and answers the timer's looks from a script (then finds
-/// nothing due), noting when each look came and which deadlines were cleared.
+/// nothing due), noting when each look came, which deadlines were cleared, and each
+/// postponement (as the number of looks before it, and by how much).
 #[derive(Default)]
 struct ScriptedDeadlines {
     script: Mutex<VecDeque<Look>>,
     looks: Mutex<Vec<Instant>>,
     cleared: Cleared,
+    postponed: Mutex<Vec<(usize, Duration)>>,
 }
 
 impl ScriptedDeadlines {
@@ -73,6 +77,12 @@ impl OrderStore for ScriptedDeadlines {
             Some(Look::Due(deadline)) => Ok(vec![deadline]),
             Some(Look::Unreadable) => Err(StoreError::Unavailable(anyhow::anyhow!("locked"))),
         }
+    }
+
+    async fn postpone_deadlines(&self, by: Duration) -> store::Result<u64> {
+        let looks = self.looks.lock().expect("looks").len();
+        self.postponed.lock().expect("postponed").push((looks, by));
+        Ok(1)
     }
 
     async fn idempotent_request(&self, _key: &str) -> store::Result<Option<IdempotentRequest>> {
@@ -144,9 +154,14 @@ impl OrderTx for ClearingTx {
 
 /// Runs the deadline timer on `store` for `duration` of virtual time, then stops it.
 async fn run_timer_for(store: &Arc<ScriptedDeadlines>, duration: Duration) {
+    run_timer_with(store, Outages::new(), duration).await;
+}
+
+/// [`run_timer_for`] in a process whose other workers report to `outages`.
+async fn run_timer_with(store: &Arc<ScriptedDeadlines>, outages: Arc<Outages>, duration: Duration) {
     let service = Arc::new(OrderService::new(store.clone(), SagaDeadlines::default()));
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(run_deadline_timer(service, shutdown.clone()));
+    let task = tokio::spawn(run_deadline_timer(service, outages, shutdown.clone()));
     tokio::time::sleep(duration).await;
     shutdown.cancel();
     task.await.expect("the timer ends");
@@ -203,4 +218,72 @@ async fn a_timer_stopped_between_looks_stops_at_once() {
 
     assert_eq!(started.elapsed(), Duration::from_millis(50));
     assert_eq!(store.looks_after_the_first(), ms(&[]));
+}
+
+fn due(order_id: Uuid) -> Look {
+    Look::Due(DueDeadline {
+        order_id,
+        step: SagaStep::AwaitingStock,
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_its_database_was_unreachable_the_timer_pushes_deadlines_back_by_the_outage_first() {
+    let (seen_before, seen_after) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut script: Vec<Look> = (0..10).map(|_| Look::Unreadable).collect();
+    script.extend([due(seen_before), due(seen_after)]);
+    let store = Arc::new(ScriptedDeadlines::new(script));
+
+    run_timer_for(&store, Duration::from_secs(3)).await;
+
+    assert_eq!(
+        *store.postponed.lock().expect("postponed"),
+        [(11, Duration::from_secs(2))],
+        "ten failed looks 200 ms apart, then the first that worked: postponed by 2 s, at once"
+    );
+    let cleared = store.cleared.lock().expect("cleared").clone();
+    assert_eq!(
+        cleared,
+        [(seen_after, Some(SagaStep::AwaitingStock))],
+        "only what is due after the postponement fires"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_its_relay_cannot_publish_the_timer_fires_nothing_then_postpones_by_that_outage() {
+    let order_id = Uuid::now_v7();
+    let store = Arc::new(ScriptedDeadlines::new((0..8).map(|_| due(order_id))));
+    let outages = Outages::new();
+    let relay = outages.reporter();
+    relay.down(Instant::now());
+    let recovering = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        relay.up();
+    });
+
+    run_timer_with(&store, outages, Duration::from_millis(1_300)).await;
+    recovering.await.expect("relay");
+
+    assert_eq!(
+        *store.postponed.lock().expect("postponed"),
+        [(7, Duration::from_millis(1_100))],
+        "six looks fired nothing; the seventh, after the relay was back, postponed first"
+    );
+    assert_eq!(
+        store.cleared.lock().expect("cleared").len(),
+        1,
+        "then fired what was due"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_outage_is_kept_until_it_adds_up_to_half_a_second() {
+    let store = Arc::new(ScriptedDeadlines::new([Look::Unreadable, Look::Unreadable]));
+
+    run_timer_for(&store, Duration::from_millis(500)).await;
+
+    assert!(
+        store.postponed.lock().expect("postponed").is_empty(),
+        "400 ms of outage: no deadline rewritten yet"
+    );
 }

@@ -21,6 +21,7 @@ pub(crate) const ADMIN_TOKEN: &str = "cluster-test-token";
 
 pub(crate) struct Cluster {
     pub(crate) gateway: String,
+    base_port: u16,
     pub(crate) http: reqwest::Client,
     pub(crate) database: Option<TestDatabase>,
     pub(crate) amqp_prefix: String,
@@ -47,14 +48,40 @@ fn free_base_port() -> u16 {
     panic!("no free block of ports");
 }
 
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
 fn rand_u16() -> u16 {
     let bytes = uuid::Uuid::new_v4().into_bytes();
     u16::from_le_bytes([bytes[0], bytes[1]])
 }
 
+/// Where the processes reach PostgreSQL, RabbitMQ and Redis: the servers themselves, or other
+/// addresses in front of them (a test's proxies).
+pub(crate) type Route<'a> = &'a dyn Fn(Backend, &str) -> String;
+
+/// A server the processes depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Postgres,
+    Rabbitmq,
+    Redis,
+}
+
 impl Cluster {
     /// Starts a cluster; `settings` are extra environment variables for every process.
     pub(crate) async fn start(replicas: u32, settings: &[(&str, &str)]) -> Cluster {
+        Self::start_routed(replicas, settings, &|_, url| url.to_owned()).await
+    }
+
+    /// Starts a cluster whose processes reach each backend at `route(backend, url)`; the
+    /// harness itself (checks, clean-up) uses the servers directly.
+    pub(crate) async fn start_routed(
+        replicas: u32,
+        settings: &[(&str, &str)],
+        route: Route<'_>,
+    ) -> Cluster {
         let turn = ONE_CLUSTER_AT_A_TIME.lock().await;
         let database = TestDatabase::create().await.expect("test database");
         let amqp_prefix = transport_amqp::testing::test_prefix();
@@ -70,8 +97,15 @@ impl Cluster {
             ("BASE_PORT".into(), base_port.to_string()),
             ("REPLICAS".into(), replicas.to_string()),
             ("REPLICATED".into(), "inventory payment".into()),
-            ("DATABASE_URL".into(), database.url().to_owned()),
-            ("AMQP_URL".into(), transport_amqp::testing::amqp_url()),
+            (
+                "DATABASE_URL".into(),
+                route(Backend::Postgres, database.url()),
+            ),
+            (
+                "AMQP_URL".into(),
+                route(Backend::Rabbitmq, &transport_amqp::testing::amqp_url()),
+            ),
+            ("REDIS_URL".into(), route(Backend::Redis, &redis_url())),
             ("ORDERFLOW_AMQP_PREFIX".into(), amqp_prefix.clone()),
             ("ORDERFLOW_REDIS_PREFIX".into(), redis_prefix.clone()),
             ("ORDERFLOW_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
@@ -88,6 +122,7 @@ impl Cluster {
         );
         let cluster = Cluster {
             gateway: format!("http://127.0.0.1:{base_port}"),
+            base_port,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -101,6 +136,21 @@ impl Cluster {
         };
         cluster.script("start").await;
         cluster
+    }
+
+    /// The address of the first process of `service` (`order`, …, `query`, `gateway`), with
+    /// the same port plan as `scripts/local-cluster`.
+    pub(crate) fn process_url(&self, service: &str) -> String {
+        let offset = match service {
+            "gateway" => 0,
+            "order" => 1,
+            "inventory" => 2,
+            "payment" => 3,
+            "notification" => 4,
+            "query" => 5,
+            other => panic!("no service {other}"),
+        };
+        format!("http://127.0.0.1:{}", self.base_port + offset)
     }
 
     /// Runs `scripts/local-cluster <command>` with this cluster's settings.
@@ -272,7 +322,7 @@ impl Cluster {
         .await
         .expect("delete topology");
         let cache = cache_redis::RedisViewCache::new(
-            &std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            &redis_url(),
             &self.redis_prefix,
             Duration::from_secs(1),
         )

@@ -4,5 +4,8 @@
 mod checks;
 mod harness;
 mod load;
+mod outages;
 mod poison;
+mod poison_catalogue;
+mod poison_under_kills;
 mod scenarios;

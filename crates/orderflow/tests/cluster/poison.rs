@@ -7,7 +7,7 @@ use transport_amqp::{AmqpSettings, AmqpTransport};
 
 use crate::harness::{ADMIN_TOKEN, Cluster};
 
-async fn orderflow(cluster: &Cluster, args: &[&str]) -> Value {
+pub(crate) async fn orderflow(cluster: &Cluster, args: &[&str]) -> Value {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
         .args(args)
         .args(["--url", &cluster.gateway, "--admin-token", ADMIN_TOKEN])

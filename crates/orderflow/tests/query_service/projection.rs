@@ -102,3 +102,20 @@ async fn an_order_event_that_cannot_be_decoded_is_rejected_and_kept_nowhere() {
         Vec::<Uuid>::new()
     );
 }
+
+#[tokio::test]
+async fn a_message_of_a_type_nobody_knows_is_rejected_not_ignored() {
+    let app = spawn_app().await;
+    let order_id = Uuid::now_v7();
+    let unknown = Envelope {
+        message_type: "shipment.teleported".into(),
+        ..envelope(StockReleased { order_id }, at(0))
+    };
+
+    let outcome = app.service.handle(&unknown).await;
+
+    assert!(
+        matches!(outcome, Err(HandleError::Rejected(_))),
+        "{outcome:?}"
+    );
+}

@@ -131,6 +131,33 @@ pub async fn a_deadline_falls_due_only_after_its_delay(store: Arc<dyn OrderStore
     );
 }
 
+/// Postponing pushes every pending deadline back by the same time: one that was due is due no
+/// more, and every pending deadline is counted.
+pub async fn postponing_pushes_every_pending_deadline_back(store: Arc<dyn OrderStore>) {
+    let (due, later) = (Uuid::now_v7(), Uuid::now_v7());
+    set_deadline(&store, due, SagaStep::AwaitingStock, Duration::ZERO).await;
+    set_deadline(
+        &store,
+        later,
+        SagaStep::AwaitingPayment,
+        Duration::from_secs(3600),
+    )
+    .await;
+    assert_eq!(store.due_deadlines(10).await.expect("due").len(), 1);
+
+    let postponed = store
+        .postpone_deadlines(Duration::from_secs(3600))
+        .await
+        .expect("postpone");
+
+    assert_eq!(postponed, 2);
+    assert!(store.due_deadlines(10).await.expect("due").is_empty());
+    store
+        .postpone_deadlines(Duration::ZERO)
+        .await
+        .expect("postpone by nothing");
+}
+
 /// An order has one deadline: setting another replaces step and due time; due deadlines come
 /// at most `max` at a time.
 pub async fn setting_a_deadline_replaces_the_previous_one(store: Arc<dyn OrderStore>) {

@@ -128,6 +128,7 @@ impl RunningConsumer {
             transport.consumer(queue),
             handler,
             retry_policy(),
+            transport::OutageReporter::unheard(),
             shutdown.clone(),
         ));
         Self { shutdown, task }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use contracts::{Envelope, Queue};
+use testkit::proxy::Proxy;
 use testkit::transport_contract::retry_policy;
 use tokio_util::sync::CancellationToken;
 use transport::{DeadLetters as _, HandleError, Handler, Publisher as _, QueueConsumer as _};
@@ -64,6 +65,7 @@ async fn publishing_and_consuming_recover_after_the_connection_is_lost() {
             Arc::new(transport.consumer(Queue::Order)),
             recorder.clone(),
             retry_policy(),
+            transport::OutageReporter::unheard(),
             shutdown.clone(),
         ));
 
@@ -149,4 +151,53 @@ async fn connecting_to_a_broker_that_is_down_fails_after_a_few_tries() {
         started.elapsed() < Duration::from_secs(20),
         "it gives up rather than hang"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ping_answers_within_two_seconds_while_the_broker_is_unreachable_and_others_reconnect() {
+    with_prefix(|prefix| async move {
+        let (mut link, url) = Proxy::in_front_of(&transport_amqp::testing::amqp_url())
+            .await
+            .expect("proxy");
+        let settings = AmqpSettings {
+            prefix,
+            retry: retry_policy(),
+            ..AmqpSettings::default()
+        };
+        let transport = AmqpTransport::connect(&url, settings)
+            .await
+            .expect("connect");
+        assert!(transport.ping().await, "up");
+
+        link.take_down().await;
+        // A process's consumers keep reconnecting meanwhile.
+        let reconnecting: Vec<_> = (0..4)
+            .map(|_| {
+                let consumer = transport.consumer(Queue::Order);
+                tokio::spawn(async move {
+                    loop {
+                        let _ = consumer.receive(8).await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let up = transport.ping().await;
+        let took = started.elapsed();
+        link.bring_back().await;
+
+        assert!(!up, "down");
+        assert!(took < Duration::from_millis(2_500), "a ping took {took:?}");
+        let deadline = Instant::now() + PATIENCE;
+        while !transport.ping().await {
+            assert!(Instant::now() < deadline, "never up again");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        for task in reconnecting {
+            task.abort();
+        }
+        transport.disconnect().await;
+    })
+    .await;
 }
