@@ -9,12 +9,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use query_domain::OrderView;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 use store::query::{ViewCache, view_version};
 use tracing::warn;
-use uuid::Uuid;
 
 /// Writes the view only if no newer version is cached: KEYS[1] view, KEYS[2] version;
 /// ARGV[1] JSON, ARGV[2] version, ARGV[3] ttl in ms.
@@ -56,7 +56,7 @@ impl RedisViewCache {
         })
     }
 
-    fn key(&self, order_id: Uuid) -> String {
+    fn key(&self, order_id: OrderId) -> String {
         format!("{}order:{order_id}", self.prefix)
     }
 
@@ -116,7 +116,7 @@ impl RedisViewCache {
 
 #[async_trait]
 impl ViewCache for RedisViewCache {
-    async fn get(&self, order_id: Uuid) -> Option<OrderView> {
+    async fn get(&self, order_id: OrderId) -> Option<OrderView> {
         let mut connection = self.connection().await?;
         match connection
             .get::<_, Option<String>>(self.key(order_id))
@@ -137,7 +137,7 @@ impl ViewCache for RedisViewCache {
         let Ok(json) = serde_json::to_string(view) else {
             return;
         };
-        let key = self.key(view.order_id);
+        let key = self.key(OrderId::new(view.order_id));
         let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let written: Result<i64, _> = self
             .put_if_newer

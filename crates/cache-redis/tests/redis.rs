@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use cache_redis::RedisViewCache;
+use contracts::value::OrderId;
 use query_domain::{OrderView, SagaHistoryEntry};
 use store::query::ViewCache as _;
 use time::OffsetDateTime;
@@ -52,7 +53,7 @@ async fn a_cached_view_is_read_back_until_it_expires() {
     let cache = cache(Duration::from_millis(300));
     let order_id = Uuid::now_v7();
     assert_eq!(
-        cache.get(order_id).await,
+        cache.get(OrderId::new(order_id)).await,
         None,
         "a miss before anything is cached"
     );
@@ -60,11 +61,11 @@ async fn a_cached_view_is_read_back_until_it_expires() {
     cache.put(&view(order_id, &["order.placed"])).await;
 
     assert_eq!(
-        cache.get(order_id).await,
+        cache.get(OrderId::new(order_id)).await,
         Some(view(order_id, &["order.placed"]))
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(cache.get(order_id).await, None, "expired");
+    assert_eq!(cache.get(OrderId::new(order_id)).await, None, "expired");
     cache.clear().await.expect("clean up");
 }
 
@@ -77,7 +78,7 @@ async fn an_older_view_never_replaces_a_newer_one() {
     cache.put(&newer).await;
     cache.put(&view(order_id, &["order.placed"])).await;
 
-    assert_eq!(cache.get(order_id).await, Some(newer));
+    assert_eq!(cache.get(OrderId::new(order_id)).await, Some(newer));
     cache.clear().await.expect("clean up");
 }
 
@@ -93,7 +94,7 @@ async fn an_unreachable_redis_is_a_quick_miss_not_an_error() {
     let started = Instant::now();
 
     cache.put(&view(order_id, &["order.placed"])).await;
-    let read = cache.get(order_id).await;
+    let read = cache.get(OrderId::new(order_id)).await;
 
     assert_eq!(read, None);
     assert!(

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::upcast::{self, DecodeError};
+use crate::value::OrderId;
 
 /// One line of an order as the order service priced it from its catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ pub enum Compensation {
 /// `order.placed`, version 2: version 1 had no `currency` (it was always USD).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub customer_email: String,
     pub items: Vec<OrderLine>,
     pub total_minor: i64,
@@ -49,14 +50,14 @@ pub struct OrderPlaced {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderInventoryReserved {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     #[serde(with = "time::serde::rfc3339")]
     pub reserved_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPaid {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub payment_id: Uuid,
     pub amount_minor: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -65,7 +66,7 @@ pub struct OrderPaid {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCompleted {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub customer_email: String,
     pub total_minor: i64,
     pub currency: String,
@@ -75,7 +76,7 @@ pub struct OrderCompleted {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub customer_email: String,
     /// Why, in words a person can read.
     pub reason: String,
@@ -88,20 +89,20 @@ pub struct OrderCancelled {
 /// Command to inventory: reserve every line of an order, or none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReserveStock {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub items: Vec<StockLine>,
 }
 
 /// Command to inventory: release what an order reserved (compensation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseStock {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 /// Command to payment: charge an order once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChargePayment {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub amount_minor: i64,
     pub currency: String,
     pub payment_token: String,
@@ -110,17 +111,17 @@ pub struct ChargePayment {
 /// Command to payment: refund an order's captured payment (compensation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundPayment {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockReserved {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockInsufficient {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub product_id: String,
     pub requested: u32,
     pub available: u32,
@@ -128,25 +129,25 @@ pub struct StockInsufficient {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockReleased {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentSucceeded {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub payment_id: Uuid,
     pub amount_minor: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentFailed {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRefunded {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub payment_id: Uuid,
     pub amount_minor: i64,
 }
@@ -171,7 +172,7 @@ macro_rules! messages {
                 match self { $(Self::$variant(_) => $version,)* }
             }
 
-            pub fn order_id(&self) -> Uuid {
+            pub fn order_id(&self) -> OrderId {
                 match self { $(Self::$variant(m) => m.order_id,)* }
             }
 

@@ -78,6 +78,7 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
 mod tests {
     use serde_json::json;
 
+    use crate::value::OrderId;
     use crate::{Envelope, Message};
 
     /// A version-1 `order.placed`, as the first release stored it.
@@ -125,6 +126,16 @@ mod tests {
     }
 
     #[test]
+    fn a_decoded_payload_is_written_back_exactly_as_it_was_stored() {
+        let mut envelope = stored_v1_order_placed();
+        envelope.schema_version = 2;
+        envelope.payload["currency"] = json!("EUR");
+        let message = envelope.decode().expect("decode");
+        assert_eq!(message.payload(), envelope.payload);
+        assert_eq!(message.order_id().as_uuid(), envelope.correlation_id);
+    }
+
+    #[test]
     fn a_version_newer_than_this_build_is_rejected_not_guessed() {
         let mut envelope = stored_v1_order_placed();
         envelope.schema_version = 3;
@@ -141,7 +152,7 @@ mod tests {
 
     #[test]
     fn every_message_round_trips_through_its_envelope() {
-        let order_id = uuid::Uuid::now_v7();
+        let order_id = OrderId::new(uuid::Uuid::now_v7());
         let message = Message::from(crate::StockInsufficient {
             order_id,
             product_id: "product-001".into(),
@@ -151,7 +162,7 @@ mod tests {
         let envelope =
             Envelope::build(uuid::Uuid::now_v7(), &message).at(time::OffsetDateTime::UNIX_EPOCH);
         assert_eq!(envelope.message_type, "inventory.insufficient");
-        assert_eq!(envelope.correlation_id, order_id);
+        assert_eq!(envelope.correlation_id, order_id.as_uuid());
         assert_eq!(envelope.decode().expect("decode"), message);
     }
 }

@@ -15,11 +15,11 @@ use uuid::Uuid;
 pub struct OrderId(Uuid);
 
 impl OrderId {
-    pub fn new(id: Uuid) -> Self {
+    pub const fn new(id: Uuid) -> Self {
         Self(id)
     }
 
-    pub fn as_uuid(self) -> Uuid {
+    pub const fn as_uuid(self) -> Uuid {
         self.0
     }
 }

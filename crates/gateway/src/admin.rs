@@ -7,6 +7,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use contracts::value::OrderId;
 use serde::Deserialize;
 use store::notification::Notification;
 use transport::DeadLetter;
@@ -149,7 +150,12 @@ pub(crate) async fn notifications(
     QueryParams(params): QueryParams<NotificationParams>,
 ) -> Result<Json<Vec<Notification>>, ApiError> {
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(state.mailbox.sent(params.order_id, limit).await?))
+    Ok(Json(
+        state
+            .mailbox
+            .sent(params.order_id.map(OrderId::new), limit)
+            .await?,
+    ))
 }
 
 /// Rebuild every order view from the events the read model has kept.

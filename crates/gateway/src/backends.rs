@@ -6,6 +6,7 @@
 use api::ListQuery;
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use inventory_service::{AdjustError, InventoryService};
 use notification_service::NotificationService;
 use order_service::{OrderRequest, OrderService, Placed};
@@ -14,7 +15,6 @@ use query_service::{OrderPage, QueryService};
 use serde::{Deserialize, Serialize};
 use store::notification::Notification;
 use store::order::Product;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -27,16 +27,16 @@ pub trait OrderCommands: Send + Sync {
         idempotency_key: Option<&str>,
     ) -> Result<Placed, ApiError>;
     /// Returns the order's status after the cancel.
-    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError>;
+    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError>;
     /// The order's events; empty for an unknown order.
-    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError>;
+    async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError>;
     async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError>;
 }
 
 /// The read model.
 #[async_trait]
 pub trait OrderReads: Send + Sync {
-    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError>;
+    async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError>;
     async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError>;
     async fn rebuild(&self) -> Result<usize, ApiError>;
 }
@@ -53,7 +53,7 @@ pub trait Stock: Send + Sync {
 pub trait Mailbox: Send + Sync {
     async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError>;
 }
@@ -112,7 +112,7 @@ impl OrderCommands for OrderService {
         Ok(OrderService::place_order(self, request, idempotency_key).await?)
     }
 
-    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError> {
+    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
         Ok(OrderService::cancel_order(self, order_id)
             .await?
             .status
@@ -120,7 +120,7 @@ impl OrderCommands for OrderService {
             .to_owned())
     }
 
-    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError> {
+    async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError> {
         Ok(OrderService::events(self, order_id).await?)
     }
 
@@ -136,7 +136,7 @@ impl OrderCommands for OrderService {
 
 #[async_trait]
 impl OrderReads for QueryService {
-    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError> {
+    async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError> {
         Ok(QueryService::order(self, order_id).await?)
     }
 
@@ -177,7 +177,7 @@ impl Stock for InventoryService {
 impl Mailbox for NotificationService {
     async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError> {
         Ok(NotificationService::sent(self, order_id, limit).await?)

@@ -7,6 +7,7 @@ use std::time::Duration;
 use api::{CancelAccepted, FieldProblem, ListQuery, OrderAccepted, PlaceOrderBody};
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_service::{OrderRequest, Placed};
 use query_domain::OrderView;
 use query_service::OrderPage;
@@ -15,7 +16,6 @@ use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use store::notification::Notification;
-use uuid::Uuid;
 
 use crate::backends::{CatalogItem, Mailbox, OrderCommands, OrderReads, Stock, StockView};
 use crate::error::ApiError;
@@ -119,19 +119,19 @@ impl OrderCommands for Remote {
             .await
             .map_err(|error| ApiError::Internal(error.into()))?;
         Ok(Placed {
-            order_id: accepted.order_id,
+            order_id: OrderId::new(accepted.order_id),
             replayed,
         })
     }
 
-    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError> {
+    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
         let cancelled: CancelAccepted = self
             .call(self.post(&format!("/api/v1/orders/{order_id}/cancel")))
             .await?;
         Ok(cancelled.status)
     }
 
-    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError> {
+    async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError> {
         match self
             .call(self.get(&format!("/api/v1/orders/{order_id}/events")))
             .await
@@ -148,7 +148,7 @@ impl OrderCommands for Remote {
 
 #[async_trait]
 impl OrderReads for Remote {
-    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError> {
+    async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError> {
         match self
             .call(self.get(&format!("/api/v1/orders/{order_id}")))
             .await
@@ -191,7 +191,7 @@ impl Stock for Remote {
 impl Mailbox for Remote {
     async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError> {
         let mut params = vec![("limit", limit.to_string())];

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, StockInsufficient, StockReleased, StockReserved};
 use inventory_domain::{OnCommit, OnRelease, OnReserve, ReservationStatus, StockError, StockLevel};
 use time::OffsetDateTime;
@@ -80,7 +81,7 @@ impl InventoryService {
     async fn reserve(
         &self,
         envelope: &Envelope,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[contracts::StockLine],
     ) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
@@ -112,7 +113,7 @@ impl InventoryService {
         reply_and_commit(tx, envelope, &reply).await
     }
 
-    async fn release(&self, envelope: &Envelope, order_id: Uuid) -> Result<(), HandleError> {
+    async fn release(&self, envelope: &Envelope, order_id: OrderId) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
         if !tx.mark_handled(envelope.message_id).await? {
             return Ok(());
@@ -124,7 +125,7 @@ impl InventoryService {
         reply_and_commit(tx, envelope, &StockReleased { order_id }.into()).await
     }
 
-    async fn commit(&self, envelope: &Envelope, order_id: Uuid) -> Result<(), HandleError> {
+    async fn commit(&self, envelope: &Envelope, order_id: OrderId) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
         if !tx.mark_handled(envelope.message_id).await? {
             return Ok(());

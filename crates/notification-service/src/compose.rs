@@ -2,9 +2,8 @@
 //!
 //! Pure: no I/O, no clock. The service adds the message id and the time of sending.
 
-use contracts::value::format_minor;
+use contracts::value::{OrderId, format_minor};
 use contracts::{Compensation, Message, OrderCancelled, OrderCompleted};
-use uuid::Uuid;
 
 /// The message types that send the customer an email.
 pub(crate) const NOTIFIED_TYPES: [&str; 2] = ["order.completed", "order.cancelled"];
@@ -12,7 +11,7 @@ pub(crate) const NOTIFIED_TYPES: [&str; 2] = ["order.completed", "order.cancelle
 /// An email before it is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Draft {
-    pub(crate) order_id: Uuid,
+    pub(crate) order_id: OrderId,
     pub(crate) recipient: String,
     pub(crate) subject: String,
     pub(crate) body: String,
@@ -67,12 +66,13 @@ fn cancellation(cancelled: &OrderCancelled) -> Draft {
 mod tests {
     use contracts::{OrderPlaced, StockReleased};
     use time::OffsetDateTime;
+    use uuid::Uuid;
 
     use super::*;
 
     fn completed() -> OrderCompleted {
         OrderCompleted {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
             customer_email: "ada@example.com".into(),
             total_minor: 12_995,
             currency: "EUR".into(),
@@ -82,7 +82,7 @@ mod tests {
 
     fn cancelled(compensations: Vec<Compensation>) -> OrderCancelled {
         OrderCancelled {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
             customer_email: "ada@example.com".into(),
             reason: "insufficient stock for product-001: requested 1000, available 100".into(),
             compensations,
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn other_messages_send_no_email() {
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new(Uuid::now_v7());
         assert_eq!(draft(&Message::from(StockReleased { order_id })), None);
         let placed = OrderPlaced {
             order_id,

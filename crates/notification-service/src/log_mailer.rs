@@ -41,6 +41,7 @@ mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
+    use contracts::value::OrderId;
     use time::OffsetDateTime;
     use uuid::Uuid;
 
@@ -71,7 +72,7 @@ mod tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let notification = Notification {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
             message_id: Uuid::now_v7(),
             recipient: "test@example.com".into(),
             subject: "Your order is confirmed".into(),

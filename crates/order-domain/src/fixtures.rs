@@ -2,7 +2,7 @@
 //! it to each status, and the saga's expected decisions. Test-only; nothing here is part of the
 //! crate.
 
-use contracts::value::{Email, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{Compensation, OrderCancelled, RefundPayment, ReleaseStock};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, react};
 use crate::{Order, OrderCommand, OrderEvent, OrderStatus, PricedLine, decide, replay};
 
-pub(crate) const ORDER_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+pub(crate) const ORDER_ID: OrderId =
+    OrderId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
 pub(crate) const PAYMENT_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
 pub(crate) const CUSTOMER: &str = "ada@example.com";
 /// Two laptops at 999.00 and three mice at 25.00.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use contracts::value::{Email, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, OrderLine,
     OrderPaid, OrderPlaced,
@@ -88,7 +88,7 @@ pub struct PricedLine {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderCommand {
     Place {
-        order_id: Uuid,
+        order_id: OrderId,
         customer_email: Email,
         lines: Vec<PricedLine>,
         currency: String,
@@ -148,7 +148,7 @@ impl TryFrom<Message> for OrderEvent {
 /// The state of a placed order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Order {
-    pub id: Uuid,
+    pub id: OrderId,
     pub status: OrderStatus,
     pub customer_email: String,
     pub items: Vec<OrderLine>,
@@ -254,7 +254,7 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
 }
 
 fn place(
-    order_id: Uuid,
+    order_id: OrderId,
     customer_email: &Email,
     lines: Vec<PricedLine>,
     currency: String,

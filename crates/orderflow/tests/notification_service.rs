@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, Queue,
 };
@@ -81,11 +82,15 @@ impl TestApp {
     }
 }
 
+fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 fn envelope(message: impl Into<Message>) -> Envelope {
     Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(OffsetDateTime::now_utc())
 }
 
-fn order_completed(order_id: Uuid) -> Envelope {
+fn order_completed(order_id: OrderId) -> Envelope {
     envelope(OrderCompleted {
         order_id,
         customer_email: "ada@example.com".into(),
@@ -95,7 +100,7 @@ fn order_completed(order_id: Uuid) -> Envelope {
     })
 }
 
-fn order_cancelled(order_id: Uuid) -> Envelope {
+fn order_cancelled(order_id: OrderId) -> Envelope {
     envelope(OrderCancelled {
         order_id,
         customer_email: "ada@example.com".into(),
@@ -109,7 +114,7 @@ fn order_cancelled(order_id: Uuid) -> Envelope {
 async fn a_completed_order_sends_and_records_one_confirmation() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let completed = order_completed(order_id);
 
     app.service.handle(&completed).await.expect("handled");
@@ -131,7 +136,7 @@ async fn a_completed_order_sends_and_records_one_confirmation() {
 async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let completed = order_completed(Uuid::now_v7());
+    let completed = order_completed(new_order_id());
 
     app.service.handle(&completed).await.expect("handled");
     app.service
@@ -147,7 +152,7 @@ async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
 async fn a_cancelled_order_sends_the_reason() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
 
     app.service
         .handle(&order_cancelled(order_id))
@@ -171,7 +176,7 @@ async fn a_cancelled_order_sends_the_reason() {
 async fn other_messages_are_acknowledged_without_an_email() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
 
     let reserved = envelope(OrderInventoryReserved {
         order_id,
@@ -187,7 +192,7 @@ async fn other_messages_are_acknowledged_without_an_email() {
 async fn the_mailbox_lists_one_orders_notifications_newest_first() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ada, bob) = (new_order_id(), new_order_id());
     for event in [
         order_completed(ada),
         order_cancelled(bob),
@@ -225,7 +230,7 @@ async fn the_mailbox_lists_one_orders_notifications_newest_first() {
 async fn a_sender_that_fails_rejects_the_message_and_records_nothing() {
     let app = spawn_app(Arc::new(FailingSender)).await;
 
-    let outcome = app.service.handle(&order_completed(Uuid::now_v7())).await;
+    let outcome = app.service.handle(&order_completed(new_order_id())).await;
 
     let Err(HandleError::Rejected(cause)) = outcome else {
         panic!("expected a rejection, got {outcome:?}");
@@ -241,7 +246,7 @@ async fn a_sender_that_fails_rejects_the_message_and_records_nothing() {
 async fn a_message_whose_email_keeps_failing_is_dead_lettered_after_three_attempts() {
     let app = spawn_app(Arc::new(FailingSender)).await;
     let queue = SqliteQueue::new(app.databases.clone());
-    let completed = order_completed(Uuid::now_v7());
+    let completed = order_completed(new_order_id());
     queue
         .publish(std::slice::from_ref(&completed))
         .await

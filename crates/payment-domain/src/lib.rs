@@ -1,6 +1,7 @@
 //! Payment rules, pure: at most one successful charge per order, and a refund only for a
 //! captured payment, at most once.
 
+use contracts::value::OrderId;
 use uuid::Uuid;
 
 /// Where an order's payment stands.
@@ -34,7 +35,7 @@ impl PaymentStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payment {
     pub payment_id: Uuid,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub amount_minor: i64,
     pub currency: String,
     pub status: PaymentStatus,

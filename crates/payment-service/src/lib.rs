@@ -10,6 +10,7 @@ mod simulated;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{
     ChargePayment, Envelope, Message, PaymentFailed, PaymentRefunded, PaymentSucceeded,
 };
@@ -111,7 +112,7 @@ impl PaymentService {
         }
     }
 
-    async fn refund(&self, envelope: &Envelope, order_id: Uuid) -> Result<(), HandleError> {
+    async fn refund(&self, envelope: &Envelope, order_id: OrderId) -> Result<(), HandleError> {
         let existing = self.store.payment(order_id).await?;
         let payment = match (Payment::on_refund(existing.as_ref()), existing) {
             (OnRefund::CallGateway, Some(payment)) => payment,

@@ -1,5 +1,6 @@
 //! The fold that builds views: same events, same view, whatever their order or repeats.
 
+use contracts::value::OrderId;
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced,
@@ -16,11 +17,15 @@ fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
 }
 
+fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 fn envelope(message: impl Into<Message>, seconds: i64) -> Envelope {
     Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(at(seconds))
 }
 
-fn placed(order_id: Uuid) -> Envelope {
+fn placed(order_id: OrderId) -> Envelope {
     let items = vec![
         OrderLine {
             product_id: "product-001".into(),
@@ -47,7 +52,7 @@ fn placed(order_id: Uuid) -> Envelope {
     envelope(placed, 0)
 }
 
-fn completed_order(order_id: Uuid) -> Vec<Envelope> {
+fn completed_order(order_id: OrderId) -> Vec<Envelope> {
     vec![
         placed(order_id),
         envelope(
@@ -87,10 +92,10 @@ fn view_of(events: &[Envelope]) -> OrderView {
 
 #[test]
 fn a_completed_order_shows_its_items_total_and_every_step() {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let view = view_of(&completed_order(order_id));
 
-    assert_eq!(view.order_id, order_id);
+    assert_eq!(view.order_id, order_id.as_uuid());
     assert_eq!(view.status, "COMPLETED");
     assert_eq!(view.total, "1051.97");
     assert_eq!(view.items[1].line_total, "51.98");
@@ -114,7 +119,7 @@ fn a_completed_order_shows_its_items_total_and_every_step() {
 
 #[test]
 fn events_in_reverse_order_and_twice_over_give_the_same_view() {
-    let events = completed_order(Uuid::now_v7());
+    let events = completed_order(new_order_id());
     let mut scrambled: Vec<Envelope> = events.iter().rev().cloned().collect();
     scrambled.extend(events.iter().cloned());
 
@@ -127,7 +132,7 @@ proptest! {
         repeats in prop::collection::vec(0..4_usize, 0..6),
         seed in any::<u64>(),
     ) {
-        let events = completed_order(Uuid::now_v7());
+        let events = completed_order(new_order_id());
         let mut delivered = events.clone();
         delivered.extend(repeats.iter().map(|&index| events[index].clone()));
         shuffle(&mut delivered, seed);
@@ -150,7 +155,7 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
 
 #[test]
 fn a_cancelled_order_carries_its_reason_and_compensations() {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let reason = "payment declined: card expired";
     let events = vec![
         placed(order_id),
@@ -187,7 +192,7 @@ fn a_cancelled_order_carries_its_reason_and_compensations() {
 
 #[test]
 fn there_is_no_view_before_the_order_is_placed() {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let events = vec![envelope(
         OrderInventoryReserved {
             order_id,
@@ -200,14 +205,14 @@ fn there_is_no_view_before_the_order_is_placed() {
 
 #[test]
 fn an_event_that_cannot_be_decoded_is_an_error_not_a_gap() {
-    let mut broken = placed(Uuid::now_v7());
+    let mut broken = placed(new_order_id());
     broken.payload = serde_json::json!({"order_id": "not a uuid"});
     assert!(project(&[broken]).is_err());
 }
 
 #[test]
 fn a_cursor_reads_back_as_the_position_it_was_made_from() {
-    let view = view_of(&completed_order(Uuid::now_v7()));
+    let view = view_of(&completed_order(new_order_id()));
     let cursor = Cursor::at(&view);
     assert_eq!(cursor.created_at_ms, at(0).unix_timestamp() * 1000);
     assert_eq!(cursor.to_string().parse::<Cursor>(), Ok(cursor));

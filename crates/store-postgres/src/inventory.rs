@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use contracts::StockLine;
+use contracts::value::OrderId;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
@@ -20,7 +21,6 @@ use store_sql::inventory::{
     sku_stock_level, stock_level,
 };
 use store_sql::value::to_count;
-use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
@@ -72,7 +72,7 @@ impl PgTx {
         Ok(())
     }
 
-    async fn reservation_lines(&mut self, order_id: Uuid) -> store::Result<Vec<StockLine>> {
+    async fn reservation_lines(&mut self, order_id: OrderId) -> store::Result<Vec<StockLine>> {
         let lines: String =
             sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = $1")
                 .bind(order_id.to_string())
@@ -84,7 +84,7 @@ impl PgTx {
 
     async fn set_reservation_status(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         status: ReservationStatus,
     ) -> store::Result<()> {
         sqlx::query(concat!(
@@ -102,7 +102,7 @@ impl PgTx {
 
     /// Moves every line of the order's reservation from `reserved` to `sold` or back to
     /// `available`.
-    async fn unreserve(&mut self, order_id: Uuid, to_sold: bool) -> store::Result<()> {
+    async fn unreserve(&mut self, order_id: OrderId, to_sold: bool) -> store::Result<()> {
         let lines = self.reservation_lines(order_id).await?;
         self.lock_stock(&lines).await?;
         let sql = if to_sold {
@@ -129,7 +129,7 @@ impl PgTx {
 
 #[async_trait]
 impl InventoryTx for PgTx {
-    async fn reservation(&mut self, order_id: Uuid) -> store::Result<Option<ReservationStatus>> {
+    async fn reservation(&mut self, order_id: OrderId) -> store::Result<Option<ReservationStatus>> {
         // A release racing the order's reservation waits for it, then sees it held.
         self.lock_order(order_id).await?;
         let status: Option<String> =
@@ -143,7 +143,7 @@ impl InventoryTx for PgTx {
 
     async fn reserve(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
         self.lock_stock(lines).await?;
@@ -189,13 +189,13 @@ impl InventoryTx for PgTx {
         Ok(Ok(()))
     }
 
-    async fn release(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn release(&mut self, order_id: OrderId) -> store::Result<()> {
         self.unreserve(order_id, false).await?;
         self.set_reservation_status(order_id, ReservationStatus::Released)
             .await
     }
 
-    async fn commit_reservation(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn commit_reservation(&mut self, order_id: OrderId) -> store::Result<()> {
         self.unreserve(order_id, true).await?;
         self.set_reservation_status(order_id, ReservationStatus::Committed)
             .await

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, Queue, StockReserved};
 use store::order::{OrderStore as _, Product};
 use store::{OutboxReader, StoreError};
@@ -18,7 +19,7 @@ fn message() -> Envelope {
     Envelope::build(
         uuid::Uuid::now_v7(),
         &Message::from(StockReserved {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
         }),
     )
     .at(OffsetDateTime::now_utc())
@@ -288,7 +289,7 @@ async fn a_closed_database_is_unavailable_and_fails_its_ping() {
         Err(StoreError::Unavailable(_))
     ));
     assert!(matches!(
-        store.load(Uuid::now_v7()).await,
+        store.load(OrderId::new(Uuid::now_v7())).await,
         Err(StoreError::Unavailable(_))
     ));
     test_database.drop_database().await.expect("drop database");

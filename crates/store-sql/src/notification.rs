@@ -12,7 +12,7 @@ use crate::value::from_millis;
 /// [`store::StoreError::Unexpected`] when a column is unreadable or corrupt.
 pub fn notification(row: &impl SqlRow) -> store::Result<Notification> {
     Ok(Notification {
-        order_id: row.uuid("order_id")?,
+        order_id: row.order_id("order_id")?,
         message_id: row.uuid("message_id")?,
         recipient: row.text("recipient")?,
         subject: row.text("subject")?,
@@ -23,6 +23,7 @@ pub fn notification(row: &impl SqlRow) -> store::Result<Notification> {
 
 #[cfg(test)]
 mod tests {
+    use contracts::value::OrderId;
     use uuid::Uuid;
 
     use super::*;
@@ -31,7 +32,7 @@ mod tests {
 
     #[test]
     fn a_notification_row_maps_to_the_email_sent() {
-        let (order_id, message_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let (order_id, message_id) = (OrderId::new(Uuid::now_v7()), Uuid::now_v7());
         let row = FakeRow::default()
             .with("order_id", order_id.to_string())
             .with("message_id", message_id.to_string())

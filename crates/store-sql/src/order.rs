@@ -52,7 +52,7 @@ pub fn product(row: &impl SqlRow) -> store::Result<Product> {
 pub fn due_deadline(row: &impl SqlRow) -> store::Result<DueDeadline> {
     let step = row.text("step")?;
     Ok(DueDeadline {
-        order_id: row.uuid("order_id")?,
+        order_id: row.order_id("order_id")?,
         step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
     })
 }
@@ -64,12 +64,13 @@ pub fn due_deadline(row: &impl SqlRow) -> store::Result<DueDeadline> {
 pub fn idempotent_request(row: &impl SqlRow) -> store::Result<IdempotentRequest> {
     Ok(IdempotentRequest {
         request_hash: row.text("request_hash")?,
-        order_id: row.uuid("order_id")?,
+        order_id: row.order_id("order_id")?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use contracts::value::OrderId;
     use uuid::Uuid;
 
     use super::*;
@@ -107,7 +108,7 @@ mod tests {
 
     #[test]
     fn catalog_deadline_and_idempotency_rows_map_to_their_types() {
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new(Uuid::now_v7());
         let product_row = FakeRow::default()
             .with("sku", "product-001")
             .with("name", "Laptop")

@@ -13,7 +13,7 @@ pub fn payment(row: &impl SqlRow) -> store::Result<Payment> {
     let status = row.text("status")?;
     Ok(Payment {
         payment_id: row.uuid("payment_id")?,
-        order_id: row.uuid("order_id")?,
+        order_id: row.order_id("order_id")?,
         amount_minor: row.integer("amount_minor")?,
         currency: row.text("currency")?,
         status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,

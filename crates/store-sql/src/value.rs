@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use contracts::Envelope;
+use contracts::value::OrderId;
 use store::StoreError;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,6 +18,14 @@ use crate::corrupt;
 /// [`StoreError::Unexpected`] when it is not a UUID.
 pub fn parse_uuid(raw: &str) -> store::Result<Uuid> {
     raw.parse().map_err(|e| corrupt("uuid", e))
+}
+
+/// An order id column.
+///
+/// # Errors
+/// [`StoreError::Unexpected`] when it is not an order id.
+pub fn parse_order_id(raw: &str) -> store::Result<OrderId> {
+    raw.parse().map_err(|e: String| corrupt("order id", e))
 }
 
 /// An envelope column, as [`envelope_json`] wrote it.
@@ -77,7 +86,7 @@ mod tests {
     }
 
     #[test]
-    fn text_that_is_not_an_id_or_an_envelope_is_corrupt() {
+    fn text_that_is_not_an_id_an_order_id_or_an_envelope_is_corrupt() {
         assert!(matches!(
             parse_uuid("not-a-uuid"),
             Err(StoreError::Unexpected(_))
@@ -88,6 +97,15 @@ mod tests {
         ));
         let id = Uuid::now_v7();
         assert_eq!(parse_uuid(&id.to_string()).expect("parse"), id);
+        assert!(matches!(
+            parse_order_id("order-1"),
+            Err(StoreError::Unexpected(_))
+        ));
+        let order_id = OrderId::new(id);
+        assert_eq!(
+            parse_order_id(&order_id.to_string()).expect("parse"),
+            order_id
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use contracts::StockLine;
+use contracts::value::OrderId;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
@@ -9,7 +10,6 @@ use store_sql::inventory::{
     parse_reservation_lines, parse_reservation_status, reservation_lines_json, reserved_below_held,
     sku_stock_level, stock_level,
 };
-use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
@@ -47,7 +47,7 @@ impl InventoryStore for SqliteInventoryStore {
 }
 
 impl SqliteTx {
-    async fn reservation_lines(&mut self, order_id: Uuid) -> store::Result<Vec<StockLine>> {
+    async fn reservation_lines(&mut self, order_id: OrderId) -> store::Result<Vec<StockLine>> {
         let lines: String = sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = ?")
             .bind(order_id.to_string())
             .fetch_one(&mut *self.tx)
@@ -58,7 +58,7 @@ impl SqliteTx {
 
     async fn set_reservation_status(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         status: ReservationStatus,
     ) -> store::Result<()> {
         sqlx::query(concat!(
@@ -96,7 +96,7 @@ impl SqliteTx {
 
 #[async_trait]
 impl InventoryTx for SqliteTx {
-    async fn reservation(&mut self, order_id: Uuid) -> store::Result<Option<ReservationStatus>> {
+    async fn reservation(&mut self, order_id: OrderId) -> store::Result<Option<ReservationStatus>> {
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = ?")
                 .bind(order_id.to_string())
@@ -108,7 +108,7 @@ impl InventoryTx for SqliteTx {
 
     async fn reserve(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
         for line in lines {
@@ -150,7 +150,7 @@ impl InventoryTx for SqliteTx {
         Ok(Ok(()))
     }
 
-    async fn release(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn release(&mut self, order_id: OrderId) -> store::Result<()> {
         for line in self.reservation_lines(order_id).await? {
             self.unreserve(&line, false).await?;
         }
@@ -158,7 +158,7 @@ impl InventoryTx for SqliteTx {
             .await
     }
 
-    async fn commit_reservation(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn commit_reservation(&mut self, order_id: OrderId) -> store::Result<()> {
         for line in self.reservation_lines(order_id).await? {
             self.unreserve(&line, true).await?;
         }

@@ -3,8 +3,8 @@
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::StockLine;
+use contracts::value::OrderId;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use uuid::Uuid;
 
 /// The inventory service's storage: stock levels and reservations.
 #[async_trait]
@@ -28,7 +28,7 @@ pub trait InventoryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn reservation(&mut self, order_id: Uuid) -> Result<Option<ReservationStatus>>;
+    async fn reservation(&mut self, order_id: OrderId) -> Result<Option<ReservationStatus>>;
 
     /// Reserves every line, or reports the first that cannot be served. After an
     /// `Ok(Err(_))` some lines may be held: the caller must drop the transaction.
@@ -37,7 +37,7 @@ pub trait InventoryTx: UnitOfWork {
     /// [`crate::StoreError`] when the write fails.
     async fn reserve(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[StockLine],
     ) -> Result<Result<(), InsufficientStock>>;
 
@@ -45,13 +45,13 @@ pub trait InventoryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn release(&mut self, order_id: Uuid) -> Result<()>;
+    async fn release(&mut self, order_id: OrderId) -> Result<()>;
 
     /// Turns a held reservation into sold stock.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn commit_reservation(&mut self, order_id: Uuid) -> Result<()>;
+    async fn commit_reservation(&mut self, order_id: OrderId) -> Result<()>;
 
     /// Adds `delta` units (negative to remove); creates the product with `delta` as its initial
     /// stock when `create` and it does not exist.

@@ -22,6 +22,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, StockReserved};
 use store::UnitOfWork;
 use store::inventory::InventoryStore;
@@ -68,8 +69,13 @@ unit_of_work_source!(
     QueryStore
 );
 
+/// A new order's id.
+fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 /// Some message about `order_id`; what it says does not matter to a store.
-fn message_about(order_id: Uuid) -> Envelope {
+fn message_about(order_id: OrderId) -> Envelope {
     Envelope::build(
         uuid::Uuid::now_v7(),
         &Message::from(StockReserved { order_id }),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use api::FieldProblem;
-use contracts::value::{Email, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use order_domain::saga::{self, SagaStep};
 use order_domain::{OrderCommand, PricedLine};
 use sha2::{Digest as _, Sha256};
@@ -32,7 +32,7 @@ pub enum PlaceOrderError {
 /// An accepted order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placed {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     /// The same request was accepted before under the same idempotency key.
     pub replayed: bool,
 }
@@ -183,7 +183,7 @@ impl OrderService {
         {
             return Ok(placed);
         }
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new(Uuid::now_v7());
         let decision = saga::start(OrderCommand::Place {
             order_id,
             customer_email: order.customer_email,

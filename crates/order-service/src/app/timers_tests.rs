@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
 use store::{StoreError, UnitOfWork};
@@ -18,7 +19,7 @@ use uuid::Uuid;
 use crate::{OrderService, SagaDeadlines, run_deadline_timer};
 
 /// The deadlines cleared, each with the only step it was cleared for.
-type Cleared = Arc<Mutex<Vec<(Uuid, Option<SagaStep>)>>>;
+type Cleared = Arc<Mutex<Vec<(OrderId, Option<SagaStep>)>>>;
 
 /// What one look for due deadlines finds.
 enum Look {
@@ -58,7 +59,7 @@ impl OrderStore for ScriptedDeadlines {
         }))
     }
 
-    async fn load(&self, _order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
+    async fn load(&self, _order_id: OrderId) -> store::Result<Vec<RecordedEvent>> {
         Ok(Vec::new())
     }
 
@@ -104,7 +105,7 @@ impl UnitOfWork for ClearingTx {
 impl OrderTx for ClearingTx {
     async fn append(
         &mut self,
-        _id: Uuid,
+        _id: OrderId,
         _version: u64,
         _events: &[Envelope],
     ) -> store::Result<()> {
@@ -113,7 +114,7 @@ impl OrderTx for ClearingTx {
 
     async fn set_deadline(
         &mut self,
-        _id: Uuid,
+        _id: OrderId,
         _step: SagaStep,
         _after: Duration,
     ) -> store::Result<()> {
@@ -122,7 +123,7 @@ impl OrderTx for ClearingTx {
 
     async fn clear_deadline(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         only: Option<SagaStep>,
     ) -> store::Result<()> {
         self.cleared.lock().expect("cleared").push((order_id, only));
@@ -167,7 +168,7 @@ async fn with_nothing_due_the_timer_looks_every_200_ms() {
 
 #[tokio::test(start_paused = true)]
 async fn after_firing_a_batch_the_timer_looks_again_at_once() {
-    let order_id = Uuid::now_v7();
+    let order_id = OrderId::new(Uuid::now_v7());
     let deadline = DueDeadline {
         order_id,
         step: SagaStep::AwaitingPayment,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use api::ListQuery;
+use contracts::value::OrderId;
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced, Queue,
@@ -52,12 +53,16 @@ pub(crate) fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
 }
 
+pub(crate) fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 pub(crate) fn envelope(message: impl Into<Message>, occurred_at: OffsetDateTime) -> Envelope {
     Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(occurred_at)
 }
 
 pub(crate) fn placed(
-    order_id: Uuid,
+    order_id: OrderId,
     email: &str,
     product_id: &str,
     placed_at: OffsetDateTime,
@@ -82,7 +87,7 @@ pub(crate) fn placed(
 
 /// The four events of an order that went through, placed at `placed_at`.
 pub(crate) fn completed_order(
-    order_id: Uuid,
+    order_id: OrderId,
     email: &str,
     product_id: &str,
     placed_at: OffsetDateTime,
@@ -120,7 +125,7 @@ pub(crate) fn completed_order(
 }
 
 pub(crate) fn cancelled_order(
-    order_id: Uuid,
+    order_id: OrderId,
     email: &str,
     placed_at: OffsetDateTime,
 ) -> Vec<Envelope> {
@@ -138,6 +143,9 @@ pub(crate) fn cancelled_order(
     ]
 }
 
-pub(crate) fn ids(page: &OrderPage) -> Vec<Uuid> {
-    page.orders.iter().map(|view| view.order_id).collect()
+pub(crate) fn ids(page: &OrderPage) -> Vec<OrderId> {
+    page.orders
+        .iter()
+        .map(|view| OrderId::new(view.order_id))
+        .collect()
 }

@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use contracts::StockLine;
+use contracts::value::OrderId;
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::inventory::InventoryStore;
-use uuid::Uuid;
+
+use super::new_order_id;
 
 /// Stock is created once per product (creating it again changes nothing) and listed by sku.
 pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventoryStore>) {
@@ -30,7 +32,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     store: Arc<dyn InventoryStore>,
 ) {
     create_stock(&store, &[("product-001", 5), ("product-002", 1)]).await;
-    let short = Uuid::now_v7();
+    let short = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     let outcome = tx
         .reserve(short, &lines(&[("product-001", 2), ("product-002", 2)]))
@@ -53,7 +55,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     assert_eq!(tx.reservation(short).await.expect("reservation"), None);
     drop(tx);
 
-    let served = Uuid::now_v7();
+    let served = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     tx.reserve(served, &lines(&[("product-001", 2), ("product-002", 1)]))
         .await
@@ -85,7 +87,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
 pub async fn an_unknown_product_has_nothing_available(store: Arc<dyn InventoryStore>) {
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(
-        tx.reserve(Uuid::now_v7(), &lines(&[("no-such-product", 1)]))
+        tx.reserve(new_order_id(), &lines(&[("no-such-product", 1)]))
             .await
             .expect("reserve"),
         Err(InsufficientStock {
@@ -110,7 +112,7 @@ pub async fn concurrent_reservations_never_take_more_than_the_stock(
             tokio::spawn(async move {
                 let mut tx = store.begin().await.expect("begin");
                 let outcome = tx
-                    .reserve(Uuid::now_v7(), &lines(&[("product-001", 1)]))
+                    .reserve(new_order_id(), &lines(&[("product-001", 1)]))
                     .await
                     .expect("reserve");
                 if outcome.is_ok() {
@@ -156,7 +158,7 @@ pub async fn concurrent_reservations_of_several_products_all_finish(
             };
             tokio::spawn(async move {
                 let mut tx = store.begin().await?;
-                let outcome = tx.reserve(Uuid::now_v7(), &lines(&order)).await?;
+                let outcome = tx.reserve(new_order_id(), &lines(&order)).await?;
                 if outcome.is_ok() {
                     tx.commit().await?;
                 }
@@ -185,7 +187,7 @@ pub async fn concurrent_reservations_of_several_products_all_finish(
 /// racing the reservation) reads the reservation once that one committed, not before.
 pub async fn a_release_racing_the_reservation_of_its_order_sees_it(store: Arc<dyn InventoryStore>) {
     create_stock(&store, &[("product-001", 5)]).await;
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let mut reserving = store.begin().await.expect("begin");
     assert_eq!(
         reserving.reservation(order).await.expect("reservation"),
@@ -326,8 +328,8 @@ async fn create_stock(store: &Arc<dyn InventoryStore>, stock: &[(&str, u32)]) {
 }
 
 /// Reserves `wanted` for a new order, which it returns.
-async fn reserve(store: &Arc<dyn InventoryStore>, wanted: &[(&str, u32)]) -> Uuid {
-    let order = Uuid::now_v7();
+async fn reserve(store: &Arc<dyn InventoryStore>, wanted: &[(&str, u32)]) -> OrderId {
+    let order = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     tx.reserve(order, &lines(wanted))
         .await
