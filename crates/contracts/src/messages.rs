@@ -8,14 +8,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::upcast::{self, DecodeError};
-use crate::value::OrderId;
+use crate::value::{OrderId, Quantity, Sku};
 
 /// One line of an order as the order service priced it from its catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
-    pub product_id: String,
+    pub product_id: Sku,
     pub name: String,
-    pub quantity: u32,
+    pub quantity: Quantity,
     /// Unit price in minor units of the order's currency (cents).
     pub unit_price_minor: i64,
 }
@@ -23,8 +23,8 @@ pub struct OrderLine {
 /// One line of a stock reservation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockLine {
-    pub product_id: String,
-    pub quantity: u32,
+    pub product_id: Sku,
+    pub quantity: Quantity,
 }
 
 /// A compensation the saga ran when it cancelled an order.
@@ -122,7 +122,7 @@ pub struct StockReserved {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockInsufficient {
     pub order_id: OrderId,
-    pub product_id: String,
+    pub product_id: Sku,
     pub requested: u32,
     pub available: u32,
 }

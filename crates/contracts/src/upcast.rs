@@ -78,7 +78,7 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
 mod tests {
     use serde_json::json;
 
-    use crate::value::OrderId;
+    use crate::value::{OrderId, Sku};
     use crate::{Envelope, Message};
 
     /// A version-1 `order.placed`, as the first release stored it.
@@ -111,7 +111,7 @@ mod tests {
         };
         assert_eq!(placed.currency, "USD");
         assert_eq!(placed.total_minor, 5198);
-        assert_eq!(placed.items[0].product_id, "product-002");
+        assert_eq!(placed.items[0].product_id.as_str(), "product-002");
     }
 
     #[test]
@@ -136,6 +136,16 @@ mod tests {
     }
 
     #[test]
+    fn a_payload_holding_an_invalid_value_is_not_decoded() {
+        for (field, invalid) in [("product_id", json!("product 002")), ("quantity", json!(0))] {
+            let mut envelope = stored_v1_order_placed();
+            envelope.payload["items"][0][field] = invalid;
+            let error = envelope.decode().expect_err("an invalid line");
+            assert!(error.to_string().contains("order.placed"), "{error}");
+        }
+    }
+
+    #[test]
     fn a_version_newer_than_this_build_is_rejected_not_guessed() {
         let mut envelope = stored_v1_order_placed();
         envelope.schema_version = 3;
@@ -155,7 +165,7 @@ mod tests {
         let order_id = OrderId::new(uuid::Uuid::now_v7());
         let message = Message::from(crate::StockInsufficient {
             order_id,
-            product_id: "product-001".into(),
+            product_id: Sku::parse("product-001").expect("a valid sku"),
             requested: 1000,
             available: 100,
         });

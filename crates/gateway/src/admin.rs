@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::backends::StockView;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, QueryParams, product_id};
 
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -88,7 +88,8 @@ pub(crate) async fn adjust_stock(
             format!("must be a non-zero number of units, at most {MAX_ADJUSTMENT} either way"),
         ));
     }
-    Ok(Json(state.stock.adjust(&id, adjustment.delta).await?))
+    let sku = product_id(&id)?;
+    Ok(Json(state.stock.adjust(&sku, adjustment.delta).await?))
 }
 
 /// Parked messages, oldest first, with their errors and attempt counts.

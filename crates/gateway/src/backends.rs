@@ -6,7 +6,7 @@
 use api::ListQuery;
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use inventory_service::{AdjustError, InventoryService};
 use notification_service::NotificationService;
 use order_service::{OrderRequest, OrderService, Placed};
@@ -45,7 +45,7 @@ pub trait OrderReads: Send + Sync {
 #[async_trait]
 pub trait Stock: Send + Sync {
     async fn levels(&self) -> Result<Vec<StockView>, ApiError>;
-    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError>;
+    async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError>;
 }
 
 /// Notifications sent.
@@ -70,7 +70,7 @@ pub struct CatalogItem {
 impl From<Product> for CatalogItem {
     fn from(product: Product) -> Self {
         Self {
-            id: product.sku,
+            id: product.sku.into(),
             name: product.name,
             price_minor: product.price_minor,
             currency: product.currency,
@@ -90,9 +90,9 @@ pub struct StockView {
 }
 
 impl StockView {
-    fn new(product_id: String, level: inventory_domain::StockLevel) -> Self {
+    fn new(product_id: Sku, level: inventory_domain::StockLevel) -> Self {
         Self {
-            product_id,
+            product_id: product_id.into(),
             available: level.available,
             reserved: level.reserved,
             sold: level.sold,
@@ -159,9 +159,9 @@ impl Stock for InventoryService {
             .collect())
     }
 
-    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError> {
+    async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError> {
         match self.adjust_stock(sku, delta).await {
-            Ok(level) => Ok(StockView::new(sku.to_owned(), level)),
+            Ok(level) => Ok(StockView::new(sku.clone(), level)),
             Err(AdjustError::UnknownProduct(sku)) => {
                 Err(ApiError::NotFound(format!("no product with id {sku}")))
             }

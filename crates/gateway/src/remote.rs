@@ -7,7 +7,7 @@ use std::time::Duration;
 use api::{CancelAccepted, FieldProblem, ListQuery, OrderAccepted, PlaceOrderBody};
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use order_service::{OrderRequest, Placed};
 use query_domain::OrderView;
 use query_service::OrderPage;
@@ -179,7 +179,7 @@ impl Stock for Remote {
         self.call(self.admin(self.get("/api/v1/admin/stock"))).await
     }
 
-    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError> {
+    async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError> {
         let request = self
             .post(&format!("/api/v1/admin/products/{sku}/stock"))
             .json(&json!({ "delta": delta }));

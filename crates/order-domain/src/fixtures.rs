@@ -23,11 +23,19 @@ pub(crate) fn at(minutes: i64) -> OffsetDateTime {
     datetime!(2025-03-01 12:00 UTC) + Duration::minutes(minutes)
 }
 
-pub(crate) fn line(sku: &str, name: &str, quantity: u32, unit_price_minor: i64) -> PricedLine {
+pub(crate) fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).expect("the test sku is valid")
+}
+
+pub(crate) fn quantity(units: u32) -> Quantity {
+    Quantity::new(units).expect("the test quantity is in range")
+}
+
+pub(crate) fn line(sku_id: &str, name: &str, units: u32, unit_price_minor: i64) -> PricedLine {
     PricedLine {
-        sku: Sku::parse(sku).expect("the test sku is valid"),
+        sku: sku(sku_id),
         name: name.to_owned(),
-        quantity: Quantity::new(quantity).expect("the test quantity is in range"),
+        quantity: quantity(units),
         unit_price_minor,
     }
 }

@@ -267,15 +267,15 @@ fn place(
     let items: Vec<OrderLine> = lines
         .into_iter()
         .map(|line| OrderLine {
-            product_id: line.sku.to_string(),
+            product_id: line.sku,
             name: line.name,
-            quantity: line.quantity.get(),
+            quantity: line.quantity,
             unit_price_minor: line.unit_price_minor,
         })
         .collect();
     let total_minor = items
         .iter()
-        .map(|i| i.unit_price_minor * i64::from(i.quantity))
+        .map(|i| i.unit_price_minor * i64::from(i.quantity.get()))
         .sum();
     Ok(vec![OrderEvent::Placed(OrderPlaced {
         order_id,

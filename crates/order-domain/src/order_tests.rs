@@ -7,7 +7,7 @@ use contracts::{
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
     CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, given, history_to, line, order_in,
-    place_order, place_with,
+    place_order, place_with, quantity, sku,
 };
 use crate::{OrderCommand, OrderError, OrderEvent, OrderStatus, decide, evolve, replay};
 
@@ -34,15 +34,15 @@ fn placing_an_order_records_its_priced_lines_and_their_total() {
         placed.items,
         vec![
             OrderLine {
-                product_id: "product-001".to_owned(),
+                product_id: sku("product-001"),
                 name: "Laptop".to_owned(),
-                quantity: 2,
+                quantity: quantity(2),
                 unit_price_minor: 99_900,
             },
             OrderLine {
-                product_id: "product-002".to_owned(),
+                product_id: sku("product-002"),
                 name: "Mouse".to_owned(),
-                quantity: 3,
+                quantity: quantity(3),
                 unit_price_minor: 2_500,
             },
         ]

@@ -5,6 +5,7 @@
 //! made from the order's state, never from arrival order: a duplicate changes nothing, a late
 //! stock reservation is released, a late charge is refunded.
 
+use contracts::value::Sku;
 use contracts::{ChargePayment, Message, RefundPayment, ReleaseStock, ReserveStock, StockLine};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -46,7 +47,7 @@ pub enum Deadline {
 pub enum SagaInput {
     StockReserved,
     StockInsufficient {
-        product_id: String,
+        product_id: Sku,
         requested: u32,
         available: u32,
     },

@@ -8,7 +8,7 @@ use contracts::{
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Pending};
 use crate::fixtures::{
     ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, cancelled, given, nothing, order_in, payment_succeeded,
-    place_order, place_with, refund_payment, release_stock, when,
+    place_order, place_with, quantity, refund_payment, release_stock, sku, when,
 };
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start};
 use crate::{OrderError, OrderEvent};
@@ -25,12 +25,12 @@ fn placing_an_order_reserves_its_stock_under_a_stock_deadline() {
             order_id: ORDER_ID,
             items: vec![
                 StockLine {
-                    product_id: "product-001".to_owned(),
-                    quantity: 2
+                    product_id: sku("product-001"),
+                    quantity: quantity(2)
                 },
                 StockLine {
-                    product_id: "product-002".to_owned(),
-                    quantity: 3
+                    product_id: sku("product-002"),
+                    quantity: quantity(3)
                 },
             ],
         })]
@@ -68,7 +68,7 @@ fn reserved_stock_confirms_the_order_and_charges_it_under_a_payment_deadline() {
 #[test]
 fn order_is_cancelled_when_stock_is_insufficient() {
     let insufficient = SagaInput::StockInsufficient {
-        product_id: "product-001".to_owned(),
+        product_id: sku("product-001"),
         requested: 1000,
         available: 100,
     };

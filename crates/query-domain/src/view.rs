@@ -109,13 +109,13 @@ fn apply(view: Option<OrderView>, event: &OrderEvent) -> Option<OrderView> {
             .items
             .iter()
             .map(|line| OrderViewItem {
-                product_id: line.product_id.clone(),
+                product_id: line.product_id.to_string(),
                 name: line.name.clone(),
-                quantity: line.quantity,
+                quantity: line.quantity.get(),
                 unit_price: format_minor(line.unit_price_minor),
                 line_total: format_minor(
                     line.unit_price_minor
-                        .saturating_mul(i64::from(line.quantity)),
+                        .saturating_mul(i64::from(line.quantity.get())),
                 ),
             })
             .collect();

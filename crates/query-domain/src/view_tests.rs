@@ -1,6 +1,6 @@
 //! The fold that builds views: same events, same view, whatever their order or repeats.
 
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced,
@@ -28,15 +28,15 @@ fn envelope(message: impl Into<Message>, seconds: i64) -> Envelope {
 fn placed(order_id: OrderId) -> Envelope {
     let items = vec![
         OrderLine {
-            product_id: "product-001".into(),
+            product_id: Sku::parse("product-001").expect("a valid sku"),
             name: "Laptop".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 99_999,
         },
         OrderLine {
-            product_id: "product-002".into(),
+            product_id: Sku::parse("product-002").expect("a valid sku"),
             name: "Mouse".into(),
-            quantity: 2,
+            quantity: Quantity::new(2).expect("a valid quantity"),
             unit_price_minor: 2_599,
         },
     ];

@@ -12,7 +12,7 @@
 
 use async_trait::async_trait;
 use contracts::StockLine;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
@@ -45,7 +45,7 @@ impl InventoryStore for PgInventoryStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
+    async fn stock_levels(&self) -> store::Result<Vec<(Sku, StockLevel)>> {
         let rows = sqlx::query(
             "SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku",
         )
@@ -114,8 +114,8 @@ impl PgTx {
         };
         for line in &lines {
             let done = sqlx::query(sql)
-                .bind(i64::from(line.quantity))
-                .bind(&line.product_id)
+                .bind(i64::from(line.quantity.get()))
+                .bind(line.product_id.as_str())
                 .execute(&mut *self.tx)
                 .await
                 .or_store_error("move reserved stock")?;
@@ -153,21 +153,21 @@ impl InventoryTx for PgTx {
                 "UPDATE stock SET available = available - $1, reserved = reserved + $1 \
                  WHERE sku = $2 AND available >= $1",
             )
-            .bind(i64::from(line.quantity))
-            .bind(&line.product_id)
+            .bind(i64::from(line.quantity.get()))
+            .bind(line.product_id.as_str())
             .execute(&mut *self.tx)
             .await
             .or_store_error("reserve stock")?;
             if done.rows_affected() == 0 {
                 let available: Option<i64> =
                     sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
-                        .bind(&line.product_id)
+                        .bind(line.product_id.as_str())
                         .fetch_optional(&mut *self.tx)
                         .await
                         .or_store_error("read available stock")?;
                 return Ok(Err(InsufficientStock {
                     sku: line.product_id.clone(),
-                    requested: line.quantity,
+                    requested: line.quantity.get(),
                     available: available
                         .map(|available| to_count("available", available))
                         .transpose()?
@@ -203,7 +203,7 @@ impl InventoryTx for PgTx {
 
     async fn adjust(
         &mut self,
-        sku: &str,
+        sku: &Sku,
         delta: i64,
     ) -> store::Result<Result<StockLevel, StockError>> {
         // Locked, so the level the rules check is the level the update changes.
@@ -211,7 +211,7 @@ impl InventoryTx for PgTx {
             "SELECT available, reserved, sold, initial, restocked FROM stock WHERE sku = $1 \
              FOR UPDATE",
         )
-        .bind(sku)
+        .bind(sku.as_str())
         .fetch_optional(&mut *self.tx)
         .await
         .or_store_error("read stock")?;
@@ -230,7 +230,7 @@ impl InventoryTx for PgTx {
              WHERE sku = $2 AND available + $1 >= 0",
         )
         .bind(delta)
-        .bind(sku)
+        .bind(sku.as_str())
         .execute(&mut *self.tx)
         .await
         .or_store_error("adjust stock")?;
@@ -240,12 +240,12 @@ impl InventoryTx for PgTx {
         Ok(Ok(adjusted))
     }
 
-    async fn create_stock(&mut self, sku: &str, initial: u32) -> store::Result<()> {
+    async fn create_stock(&mut self, sku: &Sku, initial: u32) -> store::Result<()> {
         sqlx::query(
             "INSERT INTO stock (sku, available, reserved, sold, initial, restocked) \
              VALUES ($1, $2, 0, 0, $2, 0) ON CONFLICT (sku) DO NOTHING",
         )
-        .bind(sku)
+        .bind(sku.as_str())
         .bind(i64::from(initial))
         .execute(&mut *self.tx)
         .await

@@ -38,7 +38,7 @@ pub fn ensure_stream_at(current: i64, expected: u64) -> store::Result<()> {
 /// [`StoreError::Unexpected`] when a column is unreadable.
 pub fn product(row: &impl SqlRow) -> store::Result<Product> {
     Ok(Product {
-        sku: row.text("sku")?,
+        sku: row.sku("sku")?,
         name: row.text("name")?,
         price_minor: row.integer("price_minor")?,
         currency: row.text("currency")?,
@@ -70,7 +70,7 @@ pub fn idempotent_request(row: &impl SqlRow) -> store::Result<IdempotentRequest>
 
 #[cfg(test)]
 mod tests {
-    use contracts::value::OrderId;
+    use contracts::value::{OrderId, Sku};
     use uuid::Uuid;
 
     use super::*;
@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(
             product(&product_row).expect("a product"),
             Product {
-                sku: "product-001".into(),
+                sku: Sku::parse("product-001").expect("a valid sku"),
                 name: "Laptop".into(),
                 price_minor: 99_900,
                 currency: "USD".into(),
@@ -143,6 +143,16 @@ mod tests {
                 order_id,
             }
         );
+    }
+
+    #[test]
+    fn a_catalog_row_whose_sku_is_no_product_id_is_corrupt() {
+        let row = FakeRow::default()
+            .with("sku", "product 001")
+            .with("name", "Laptop")
+            .with("price_minor", 99_900)
+            .with("currency", "USD");
+        assert!(matches!(product(&row), Err(StoreError::Unexpected(_))));
     }
 
     #[test]

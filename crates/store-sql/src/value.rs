@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use contracts::Envelope;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use store::StoreError;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -26,6 +26,14 @@ pub fn parse_uuid(raw: &str) -> store::Result<Uuid> {
 /// [`StoreError::Unexpected`] when it is not an order id.
 pub fn parse_order_id(raw: &str) -> store::Result<OrderId> {
     raw.parse().map_err(|e: String| corrupt("order id", e))
+}
+
+/// A product id column.
+///
+/// # Errors
+/// [`StoreError::Unexpected`] when it is not a valid product id.
+pub fn parse_sku(raw: &str) -> store::Result<Sku> {
+    Sku::parse(raw).map_err(|e| corrupt("product id", e))
 }
 
 /// An envelope column, as [`envelope_json`] wrote it.
@@ -86,7 +94,7 @@ mod tests {
     }
 
     #[test]
-    fn text_that_is_not_an_id_an_order_id_or_an_envelope_is_corrupt() {
+    fn text_that_is_not_an_id_an_order_id_a_product_id_or_an_envelope_is_corrupt() {
         assert!(matches!(
             parse_uuid("not-a-uuid"),
             Err(StoreError::Unexpected(_))
@@ -101,6 +109,14 @@ mod tests {
             parse_order_id("order-1"),
             Err(StoreError::Unexpected(_))
         ));
+        assert!(matches!(
+            parse_sku("product 1"),
+            Err(StoreError::Unexpected(_))
+        ));
+        assert_eq!(
+            parse_sku("product-001").expect("parse").as_str(),
+            "product-001"
+        );
         let order_id = OrderId::new(id);
         assert_eq!(
             parse_order_id(&order_id.to_string()).expect("parse"),

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use contracts::StockLine;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
@@ -35,7 +35,7 @@ impl InventoryStore for SqliteInventoryStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
+    async fn stock_levels(&self) -> store::Result<Vec<(Sku, StockLevel)>> {
         let rows = sqlx::query(
             "SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku",
         )
@@ -82,8 +82,8 @@ impl SqliteTx {
             "UPDATE stock SET reserved = reserved - ?1, available = available + ?1 WHERE sku = ?2 AND reserved >= ?1"
         };
         let done = sqlx::query(sql)
-            .bind(line.quantity)
-            .bind(&line.product_id)
+            .bind(line.quantity.get())
+            .bind(line.product_id.as_str())
             .execute(&mut *self.tx)
             .await
             .or_store_error("move reserved stock")?;
@@ -117,21 +117,21 @@ impl InventoryTx for SqliteTx {
                 "UPDATE stock SET available = available - ?1, reserved = reserved + ?1 \
                  WHERE sku = ?2 AND available >= ?1",
             )
-            .bind(line.quantity)
-            .bind(&line.product_id)
+            .bind(line.quantity.get())
+            .bind(line.product_id.as_str())
             .execute(&mut *self.tx)
             .await
             .or_store_error("reserve stock")?;
             if done.rows_affected() == 0 {
                 let available: Option<u32> =
                     sqlx::query_scalar("SELECT available FROM stock WHERE sku = ?")
-                        .bind(&line.product_id)
+                        .bind(line.product_id.as_str())
                         .fetch_optional(&mut *self.tx)
                         .await
                         .or_store_error("read available stock")?;
                 return Ok(Err(InsufficientStock {
                     sku: line.product_id.clone(),
-                    requested: line.quantity,
+                    requested: line.quantity.get(),
                     available: available.unwrap_or(0),
                 }));
             }
@@ -168,12 +168,12 @@ impl InventoryTx for SqliteTx {
 
     async fn adjust(
         &mut self,
-        sku: &str,
+        sku: &Sku,
         delta: i64,
     ) -> store::Result<Result<StockLevel, StockError>> {
         let sql = format!("SELECT {STOCK_COLUMNS} FROM stock WHERE sku = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(sku)
+            .bind(sku.as_str())
             .fetch_optional(&mut *self.tx)
             .await
             .or_store_error("read stock")?;
@@ -192,7 +192,7 @@ impl InventoryTx for SqliteTx {
              WHERE sku = ?2 AND available + ?1 >= 0",
         )
         .bind(delta)
-        .bind(sku)
+        .bind(sku.as_str())
         .execute(&mut *self.tx)
         .await
         .or_store_error("adjust stock")?;
@@ -202,12 +202,12 @@ impl InventoryTx for SqliteTx {
         Ok(Ok(adjusted))
     }
 
-    async fn create_stock(&mut self, sku: &str, initial: u32) -> store::Result<()> {
+    async fn create_stock(&mut self, sku: &Sku, initial: u32) -> store::Result<()> {
         sqlx::query(
             "INSERT INTO stock (sku, available, reserved, sold, initial, restocked) VALUES (?1, ?2, 0, 0, ?2, 0) \
              ON CONFLICT (sku) DO NOTHING",
         )
-        .bind(sku)
+        .bind(sku.as_str())
         .bind(initial)
         .execute(&mut *self.tx)
         .await

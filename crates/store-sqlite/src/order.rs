@@ -179,7 +179,7 @@ impl OrderTx for SqliteTx {
              ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor, \
              currency = excluded.currency",
         )
-        .bind(&product.sku)
+        .bind(product.sku.as_str())
         .bind(&product.name)
         .bind(product.price_minor)
         .bind(&product.currency)

@@ -1,6 +1,6 @@
 //! `SqliteQueryStore` against a real database file: kept events, views and their filters.
 
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, Queue};
 use query_domain::{self as view, OrderView};
 use store::query::{OrderFilter, QueryStore as _};
@@ -22,9 +22,9 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
     let placed_at =
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds);
     let line = OrderLine {
-        product_id: product_id.into(),
+        product_id: Sku::parse(product_id).expect("a valid sku"),
         name: "Mouse".into(),
-        quantity: 1,
+        quantity: Quantity::new(1).expect("a valid quantity"),
         unit_price_minor: 2_599,
     };
     let message = Message::from(OrderPlaced {

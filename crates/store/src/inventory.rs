@@ -3,7 +3,7 @@
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::StockLine;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 
 /// The inventory service's storage: stock levels and reservations.
@@ -17,7 +17,7 @@ pub trait InventoryStore: Send + Sync {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>>;
+    async fn stock_levels(&self) -> Result<Vec<(Sku, StockLevel)>>;
 }
 
 /// One transaction on the inventory database. Stock never goes below zero: adapters enforce it
@@ -58,11 +58,11 @@ pub trait InventoryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn adjust(&mut self, sku: &str, delta: i64) -> Result<Result<StockLevel, StockError>>;
+    async fn adjust(&mut self, sku: &Sku, delta: i64) -> Result<Result<StockLevel, StockError>>;
 
     /// Creates a product's stock if it does not exist yet (first start, demo data).
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn create_stock(&mut self, sku: &str, initial: u32) -> Result<()>;
+    async fn create_stock(&mut self, sku: &Sku, initial: u32) -> Result<()>;
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use order_domain::saga::SagaStep;
 
 /// A stored event of an order's stream.
@@ -20,7 +20,7 @@ pub struct RecordedEvent {
 /// A catalog entry. Prices always come from here, never from the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Product {
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub price_minor: i64,
     pub currency: String,

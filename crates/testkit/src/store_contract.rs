@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Sku};
 use contracts::{Envelope, Message, StockReserved};
 use store::UnitOfWork;
 use store::inventory::InventoryStore;
@@ -72,6 +72,11 @@ unit_of_work_source!(
 /// A new order's id.
 fn new_order_id() -> OrderId {
     OrderId::new(Uuid::now_v7())
+}
+
+/// A product id the suite uses.
+fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).expect("the suite's product ids are valid")
 }
 
 /// Some message about `order_id`; what it says does not matter to a store.

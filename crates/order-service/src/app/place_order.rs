@@ -84,7 +84,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
                 continue;
             }
         };
-        let Some(product) = catalog.iter().find(|p| p.sku == sku.as_str()) else {
+        let Some(product) = catalog.iter().find(|p| p.sku == sku) else {
             problems.push(FieldProblem::new(
                 format!("items[{index}].product_id"),
                 format!("unknown product `{sku}`"),
@@ -125,7 +125,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
     let currencies: Vec<&str> = {
         let mut all: Vec<&str> = catalog
             .iter()
-            .filter(|p| lines.iter().any(|l| l.sku.as_str() == p.sku))
+            .filter(|p| lines.iter().any(|l| l.sku == p.sku))
             .map(|p| p.currency.as_str())
             .collect();
         all.sort_unstable();
@@ -253,7 +253,7 @@ mod tests {
         crate::catalog::DEMO_CATALOG
             .iter()
             .map(|(sku, name, price, _)| Product {
-                sku: (*sku).into(),
+                sku: Sku::parse(sku).expect("a demo sku is valid"),
                 name: (*name).into(),
                 price_minor: *price,
                 currency: "USD".into(),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use api::ListQuery;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced, Queue,
@@ -68,9 +68,9 @@ pub(crate) fn placed(
     placed_at: OffsetDateTime,
 ) -> Envelope {
     let line = OrderLine {
-        product_id: product_id.into(),
+        product_id: Sku::parse(product_id).expect("a valid sku"),
         name: "Mouse".into(),
-        quantity: 2,
+        quantity: Quantity::new(2).expect("a valid quantity"),
         unit_price_minor: 2_599,
     };
     let placed = OrderPlaced {

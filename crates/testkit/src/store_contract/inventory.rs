@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use contracts::StockLine;
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Quantity};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::inventory::InventoryStore;
 
-use super::new_order_id;
+use super::{new_order_id, sku};
 
 /// Stock is created once per product (creating it again changes nothing) and listed by sku.
 pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventoryStore>) {
@@ -19,8 +19,8 @@ pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventorySto
     assert_eq!(
         store.stock_levels().await.expect("stock levels"),
         [
-            ("product-001".to_owned(), StockLevel::new(3)),
-            ("product-002".to_owned(), StockLevel::new(5)),
+            (sku("product-001"), StockLevel::new(3)),
+            (sku("product-002"), StockLevel::new(5)),
         ]
     );
 }
@@ -41,7 +41,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     assert_eq!(
         outcome,
         Err(InsufficientStock {
-            sku: "product-002".into(),
+            sku: sku("product-002"),
             requested: 2,
             available: 1,
         })
@@ -91,7 +91,7 @@ pub async fn an_unknown_product_has_nothing_available(store: Arc<dyn InventorySt
             .await
             .expect("reserve"),
         Err(InsufficientStock {
-            sku: "no-such-product".into(),
+            sku: sku("no-such-product"),
             requested: 1,
             available: 0,
         })
@@ -273,14 +273,14 @@ pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>)
 
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(
-        tx.adjust("product-001", -4).await.expect("adjust"),
+        tx.adjust(&sku("product-001"), -4).await.expect("adjust"),
         Err(StockError::BelowZero {
             delta: -4,
             available: 3
         })
     );
     let restocked = tx
-        .adjust("product-001", 10)
+        .adjust(&sku("product-001"), 10)
         .await
         .expect("adjust")
         .expect("a restock is allowed");
@@ -297,7 +297,7 @@ pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>)
 
     let mut tx = store.begin().await.expect("begin");
     let emptied = tx
-        .adjust("product-001", -13)
+        .adjust(&sku("product-001"), -13)
         .await
         .expect("adjust")
         .expect("down to zero is allowed");
@@ -312,17 +312,19 @@ pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>)
 fn lines(lines: &[(&str, u32)]) -> Vec<StockLine> {
     lines
         .iter()
-        .map(|&(product_id, quantity)| StockLine {
-            product_id: product_id.into(),
-            quantity,
+        .map(|&(product_id, units)| StockLine {
+            product_id: sku(product_id),
+            quantity: Quantity::new(units).expect("the suite's quantities are valid"),
         })
         .collect()
 }
 
 async fn create_stock(store: &Arc<dyn InventoryStore>, stock: &[(&str, u32)]) {
     let mut tx = store.begin().await.expect("begin");
-    for &(sku, initial) in stock {
-        tx.create_stock(sku, initial).await.expect("create stock");
+    for &(product_id, initial) in stock {
+        tx.create_stock(&sku(product_id), initial)
+            .await
+            .expect("create stock");
     }
     tx.commit().await.expect("commit");
 }

@@ -8,7 +8,7 @@ use order_domain::saga::SagaStep;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, Product};
 
-use super::{assert_conflict, message_about, new_order_id};
+use super::{assert_conflict, message_about, new_order_id, sku};
 
 /// Events are appended at the stream's current version and read back in stream order, each
 /// stream apart from the others.
@@ -275,9 +275,9 @@ async fn set_deadline(
     tx.commit().await.expect("commit");
 }
 
-fn product(sku: &str, name: &str, price_minor: i64) -> Product {
+fn product(product_id: &str, name: &str, price_minor: i64) -> Product {
     Product {
-        sku: sku.into(),
+        sku: sku(product_id),
         name: name.into(),
         price_minor,
         currency: "USD".into(),

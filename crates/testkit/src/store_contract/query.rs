@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use contracts::value::OrderId;
+use contracts::value::{OrderId, Quantity};
 use contracts::{Envelope, Message, OrderInventoryReserved, OrderLine, OrderPlaced};
 use query_domain::{self as view, Cursor, OrderView};
 use store::query::{OrderFilter, QueryStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::new_order_id;
+use super::{new_order_id, sku};
 
 /// An order event is kept once, read back for its order, and its order is listed.
 pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<dyn QueryStore>) {
@@ -203,9 +203,9 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
         order_id: new_order_id(),
         customer_email: email.into(),
         items: vec![OrderLine {
-            product_id: product_id.into(),
+            product_id: sku(product_id),
             name: "Mouse".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 2_599,
         }],
         total_minor: 2_599,
