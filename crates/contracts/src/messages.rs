@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::upcast::{self, DecodeError};
-use crate::value::{OrderId, Quantity, Sku};
+use crate::value::{Email, OrderId, Quantity, Sku};
 
 /// One line of an order as the order service priced it from its catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ pub enum Compensation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
     pub order_id: OrderId,
-    pub customer_email: String,
+    pub customer_email: Email,
     pub items: Vec<OrderLine>,
     pub total_minor: i64,
     pub currency: String,
@@ -67,7 +67,7 @@ pub struct OrderPaid {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCompleted {
     pub order_id: OrderId,
-    pub customer_email: String,
+    pub customer_email: Email,
     pub total_minor: i64,
     pub currency: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -77,7 +77,7 @@ pub struct OrderCompleted {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
     pub order_id: OrderId,
-    pub customer_email: String,
+    pub customer_email: Email,
     /// Why, in words a person can read.
     pub reason: String,
     /// The compensations the saga started.

@@ -137,9 +137,14 @@ mod tests {
 
     #[test]
     fn a_payload_holding_an_invalid_value_is_not_decoded() {
-        for (field, invalid) in [("product_id", json!("product 002")), ("quantity", json!(0))] {
+        for (field, invalid) in [
+            ("/order_id", json!("order-1")),
+            ("/customer_email", json!("ada")),
+            ("/items/0/product_id", json!("product 002")),
+            ("/items/0/quantity", json!(0)),
+        ] {
             let mut envelope = stored_v1_order_placed();
-            envelope.payload["items"][0][field] = invalid;
+            *envelope.payload.pointer_mut(field).expect("the field") = invalid;
             let error = envelope.decode().expect_err("an invalid line");
             assert!(error.to_string().contains("order.placed"), "{error}");
         }

@@ -247,20 +247,12 @@ impl Email {
         &self.0
     }
 
-    /// The address with its local part hidden, for logs: `a***@example.com`.
+    /// The address with its local part hidden but for its first letter, for logs:
+    /// `a***@example.com`.
     pub fn redacted(&self) -> String {
-        redact_email(&self.0)
-    }
-}
-
-/// Hides the local part of an address for logs; anything that is not an address is hidden whole.
-pub fn redact_email(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first = local.chars().next().map(String::from).unwrap_or_default();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
+        let (local, domain) = self.0.split_once('@').unwrap_or_default();
+        let first = local.chars().next().map(String::from).unwrap_or_default();
+        format!("{first}***@{domain}")
     }
 }
 
@@ -318,7 +310,8 @@ mod tests {
 
     #[test]
     fn redaction_keeps_only_the_first_letter_and_the_domain() {
-        assert_eq!(redact_email("test@example.com"), "t***@example.com");
+        let email = Email::parse("test@example.com").expect("a valid email");
+        assert_eq!(email.redacted(), "t***@example.com");
     }
 
     #[test]

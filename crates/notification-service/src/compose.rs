@@ -2,7 +2,7 @@
 //!
 //! Pure: no I/O, no clock. The service adds the message id and the time of sending.
 
-use contracts::value::{OrderId, format_minor};
+use contracts::value::{Email, OrderId, format_minor};
 use contracts::{Compensation, Message, OrderCancelled, OrderCompleted};
 
 /// The message types that send the customer an email.
@@ -12,7 +12,7 @@ pub(crate) const NOTIFIED_TYPES: [&str; 2] = ["order.completed", "order.cancelle
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Draft {
     pub(crate) order_id: OrderId,
-    pub(crate) recipient: String,
+    pub(crate) recipient: Email,
     pub(crate) subject: String,
     pub(crate) body: String,
 }
@@ -70,10 +70,14 @@ mod tests {
 
     use super::*;
 
+    fn ada() -> Email {
+        Email::parse("ada@example.com").expect("a valid email")
+    }
+
     fn completed() -> OrderCompleted {
         OrderCompleted {
             order_id: OrderId::new(Uuid::now_v7()),
-            customer_email: "ada@example.com".into(),
+            customer_email: ada(),
             total_minor: 12_995,
             currency: "EUR".into(),
             completed_at: OffsetDateTime::UNIX_EPOCH,
@@ -83,7 +87,7 @@ mod tests {
     fn cancelled(compensations: Vec<Compensation>) -> OrderCancelled {
         OrderCancelled {
             order_id: OrderId::new(Uuid::now_v7()),
-            customer_email: "ada@example.com".into(),
+            customer_email: ada(),
             reason: "insufficient stock for product-001: requested 1000, available 100".into(),
             compensations,
             cancelled_at: OffsetDateTime::UNIX_EPOCH,
@@ -95,7 +99,7 @@ mod tests {
         let event = completed();
         let draft = draft(&Message::from(event.clone())).expect("a confirmation");
         assert_eq!(draft.order_id, event.order_id);
-        assert_eq!(draft.recipient, "ada@example.com");
+        assert_eq!(draft.recipient.as_str(), "ada@example.com");
         assert_eq!(
             draft.subject,
             format!("Your order {} is confirmed", event.order_id)
@@ -131,7 +135,7 @@ mod tests {
         assert_eq!(draft(&Message::from(StockReleased { order_id })), None);
         let placed = OrderPlaced {
             order_id,
-            customer_email: "ada@example.com".into(),
+            customer_email: ada(),
             items: Vec::new(),
             total_minor: 0,
             currency: "USD".into(),

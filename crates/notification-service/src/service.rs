@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::{OrderId, redact_email};
+use contracts::value::OrderId;
 use time::OffsetDateTime;
 use tracing::{debug, info};
 use transport::{HandleError, Handler};
@@ -90,7 +90,7 @@ impl Handler for NotificationService {
         metrics::counter!("orderflow_notifications_sent_total", "type" => envelope.message_type.clone()).increment(1);
         info!(
             order.id = %notification.order_id,
-            notification.recipient = %redact_email(&notification.recipient),
+            notification.recipient = %notification.recipient.redacted(),
             "customer notified"
         );
         Ok(())

@@ -23,6 +23,10 @@ pub(crate) fn at(minutes: i64) -> OffsetDateTime {
     datetime!(2025-03-01 12:00 UTC) + Duration::minutes(minutes)
 }
 
+pub(crate) fn customer() -> Email {
+    Email::parse(CUSTOMER).expect("the test email is valid")
+}
+
 pub(crate) fn sku(raw: &str) -> Sku {
     Sku::parse(raw).expect("the test sku is valid")
 }
@@ -43,7 +47,7 @@ pub(crate) fn line(sku_id: &str, name: &str, units: u32, unit_price_minor: i64) 
 pub(crate) fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
     OrderCommand::Place {
         order_id: ORDER_ID,
-        customer_email: Email::parse(CUSTOMER).expect("the test email is valid"),
+        customer_email: customer(),
         lines,
         currency: "EUR".to_owned(),
         payment_token: "tok_visa".to_owned(),
@@ -128,7 +132,7 @@ pub(crate) fn when(order: &Order, input: SagaInput) -> SagaDecision {
 pub(crate) fn cancelled(reason: &str, compensations: Vec<Compensation>) -> OrderEvent {
     OrderEvent::Cancelled(OrderCancelled {
         order_id: ORDER_ID,
-        customer_email: CUSTOMER.to_owned(),
+        customer_email: customer(),
         reason: reason.to_owned(),
         compensations,
         cancelled_at: at(3),

@@ -150,7 +150,7 @@ impl TryFrom<Message> for OrderEvent {
 pub struct Order {
     pub id: OrderId,
     pub status: OrderStatus,
-    pub customer_email: String,
+    pub customer_email: Email,
     pub items: Vec<OrderLine>,
     pub total_minor: i64,
     pub currency: String,
@@ -185,14 +185,7 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
                 currency,
                 payment_token,
                 at,
-            } => place(
-                order_id,
-                &customer_email,
-                lines,
-                currency,
-                payment_token,
-                at,
-            ),
+            } => place(order_id, customer_email, lines, currency, payment_token, at),
             _ => Err(OrderError::NotPlaced),
         };
     };
@@ -255,7 +248,7 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
 
 fn place(
     order_id: OrderId,
-    customer_email: &Email,
+    customer_email: Email,
     lines: Vec<PricedLine>,
     currency: String,
     payment_token: String,
@@ -279,7 +272,7 @@ fn place(
         .sum();
     Ok(vec![OrderEvent::Placed(OrderPlaced {
         order_id,
-        customer_email: customer_email.to_string(),
+        customer_email,
         items,
         total_minor,
         currency,

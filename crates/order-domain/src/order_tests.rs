@@ -6,7 +6,7 @@ use contracts::{
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
-    CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, given, history_to, line, order_in,
+    CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, customer, given, history_to, line, order_in,
     place_order, place_with, quantity, sku,
 };
 use crate::{OrderCommand, OrderError, OrderEvent, OrderStatus, decide, evolve, replay};
@@ -26,7 +26,7 @@ fn placing_an_order_records_its_priced_lines_and_their_total() {
         panic!("expected one Placed event, got {events:?}");
     };
     assert_eq!(placed.order_id, ORDER_ID);
-    assert_eq!(placed.customer_email, CUSTOMER);
+    assert_eq!(placed.customer_email.as_str(), CUSTOMER);
     assert_eq!(placed.currency, "EUR");
     assert_eq!(placed.payment_token, "tok_visa");
     assert_eq!(placed.placed_at, at(0));
@@ -156,7 +156,7 @@ fn confirming_payment_pays_and_completes_the_order_at_once() {
         ),
         (ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at(2))
     );
-    assert_eq!(completed.customer_email, CUSTOMER);
+    assert_eq!(completed.customer_email.as_str(), CUSTOMER);
     assert_eq!(
         (completed.total_minor, completed.currency.as_str()),
         (TOTAL_MINOR, "EUR")
@@ -205,7 +205,7 @@ fn cancelling_names_the_compensations_for_what_the_order_holds() {
             events,
             vec![OrderEvent::Cancelled(OrderCancelled {
                 order_id: ORDER_ID,
-                customer_email: CUSTOMER.to_owned(),
+                customer_email: customer(),
                 reason: "cancelled by the customer".to_owned(),
                 compensations,
                 cancelled_at: at(9),

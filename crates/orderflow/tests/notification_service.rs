@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, Queue,
 };
@@ -82,6 +82,10 @@ impl TestApp {
     }
 }
 
+fn ada() -> Email {
+    Email::parse("ada@example.com").expect("a valid email")
+}
+
 fn new_order_id() -> OrderId {
     OrderId::new(Uuid::now_v7())
 }
@@ -93,7 +97,7 @@ fn envelope(message: impl Into<Message>) -> Envelope {
 fn order_completed(order_id: OrderId) -> Envelope {
     envelope(OrderCompleted {
         order_id,
-        customer_email: "ada@example.com".into(),
+        customer_email: ada(),
         total_minor: 5_198,
         currency: "USD".into(),
         completed_at: OffsetDateTime::now_utc(),
@@ -103,7 +107,7 @@ fn order_completed(order_id: OrderId) -> Envelope {
 fn order_cancelled(order_id: OrderId) -> Envelope {
     envelope(OrderCancelled {
         order_id,
-        customer_email: "ada@example.com".into(),
+        customer_email: ada(),
         reason: "payment declined: card expired".into(),
         compensations: vec![Compensation::ReleaseStock],
         cancelled_at: OffsetDateTime::now_utc(),
@@ -123,7 +127,7 @@ async fn a_completed_order_sends_and_records_one_confirmation() {
     assert_eq!(mailbox.len(), 1);
     assert_eq!(mailbox[0].order_id, order_id);
     assert_eq!(mailbox[0].message_id, completed.message_id);
-    assert_eq!(mailbox[0].recipient, "ada@example.com");
+    assert_eq!(mailbox[0].recipient.as_str(), "ada@example.com");
     assert_eq!(
         mailbox[0].subject,
         format!("Your order {order_id} is confirmed")

@@ -122,7 +122,7 @@ fn apply(view: Option<OrderView>, event: &OrderEvent) -> Option<OrderView> {
         return Some(OrderView {
             order_id: placed.order_id.as_uuid(),
             status: OrderStatus::Pending.as_str().to_owned(),
-            customer_email: placed.customer_email.clone(),
+            customer_email: placed.customer_email.to_string(),
             items,
             total: format_minor(placed.total_minor),
             total_minor: placed.total_minor,

@@ -1,6 +1,6 @@
 //! The fold that builds views: same events, same view, whatever their order or repeats.
 
-use contracts::value::{OrderId, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced,
@@ -15,6 +15,10 @@ const EMAIL: &str = "ada@example.com";
 
 fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
+}
+
+fn customer() -> Email {
+    Email::parse(EMAIL).expect("a valid email")
 }
 
 fn new_order_id() -> OrderId {
@@ -42,7 +46,7 @@ fn placed(order_id: OrderId) -> Envelope {
     ];
     let placed = OrderPlaced {
         order_id,
-        customer_email: EMAIL.into(),
+        customer_email: customer(),
         items,
         total_minor: 105_197,
         currency: "USD".into(),
@@ -74,7 +78,7 @@ fn completed_order(order_id: OrderId) -> Vec<Envelope> {
         envelope(
             OrderCompleted {
                 order_id,
-                customer_email: EMAIL.into(),
+                customer_email: customer(),
                 total_minor: 105_197,
                 currency: "USD".into(),
                 completed_at: at(3),
@@ -169,7 +173,7 @@ fn a_cancelled_order_carries_its_reason_and_compensations() {
         envelope(
             OrderCancelled {
                 order_id,
-                customer_email: EMAIL.into(),
+                customer_email: customer(),
                 reason: reason.into(),
                 compensations: vec![Compensation::ReleaseStock, Compensation::RefundPayment],
                 cancelled_at: at(5),

@@ -69,7 +69,7 @@ impl NotificationTx for PgTx {
         )
         .bind(notification.message_id.to_string())
         .bind(notification.order_id.to_string())
-        .bind(&notification.recipient)
+        .bind(notification.recipient.as_str())
         .bind(&notification.subject)
         .bind(&notification.body)
         .bind(unix_millis(notification.sent_at))

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use contracts::Envelope;
-use contracts::value::{OrderId, Sku};
+use contracts::value::{Email, OrderId, Sku};
 use store::StoreError;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -34,6 +34,14 @@ pub fn parse_order_id(raw: &str) -> store::Result<OrderId> {
 /// [`StoreError::Unexpected`] when it is not a valid product id.
 pub fn parse_sku(raw: &str) -> store::Result<Sku> {
     Sku::parse(raw).map_err(|e| corrupt("product id", e))
+}
+
+/// An email address column.
+///
+/// # Errors
+/// [`StoreError::Unexpected`] when it is not a valid address.
+pub fn parse_email(raw: &str) -> store::Result<Email> {
+    Email::parse(raw).map_err(|e| corrupt("email address", e))
 }
 
 /// An envelope column, as [`envelope_json`] wrote it.
@@ -94,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn text_that_is_not_an_id_an_order_id_a_product_id_or_an_envelope_is_corrupt() {
+    fn text_that_is_not_what_its_column_holds_is_corrupt() {
         assert!(matches!(
             parse_uuid("not-a-uuid"),
             Err(StoreError::Unexpected(_))
@@ -113,6 +121,11 @@ mod tests {
             parse_sku("product 1"),
             Err(StoreError::Unexpected(_))
         ));
+        assert!(matches!(parse_email("ada"), Err(StoreError::Unexpected(_))));
+        assert_eq!(
+            parse_email("ada@example.com").expect("parse").as_str(),
+            "ada@example.com"
+        );
         assert_eq!(
             parse_sku("product-001").expect("parse").as_str(),
             "product-001"

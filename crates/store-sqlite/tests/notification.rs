@@ -1,7 +1,7 @@
 //! `SqliteNotificationStore` against a real database file: the record of emails sent.
 
 use contracts::Queue;
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use store::notification::{Notification, NotificationStore as _};
 use store_sqlite::{SqliteDatabase, SqliteNotificationStore};
 use tempfile::TempDir;
@@ -20,7 +20,7 @@ fn notification(order_id: OrderId, seconds: i64) -> Notification {
     Notification {
         order_id,
         message_id: Uuid::now_v7(),
-        recipient: "ada@example.com".into(),
+        recipient: Email::parse("ada@example.com").expect("a valid email"),
         subject: format!("Your order {order_id} is confirmed"),
         body: "Thank you".into(),
         sent_at: OffsetDateTime::UNIX_EPOCH

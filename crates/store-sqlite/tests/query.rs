@@ -1,6 +1,6 @@
 //! `SqliteQueryStore` against a real database file: kept events, views and their filters.
 
-use contracts::value::{OrderId, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, Queue};
 use query_domain::{self as view, OrderView};
 use store::query::{OrderFilter, QueryStore as _};
@@ -29,7 +29,7 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
     };
     let message = Message::from(OrderPlaced {
         order_id,
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         items: vec![line],
         total_minor: 2_599,
         currency: "USD".into(),

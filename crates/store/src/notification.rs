@@ -2,7 +2,7 @@
 
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ pub struct Notification {
     pub order_id: OrderId,
     /// The message that caused it; one notification per message.
     pub message_id: Uuid,
-    pub recipient: String,
+    pub recipient: Email,
     pub subject: String,
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]

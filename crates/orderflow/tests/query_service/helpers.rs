@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use api::ListQuery;
-use contracts::value::{OrderId, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced, Queue,
@@ -75,7 +75,7 @@ pub(crate) fn placed(
     };
     let placed = OrderPlaced {
         order_id,
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         items: vec![line],
         total_minor: 5_198,
         currency: "USD".into(),
@@ -114,7 +114,7 @@ pub(crate) fn completed_order(
         envelope(
             OrderCompleted {
                 order_id,
-                customer_email: email.into(),
+                customer_email: Email::parse(email).expect("a valid email"),
                 total_minor: 5_198,
                 currency: "USD".into(),
                 completed_at: step(3),
@@ -132,7 +132,7 @@ pub(crate) fn cancelled_order(
     let cancelled_at = placed_at + Duration::seconds(1);
     let cancelled = OrderCancelled {
         order_id,
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         reason: "insufficient stock for product-002: requested 2, available 0".into(),
         compensations: vec![Compensation::ReleaseStock],
         cancelled_at,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use store::notification::{Notification, NotificationStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -63,7 +63,7 @@ fn notification(order_id: OrderId, seconds: i64) -> Notification {
     Notification {
         order_id,
         message_id: Uuid::now_v7(),
-        recipient: "ada@example.com".into(),
+        recipient: Email::parse("ada@example.com").expect("a valid email"),
         subject: format!("Your order {order_id} is confirmed"),
         body: "Thank you".into(),
         sent_at: OffsetDateTime::UNIX_EPOCH

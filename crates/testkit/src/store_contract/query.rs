@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use contracts::value::{OrderId, Quantity};
+use contracts::value::{Email, OrderId, Quantity};
 use contracts::{Envelope, Message, OrderInventoryReserved, OrderLine, OrderPlaced};
 use query_domain::{self as view, Cursor, OrderView};
 use store::query::{OrderFilter, QueryStore};
@@ -201,7 +201,7 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds);
     let message = Message::from(OrderPlaced {
         order_id: new_order_id(),
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         items: vec![OrderLine {
             product_id: sku(product_id),
             name: "Mouse".into(),

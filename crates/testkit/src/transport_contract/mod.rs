@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use contracts::{ChargePayment, Envelope, Message, OrderCompleted, Queue, StockReserved};
 use time::OffsetDateTime;
 use transport::{DeadLetters, Delivery, Publisher, QueueConsumer, RetryPolicy};
@@ -86,7 +86,7 @@ const SLACK: Duration = Duration::from_millis(25);
 fn order_completed() -> Envelope {
     let message = Message::from(OrderCompleted {
         order_id: OrderId::new(Uuid::now_v7()),
-        customer_email: "ada@example.com".to_owned(),
+        customer_email: Email::parse("ada@example.com").expect("a valid email"),
         total_minor: 12_999,
         currency: "USD".to_owned(),
         completed_at: OffsetDateTime::now_utc(),
