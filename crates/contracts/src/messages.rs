@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::upcast::{self, DecodeError};
-use crate::value::{Email, OrderId, Quantity, Sku};
+use crate::value::{Email, Money, OrderId, Quantity, Sku};
 
 /// One line of an order as the order service priced it from its catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +48,13 @@ pub struct OrderPlaced {
     pub placed_at: OffsetDateTime,
 }
 
+impl OrderPlaced {
+    /// The order's total, in its currency.
+    pub fn total(&self) -> Money {
+        Money::new(self.total_minor, self.currency.clone())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderInventoryReserved {
     pub order_id: OrderId,
@@ -72,6 +79,13 @@ pub struct OrderCompleted {
     pub currency: String,
     #[serde(with = "time::serde::rfc3339")]
     pub completed_at: OffsetDateTime,
+}
+
+impl OrderCompleted {
+    /// The order's total, in its currency.
+    pub fn total(&self) -> Money {
+        Money::new(self.total_minor, self.currency.clone())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +120,13 @@ pub struct ChargePayment {
     pub amount_minor: i64,
     pub currency: String,
     pub payment_token: String,
+}
+
+impl ChargePayment {
+    /// The amount to charge, in its currency.
+    pub fn amount(&self) -> Money {
+        Money::new(self.amount_minor, self.currency.clone())
+    }
 }
 
 /// Command to payment: refund an order's captured payment (compensation).

@@ -131,8 +131,9 @@ impl From<Quantity> for u32 {
     }
 }
 
-/// An amount of money in minor units (cents) of a currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An amount of money in minor units (cents) of a currency. On the wire its two parts travel
+/// as separate fields (`total_minor` and `currency`), so it has no JSON form of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Money {
     minor: i64,
     currency: String,
@@ -152,11 +153,6 @@ impl Money {
 
     pub fn currency(&self) -> &str {
         &self.currency
-    }
-
-    /// The amount as a decimal string with two places, e.g. `12.50`.
-    pub fn to_decimal_string(&self) -> String {
-        format_minor(self.minor)
     }
 
     /// The sum of two amounts in one currency.
@@ -209,7 +205,7 @@ pub fn format_minor(minor: i64) -> String {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.to_decimal_string(), self.currency)
+        write!(f, "{} {}", format_minor(self.minor), self.currency)
     }
 }
 

@@ -72,8 +72,8 @@ impl From<Product> for CatalogItem {
         Self {
             id: product.sku.into(),
             name: product.name,
-            price_minor: product.price_minor,
-            currency: product.currency,
+            price_minor: product.price.minor(),
+            currency: product.price.currency().to_owned(),
         }
     }
 }

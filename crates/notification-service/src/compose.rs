@@ -2,7 +2,7 @@
 //!
 //! Pure: no I/O, no clock. The service adds the message id and the time of sending.
 
-use contracts::value::{Email, OrderId, format_minor};
+use contracts::value::{Email, OrderId};
 use contracts::{Compensation, Message, OrderCancelled, OrderCompleted};
 
 /// The message types that send the customer an email.
@@ -34,9 +34,8 @@ fn confirmation(completed: &OrderCompleted) -> Draft {
         subject: format!("Your order {order_id} is confirmed"),
         body: format!(
             "Hello,\n\nthank you for your order {order_id}. It is paid and on its way.\n\
-             Total charged: {} {}.\n\nOrderflow",
-            format_minor(completed.total_minor),
-            completed.currency,
+             Total charged: {}.\n\nOrderflow",
+            completed.total(),
         ),
     }
 }

@@ -2,7 +2,7 @@
 //! it to each status, and the saga's expected decisions. Test-only; nothing here is part of the
 //! crate.
 
-use contracts::value::{Email, OrderId, Quantity, Sku};
+use contracts::value::{Email, Money, OrderId, Quantity, Sku};
 use contracts::{Compensation, OrderCancelled, RefundPayment, ReleaseStock};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -15,6 +15,8 @@ pub(crate) const ORDER_ID: OrderId =
     OrderId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
 pub(crate) const PAYMENT_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
 pub(crate) const CUSTOMER: &str = "ada@example.com";
+/// The currency the test catalog prices in.
+pub(crate) const CURRENCY: &str = "EUR";
 /// Two laptops at 999.00 and three mice at 25.00.
 pub(crate) const TOTAL_MINOR: i64 = 2 * 99_900 + 3 * 2_500;
 
@@ -40,7 +42,7 @@ pub(crate) fn line(sku_id: &str, name: &str, units: u32, unit_price_minor: i64) 
         sku: sku(sku_id),
         name: name.to_owned(),
         quantity: quantity(units),
-        unit_price_minor,
+        unit_price: Money::new(unit_price_minor, CURRENCY),
     }
 }
 
@@ -49,7 +51,6 @@ pub(crate) fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
         order_id: ORDER_ID,
         customer_email: customer(),
         lines,
-        currency: "EUR".to_owned(),
         payment_token: "tok_visa".to_owned(),
         at: at(0),
     }

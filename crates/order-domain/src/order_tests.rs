@@ -1,13 +1,14 @@
 //! Given / when / then for the Order aggregate: `decide` on a history, `evolve` of its events.
 
+use contracts::value::{Money, MoneyError};
 use contracts::{
     Compensation, Message, OrderCancelled, OrderInventoryReserved, OrderLine, StockReserved,
 };
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
-    CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, customer, given, history_to, line, order_in,
-    place_order, place_with, quantity, sku,
+    CURRENCY, CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, customer, given, history_to, line,
+    order_in, place_order, place_with, quantity, sku,
 };
 use crate::{OrderCommand, OrderError, OrderEvent, OrderStatus, decide, evolve, replay};
 
@@ -90,7 +91,7 @@ fn a_placed_order_is_pending_with_no_payment_and_no_reason() {
 
     assert_eq!(order.id, ORDER_ID);
     assert_eq!(order.status, Pending);
-    assert_eq!(order.total_minor, TOTAL_MINOR);
+    assert_eq!(order.total, Money::new(TOTAL_MINOR, CURRENCY));
     assert_eq!(order.payment_id, None);
     assert_eq!(order.cancellation_reason, None);
     assert_eq!((order.placed_at, order.updated_at), (at(0), at(0)));
@@ -305,6 +306,41 @@ fn the_total_of_many_lines_is_the_sum_of_quantity_times_price() {
 
     let order = given(&decide(None, place_with(lines)).expect("placed")).expect("placed");
 
-    assert_eq!(order.total_minor, 99_900 + 1000 * 2_500 + 7 * 4_999);
+    assert_eq!(
+        order.total,
+        Money::new(99_900 + 1000 * 2_500 + 7 * 4_999, CURRENCY)
+    );
     assert_eq!(order.items.len(), 4);
+}
+
+#[test]
+fn placing_an_order_whose_total_overflows_is_rejected_rather_than_wrapped() {
+    let huge = i64::MAX / 2 + 1;
+    for lines in [
+        vec![line("product-001", "Laptop", 2, huge)],
+        vec![
+            line("product-001", "Laptop", 1, huge),
+            line("product-002", "Mouse", 1, huge),
+        ],
+    ] {
+        assert_eq!(
+            decide(None, place_with(lines)),
+            Err(OrderError::Total(MoneyError::Overflow))
+        );
+    }
+}
+
+#[test]
+fn placing_an_order_priced_in_two_currencies_is_rejected() {
+    let mut dollars = line("product-002", "Mouse", 1, 2_500);
+    dollars.unit_price = Money::new(2_500, "USD");
+    let lines = vec![line("product-001", "Laptop", 1, 99_900), dollars];
+
+    assert_eq!(
+        decide(None, place_with(lines)),
+        Err(OrderError::Total(MoneyError::CurrencyMismatch {
+            left: CURRENCY.to_owned(),
+            right: "USD".to_owned(),
+        }))
+    );
 }

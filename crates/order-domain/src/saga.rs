@@ -164,8 +164,8 @@ pub fn react(
             events: decide(Some(order), OrderCommand::ConfirmStock { at })?,
             commands: vec![SagaCommand::ChargePayment(ChargePayment {
                 order_id: order.id,
-                amount_minor: order.total_minor,
-                currency: order.currency.clone(),
+                amount_minor: order.total.minor(),
+                currency: order.total.currency().to_owned(),
                 payment_token: order.payment_token.clone(),
             })],
             deadline: Deadline::Set(SagaStep::AwaitingPayment),

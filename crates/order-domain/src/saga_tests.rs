@@ -1,14 +1,15 @@
 //! Given / when / then for the saga's path: given the order's history, when an answer or a
 //! deadline arrives, then these events, these commands and this deadline.
 
+use contracts::value::Money;
 use contracts::{
     ChargePayment, Compensation, Message, OrderInventoryReserved, ReserveStock, StockLine,
 };
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Pending};
 use crate::fixtures::{
-    ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, cancelled, given, nothing, order_in, payment_succeeded,
-    place_order, place_with, quantity, refund_payment, release_stock, sku, when,
+    CURRENCY, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, cancelled, given, nothing, order_in,
+    payment_succeeded, place_order, place_with, quantity, refund_payment, release_stock, sku, when,
 };
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start};
 use crate::{OrderError, OrderEvent};
@@ -18,7 +19,10 @@ fn placing_an_order_reserves_its_stock_under_a_stock_deadline() {
     let decision = start(place_order()).expect("a valid order is placed");
 
     let placed = given(&decision.events).expect("the decision places the order");
-    assert_eq!((placed.status, placed.total_minor), (Pending, TOTAL_MINOR));
+    assert_eq!(
+        (placed.status, placed.total),
+        (Pending, Money::new(TOTAL_MINOR, CURRENCY))
+    );
     assert_eq!(
         decision.commands,
         vec![SagaCommand::ReserveStock(ReserveStock {

@@ -1,7 +1,7 @@
 //! The product catalog: prices always come from here, never from the client.
 
 use anyhow::Context as _;
-use contracts::value::Sku;
+use contracts::value::{Money, Sku};
 
 use crate::OrderService;
 use store::order::Product;
@@ -56,8 +56,7 @@ impl OrderService {
             let product = Product {
                 sku: demo_sku(sku)?,
                 name: name.to_owned(),
-                price_minor,
-                currency: "USD".to_owned(),
+                price: Money::new(price_minor, "USD"),
             };
             tx.upsert_product(&product).await?;
         }

@@ -1,7 +1,7 @@
 //! Payment rules, pure: at most one successful charge per order, and a refund only for a
 //! captured payment, at most once.
 
-use contracts::value::OrderId;
+use contracts::value::{Money, OrderId};
 use uuid::Uuid;
 
 /// Where an order's payment stands.
@@ -36,8 +36,7 @@ impl PaymentStatus {
 pub struct Payment {
     pub payment_id: Uuid,
     pub order_id: OrderId,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub amount: Money,
     pub status: PaymentStatus,
     pub failure_reason: Option<String>,
 }

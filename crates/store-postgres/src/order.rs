@@ -187,8 +187,8 @@ impl OrderTx for PgTx {
         )
         .bind(product.sku.as_str())
         .bind(&product.name)
-        .bind(product.price_minor)
-        .bind(&product.currency)
+        .bind(product.price.minor())
+        .bind(product.price.currency())
         .execute(&mut *self.tx)
         .await
         .or_store_error("save product")?;

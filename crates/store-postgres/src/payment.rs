@@ -71,8 +71,8 @@ impl PaymentTx for PgTx {
         ))
         .bind(payment.order_id.to_string())
         .bind(payment.payment_id.to_string())
-        .bind(payment.amount_minor)
-        .bind(&payment.currency)
+        .bind(payment.amount.minor())
+        .bind(payment.amount.currency())
         .execute(&mut *self.tx)
         .await
         .or_store_error("record pending payment")?;

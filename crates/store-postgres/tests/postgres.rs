@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contracts::value::{OrderId, Sku};
+use contracts::value::{Money, OrderId, Sku};
 use contracts::{Envelope, Message, Queue, StockReserved};
 use store::order::{OrderStore as _, Product};
 use store::{OutboxReader, StoreError};
@@ -257,8 +257,7 @@ async fn a_broken_check_constraint_is_unexpected_not_a_conflict() {
     let negative_price = Product {
         sku: Sku::parse("product-001").expect("a valid sku"),
         name: "Laptop".into(),
-        price_minor: -1,
-        currency: "USD".into(),
+        price: Money::new(-1, "USD"),
     };
 
     let saved = tx.upsert_product(&negative_price).await;

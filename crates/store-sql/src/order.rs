@@ -1,6 +1,7 @@
 //! The order service's rows read into its port's types, and the optimistic-concurrency rule of
 //! its event streams.
 
+use contracts::value::Money;
 use order_domain::saga::SagaStep;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, Product, RecordedEvent};
@@ -40,8 +41,7 @@ pub fn product(row: &impl SqlRow) -> store::Result<Product> {
     Ok(Product {
         sku: row.sku("sku")?,
         name: row.text("name")?,
-        price_minor: row.integer("price_minor")?,
-        currency: row.text("currency")?,
+        price: Money::new(row.integer("price_minor")?, row.text("currency")?),
     })
 }
 
@@ -71,6 +71,7 @@ pub fn idempotent_request(row: &impl SqlRow) -> store::Result<IdempotentRequest>
 #[cfg(test)]
 mod tests {
     use contracts::value::{OrderId, Sku};
+
     use uuid::Uuid;
 
     use super::*;
@@ -119,8 +120,7 @@ mod tests {
             Product {
                 sku: Sku::parse("product-001").expect("a valid sku"),
                 name: "Laptop".into(),
-                price_minor: 99_900,
-                currency: "USD".into(),
+                price: Money::new(99_900, "USD"),
             }
         );
         let deadline_row = FakeRow::default()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::{OrderId, Sku};
+use contracts::value::{Money, OrderId, Sku};
 use order_domain::saga::SagaStep;
 
 /// A stored event of an order's stream.
@@ -22,8 +22,7 @@ pub struct RecordedEvent {
 pub struct Product {
     pub sku: Sku,
     pub name: String,
-    pub price_minor: i64,
-    pub currency: String,
+    pub price: Money,
 }
 
 /// A saga deadline that has passed, by the database's clock.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use contracts::value::OrderId;
+use contracts::value::{Money, OrderId};
 use order_domain::saga::SagaStep;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, Product};
@@ -279,7 +279,6 @@ fn product(product_id: &str, name: &str, price_minor: i64) -> Product {
     Product {
         sku: sku(product_id),
         name: name.into(),
-        price_minor,
-        currency: "USD".into(),
+        price: Money::new(price_minor, "USD"),
     }
 }

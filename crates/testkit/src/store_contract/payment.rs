@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use contracts::value::OrderId;
+use contracts::value::{Money, OrderId};
 use payment_domain::{Payment, PaymentStatus};
 use store::payment::PaymentStore;
 use uuid::Uuid;
@@ -121,8 +121,7 @@ fn pending(order_id: OrderId, amount_minor: i64) -> Payment {
     Payment {
         payment_id: Uuid::now_v7(),
         order_id,
-        amount_minor,
-        currency: "EUR".to_owned(),
+        amount: Money::new(amount_minor, "EUR"),
         status: PaymentStatus::Pending,
         failure_reason: None,
     }
