@@ -1,5 +1,9 @@
 //! Validated value types shared by the domains. Their fields are private: a value that exists
 //! is valid.
+//!
+//! Message payloads hold them: `OrderId`, `Sku`, `Quantity` and `Email` read and write the very
+//! JSON string or number they wrap, and reading one checks it. `Money` has no JSON form; its two
+//! parts travel as separate fields.
 
 use std::fmt;
 use std::str::FromStr;
