@@ -1,20 +1,34 @@
 //! The public HTTP API's wire types: request bodies, query parameters and answers, each one
 //! type that serde reads and writes and that the OpenAPI document describes, so the parser and
 //! the document cannot drift apart. The server (the gateway, and the services that take these
-//! types as input) and clients of the API share them.
+//! types as input) and its clients (`api-client`) share them: one type per answer, serialized
+//! by the one and deserialized by the other.
 //!
 //! Only JSON shapes are checked here: what a value means (an email, a quantity, a product in
 //! the catalog) is the business of the service that takes it. No I/O, no async.
 
+mod admin;
+mod catalog;
 mod field;
 mod list;
 mod orders;
 mod problem;
 
+pub use admin::{
+    DeadLetter, DeadLetterReplayed, Notification, NotificationQuery, ProjectionRebuilt,
+    StockAdjustment, StockView,
+};
+pub use catalog::CatalogItem;
+/// The answer to `GET /api/v1/orders/{id}/events`, and what a dead letter holds.
+pub use contracts::{Envelope, Queue};
 pub use field::Field;
-pub use list::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE};
+pub use list::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, OrderPage};
+/// The status a [`ListQuery`] filters by.
+pub use order_domain::OrderStatus;
 pub use orders::{
     CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, MultiItemBody, OrderAccepted, OrderItemBody,
     PlaceOrderBody, SingleItemBody,
 };
-pub use problem::FieldProblem;
+pub use problem::{FieldProblem, ProblemDetails};
+/// The answer to `GET /api/v1/orders/{id}`: the read model's view, computed by `query-domain`.
+pub use query_domain::{OrderView, OrderViewItem, SagaHistoryEntry};

@@ -1,6 +1,8 @@
-//! `GET /api/v1/orders`: the query parameters that list and search orders.
+//! `GET /api/v1/orders`: the query parameters that list and search orders, and the page it
+//! answers.
 
 use order_domain::OrderStatus;
+use query_domain::OrderView;
 use serde::{Deserialize, Serialize};
 
 /// Page size when the client asks for none.
@@ -26,6 +28,14 @@ pub struct ListQuery {
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page, to get the page after it.
     pub cursor: Option<String>,
+}
+
+/// One page of orders, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    /// Pass it as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]

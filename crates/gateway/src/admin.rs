@@ -1,6 +1,10 @@
 //! `/api/v1/admin`: stock adjustments, dead letters, notifications sent, projection rebuild.
 //! Every route needs `Authorization: Bearer <admin token>`.
 
+use api::{
+    DeadLetter, DeadLetterReplayed, Notification, NotificationQuery, ProjectionRebuilt,
+    StockAdjustment, StockView,
+};
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -8,13 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use contracts::value::OrderId;
-use serde::Deserialize;
-use store::notification::Notification;
-use transport::DeadLetter;
-use uuid::Uuid;
 
 use crate::AppState;
-use crate::backends::StockView;
+use crate::answers::dead_letter;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryParams, product_id};
 
@@ -65,12 +65,6 @@ pub(crate) async fn stock_levels(
 /// The most units one adjustment may add or remove.
 const MAX_ADJUSTMENT: i64 = 1_000_000;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub(crate) struct StockAdjustment {
-    /// Units to add; negative to remove.
-    delta: i64,
-}
-
 /// Add or remove available units of a product.
 #[utoipa::path(post, path = "/api/v1/admin/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)), request_body = StockAdjustment,
@@ -98,7 +92,8 @@ pub(crate) async fn adjust_stock(
 pub(crate) async fn list_dead_letters(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<DeadLetter>>, ApiError> {
-    Ok(Json(state.dead_letters.list().await?))
+    let parked = state.dead_letters.list().await?;
+    Ok(Json(parked.into_iter().map(dead_letter).collect()))
 }
 
 /// Put a parked message back on its queue.
@@ -111,11 +106,8 @@ pub(crate) async fn replay_dead_letter(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     if state.dead_letters.replay(&id).await? {
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({ "id": id, "replayed": true })),
-        )
-            .into_response())
+        let replayed = DeadLetterReplayed { id, replayed: true };
+        Ok((StatusCode::ACCEPTED, Json(replayed)).into_response())
     } else {
         Err(ApiError::NotFound(format!("no dead letter with id {id}")))
     }
@@ -137,18 +129,12 @@ pub(crate) async fn discard_dead_letter(
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub(crate) struct NotificationParams {
-    order_id: Option<Uuid>,
-    limit: Option<usize>,
-}
-
 /// Emails sent to customers (the mailbox), newest first.
 #[utoipa::path(get, path = "/api/v1/admin/notifications", tag = "admin", security(("admin_token" = [])),
-    params(NotificationParams), responses((status = 200, description = "Notifications sent")))]
+    params(NotificationQuery), responses((status = 200, description = "Notifications sent")))]
 pub(crate) async fn notifications(
     State(state): State<AppState>,
-    QueryParams(params): QueryParams<NotificationParams>,
+    QueryParams(params): QueryParams<NotificationQuery>,
 ) -> Result<Json<Vec<Notification>>, ApiError> {
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
@@ -164,7 +150,7 @@ pub(crate) async fn notifications(
     responses((status = 200, description = "How many views were rebuilt")))]
 pub(crate) async fn rebuild_projection(
     State(state): State<AppState>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ProjectionRebuilt>, ApiError> {
     let rebuilt = state.reads.rebuild().await?;
-    Ok(Json(serde_json::json!({ "rebuilt": rebuilt })))
+    Ok(Json(ProjectionRebuilt { rebuilt }))
 }

@@ -3,19 +3,16 @@
 //! handlers cannot tell the difference, so one router serves the embedded mode, the gateway
 //! process and every service process.
 
-use api::ListQuery;
+use api::{CatalogItem, ListQuery, Notification, OrderPage, OrderView, StockView};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::{OrderId, Sku};
 use inventory_service::{AdjustError, InventoryService};
 use notification_service::NotificationService;
 use order_service::{OrderRequest, OrderService, Placed};
-use query_domain::OrderView;
-use query_service::{OrderPage, QueryService};
-use serde::{Deserialize, Serialize};
-use store::notification::Notification;
-use store::order::Product;
+use query_service::QueryService;
 
+use crate::answers::{catalog_item, sent_notification, stock_view};
 use crate::error::ApiError;
 
 /// The order service's commands and its own reads.
@@ -58,50 +55,6 @@ pub trait Mailbox: Send + Sync {
     ) -> Result<Vec<Notification>, ApiError>;
 }
 
-/// A catalog entry, without stock.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CatalogItem {
-    pub id: String,
-    pub name: String,
-    pub price_minor: i64,
-    pub currency: String,
-}
-
-impl From<Product> for CatalogItem {
-    fn from(product: Product) -> Self {
-        Self {
-            id: product.sku.into(),
-            name: product.name,
-            price_minor: product.price.minor(),
-            currency: product.price.currency().to_owned(),
-        }
-    }
-}
-
-/// A product's stock in full.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StockView {
-    pub product_id: String,
-    pub available: u32,
-    pub reserved: u32,
-    pub sold: u32,
-    pub initial: u32,
-    pub restocked: i64,
-}
-
-impl StockView {
-    fn new(product_id: Sku, level: inventory_domain::StockLevel) -> Self {
-        Self {
-            product_id: product_id.into(),
-            available: level.available,
-            reserved: level.reserved,
-            sold: level.sold,
-            initial: level.initial,
-            restocked: level.restocked,
-        }
-    }
-}
-
 #[async_trait]
 impl OrderCommands for OrderService {
     async fn place_order(
@@ -129,7 +82,7 @@ impl OrderCommands for OrderService {
             .products()
             .await?
             .into_iter()
-            .map(CatalogItem::from)
+            .map(catalog_item)
             .collect())
     }
 }
@@ -155,13 +108,13 @@ impl Stock for InventoryService {
         let levels = self.stock_levels().await?;
         Ok(levels
             .into_iter()
-            .map(|(sku, level)| StockView::new(sku, level))
+            .map(|(sku, level)| stock_view(sku, level))
             .collect())
     }
 
     async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError> {
         match self.adjust_stock(sku, delta).await {
-            Ok(level) => Ok(StockView::new(sku.clone(), level)),
+            Ok(level) => Ok(stock_view(sku.clone(), level)),
             Err(AdjustError::UnknownProduct(sku)) => {
                 Err(ApiError::NotFound(format!("no product with id {sku}")))
             }
@@ -180,6 +133,7 @@ impl Mailbox for NotificationService {
         order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError> {
-        Ok(NotificationService::sent(self, order_id, limit).await?)
+        let sent = NotificationService::sent(self, order_id, limit).await?;
+        Ok(sent.into_iter().map(sent_notification).collect())
     }
 }

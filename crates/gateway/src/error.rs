@@ -3,11 +3,12 @@
 //! the list of problems by field. Causes of 5xx errors are logged here, once, and never shown.
 
 use api::FieldProblem;
+/// The body, shared with the API's clients.
+pub(crate) use api::ProblemDetails;
 use axum::Json;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use order_service::{CancelError, PlaceOrderError, SagaError};
-use serde::Serialize;
 
 /// Everything an API call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -26,22 +27,6 @@ pub enum ApiError {
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
-}
-
-/// The problem+json body.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProblemDetails {
-    /// A URI reference naming the kind of problem.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Stable, snake_case: what clients branch on.
-    pub code: &'static str,
-    /// For validation errors: every problem, by field.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldProblem>,
 }
 
 impl ApiError {
@@ -108,7 +93,7 @@ impl IntoResponse for ApiError {
             title: title.to_owned(),
             status: status.as_u16(),
             detail,
-            code,
+            code: code.to_owned(),
             errors,
         };
         let mut response = (status, Json(body)).into_response();

@@ -6,6 +6,7 @@
 //! ([`error::ApiError`]).
 
 mod admin;
+mod answers;
 pub mod backends;
 mod error;
 mod extract;
@@ -26,7 +27,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use transport::DeadLetters;
 
-pub use error::{ApiError, ProblemDetails};
+pub use error::ApiError;
 pub use health::{Readiness, ReadinessCheck};
 pub use openapi::ApiDoc;
 

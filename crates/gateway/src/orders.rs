@@ -1,8 +1,8 @@
 //! `/api/v1/orders`: place, read, list, cancel, and the audit trail.
 
 use api::{
-    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, OrderAccepted,
-    PlaceOrderBody,
+    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, OrderAccepted, OrderPage,
+    OrderView, PlaceOrderBody,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,8 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use order_domain::OrderStatus;
 use order_service::OrderRequest;
-use query_domain::{OrderView, project};
-use query_service::OrderPage;
+use query_domain::project;
 
 use crate::AppState;
 use crate::error::ApiError;

@@ -1,5 +1,6 @@
 //! `/api/v1/products`: the catalog with available stock.
 
+use api::CatalogItem;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -7,7 +8,6 @@ use contracts::value::format_minor;
 use serde::Serialize;
 
 use crate::AppState;
-use crate::backends::CatalogItem;
 use crate::error::ApiError;
 
 pub(crate) fn routes() -> Router<AppState> {

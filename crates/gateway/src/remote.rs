@@ -1,84 +1,59 @@
 //! The API's ports served by another process over HTTP: the owning service's own public
-//! routes. Its problem+json answers are turned back into the same [`ApiError`]s, so a client
-//! of the gateway sees what a client of the service would.
+//! routes, called through [`ApiClient`]. Its problem+json answers are turned back into the
+//! same [`ApiError`]s ([`api_error`]), so a client of the gateway sees what a client of the
+//! service would.
 
-use std::time::Duration;
-
-use api::{CancelAccepted, FieldProblem, ListQuery, OrderAccepted, PlaceOrderBody};
+use api::{
+    CatalogItem, ListQuery, Notification, NotificationQuery, OrderPage, OrderView, PlaceOrderBody,
+    StockAdjustment, StockView,
+};
+use api_client::{ApiClient, ClientError, StatusCode};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::{OrderId, Sku};
 use order_service::{OrderRequest, Placed};
-use query_domain::OrderView;
-use query_service::OrderPage;
-use reqwest::{RequestBuilder, StatusCode};
-use serde::Deserialize as _;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
-use store::notification::Notification;
 
-use crate::backends::{CatalogItem, Mailbox, OrderCommands, OrderReads, Stock, StockView};
+use crate::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use crate::error::ApiError;
 
-/// A service in another process, reached at `base` (e.g. `http://127.0.0.1:8081`).
+/// A service in another process, reached at its base URL (e.g. `http://127.0.0.1:8081`).
 #[derive(Clone, Debug)]
 pub struct Remote {
-    http: reqwest::Client,
-    base: String,
-    admin_token: String,
+    client: ApiClient,
 }
 
 impl Remote {
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// When `base` is not a URL, or the HTTP client cannot be built.
     pub fn new(base: &str, admin_token: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
-        Ok(Self {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-            admin_token: admin_token.to_owned(),
-        })
+        let client = ApiClient::new(base)?.with_admin_token(admin_token);
+        Ok(Self { client })
     }
 
-    fn get(&self, path: &str) -> RequestBuilder {
-        self.http.get(format!("{}{path}", self.base))
-    }
-
-    fn post(&self, path: &str) -> RequestBuilder {
-        self.http.post(format!("{}{path}", self.base))
-    }
-
-    fn admin(&self, request: RequestBuilder) -> RequestBuilder {
-        request.bearer_auth(&self.admin_token)
-    }
-
-    async fn call<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ApiError> {
-        let response = request.send().await.map_err(|error| {
-            ApiError::Unavailable(anyhow::Error::new(error).context(format!("call {}", self.base)))
-        })?;
-        let status = response.status();
-        if status.is_success() {
-            return response
-                .json()
-                .await
-                .map_err(|error| ApiError::Internal(error.into()));
-        }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        Err(remote_error(status, &body, &self.base))
+    /// The error the service answered with, as it was there.
+    fn api_error(&self, error: ClientError) -> ApiError {
+        api_error(self.client.base().as_str(), error)
     }
 }
 
-/// The service's problem+json, back as the error it was.
-fn remote_error(status: StatusCode, body: &Value, base: &str) -> ApiError {
-    let detail = body["detail"].as_str().unwrap_or("no detail").to_owned();
-    match (status, body["code"].as_str()) {
-        (_, Some("idempotency_key_reused")) => ApiError::IdempotencyKeyReused,
-        (StatusCode::UNPROCESSABLE_ENTITY, _) => {
-            let problems = Vec::<FieldProblem>::deserialize(&body["errors"]).unwrap_or_default();
-            ApiError::Invalid(problems)
+/// A failed call of another process's API, back as the [`ApiError`] it was there.
+fn api_error(base: &str, error: ClientError) -> ApiError {
+    let (status, problem) = match error {
+        ClientError::Unreachable { .. } => {
+            return ApiError::Unavailable(
+                anyhow::Error::new(error).context(format!("call {base}")),
+            );
         }
+        ClientError::Unexpected { status, .. } if status == StatusCode::SERVICE_UNAVAILABLE => {
+            return ApiError::Unavailable(anyhow::Error::new(error));
+        }
+        ClientError::Unexpected { .. } => return ApiError::Internal(error.into()),
+        ClientError::Problem { status, problem } => (status, *problem),
+    };
+    let detail = problem.detail;
+    match (status, problem.code.as_str()) {
+        (_, "idempotency_key_reused") => ApiError::IdempotencyKeyReused,
+        (StatusCode::UNPROCESSABLE_ENTITY, _) => ApiError::Invalid(problem.errors),
         (StatusCode::NOT_FOUND, _) => ApiError::NotFound(detail),
         (StatusCode::CONFLICT, _) => ApiError::Conflict(detail),
         (StatusCode::UNAUTHORIZED, _) => {
@@ -98,92 +73,75 @@ impl OrderCommands for Remote {
         request: &OrderRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Placed, ApiError> {
-        let mut post = self
-            .post("/api/v1/orders")
-            .json(&PlaceOrderBody::from(request));
-        if let Some(key) = idempotency_key {
-            post = post.header("Idempotency-Key", key);
-        }
-        let response = post
-            .send()
+        let body = PlaceOrderBody::from(request);
+        let placement = self
+            .client
+            .place_order(&body, idempotency_key)
             .await
-            .map_err(|error| ApiError::Unavailable(error.into()))?;
-        let replayed = response.headers().contains_key("idempotent-replayed");
-        let status = response.status();
-        if !status.is_success() {
-            let body: Value = response.json().await.unwrap_or(Value::Null);
-            return Err(remote_error(status, &body, &self.base));
-        }
-        let accepted: OrderAccepted = response
-            .json()
-            .await
-            .map_err(|error| ApiError::Internal(error.into()))?;
+            .map_err(|error| self.api_error(error))?;
         Ok(Placed {
-            order_id: OrderId::new(accepted.order_id),
-            replayed,
+            order_id: OrderId::new(placement.accepted.order_id),
+            replayed: placement.replayed,
         })
     }
 
     async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
-        let cancelled: CancelAccepted = self
-            .call(self.post(&format!("/api/v1/orders/{order_id}/cancel")))
-            .await?;
-        Ok(cancelled.status)
+        let cancelled = self.client.cancel_order(order_id.as_uuid()).await;
+        Ok(cancelled.map_err(|error| self.api_error(error))?.status)
     }
 
     async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError> {
-        match self
-            .call(self.get(&format!("/api/v1/orders/{order_id}/events")))
-            .await
-        {
-            Err(ApiError::NotFound(_)) => Ok(Vec::new()),
-            other => other,
+        match self.client.order_events(order_id.as_uuid()).await {
+            Err(error) => match self.api_error(error) {
+                ApiError::NotFound(_) => Ok(Vec::new()),
+                other => Err(other),
+            },
+            Ok(events) => Ok(events),
         }
     }
 
     async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError> {
-        self.call(self.get("/api/v1/catalog")).await
+        let catalog = self.client.catalog().await;
+        catalog.map_err(|error| self.api_error(error))
     }
 }
 
 #[async_trait]
 impl OrderReads for Remote {
     async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError> {
-        match self
-            .call(self.get(&format!("/api/v1/orders/{order_id}")))
-            .await
-        {
-            Err(ApiError::NotFound(_)) => Ok(None),
-            other => other.map(Some),
+        match self.client.order(order_id.as_uuid()).await {
+            Err(error) => match self.api_error(error) {
+                ApiError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+            Ok(view) => Ok(Some(view)),
         }
     }
 
     async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError> {
-        self.call(self.get("/api/v1/orders").query(&query)).await
+        let page = self.client.list_orders(&query).await;
+        page.map_err(|error| self.api_error(error))
     }
 
     async fn rebuild(&self) -> Result<usize, ApiError> {
-        let answer: Value = self
-            .call(self.admin(self.post("/api/v1/admin/projections/rebuild")))
-            .await?;
-        Ok(answer["rebuilt"]
-            .as_u64()
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0))
+        let rebuilt = self.client.rebuild_projection().await;
+        Ok(rebuilt.map_err(|error| self.api_error(error))?.rebuilt)
     }
 }
 
 #[async_trait]
 impl Stock for Remote {
     async fn levels(&self) -> Result<Vec<StockView>, ApiError> {
-        self.call(self.admin(self.get("/api/v1/admin/stock"))).await
+        let levels = self.client.stock_levels().await;
+        levels.map_err(|error| self.api_error(error))
     }
 
     async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError> {
-        let request = self
-            .post(&format!("/api/v1/admin/products/{sku}/stock"))
-            .json(&json!({ "delta": delta }));
-        self.call(self.admin(request)).await
+        let adjusted = self
+            .client
+            .adjust_stock(sku.as_str(), StockAdjustment { delta })
+            .await;
+        adjusted.map_err(|error| self.api_error(error))
     }
 }
 
@@ -194,12 +152,116 @@ impl Mailbox for Remote {
         order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError> {
-        let mut params = vec![("limit", limit.to_string())];
-        params.extend(order_id.map(|id| ("order_id", id.to_string())));
-        self.call(
-            self.admin(self.get("/api/v1/admin/notifications"))
-                .query(&params),
+        let query = NotificationQuery {
+            order_id: order_id.map(OrderId::as_uuid),
+            limit: Some(limit),
+        };
+        let sent = self.client.notifications(&query).await;
+        sent.map_err(|error| self.api_error(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use api::{FieldProblem, ProblemDetails};
+
+    use super::*;
+
+    const BASE: &str = "http://127.0.0.1:8081/";
+
+    fn answered(status: u16, code: &str, errors: Vec<FieldProblem>) -> ApiError {
+        let problem = ProblemDetails {
+            problem_type: format!("/problems/{code}"),
+            title: "a title".to_owned(),
+            status,
+            detail: "what went wrong".to_owned(),
+            code: code.to_owned(),
+            errors,
+        };
+        let status = StatusCode::from_u16(status).expect("a status");
+        api_error(
+            BASE,
+            ClientError::Problem {
+                status,
+                problem: Box::new(problem),
+            },
         )
-        .await
+    }
+
+    fn unreadable(status: StatusCode) -> ApiError {
+        let source = serde_json::from_str::<u8>("<html>").expect_err("not JSON");
+        let url = BASE.parse().expect("a URL");
+        api_error(
+            BASE,
+            ClientError::Unexpected {
+                url,
+                status,
+                source,
+            },
+        )
+    }
+
+    #[test]
+    fn a_refused_request_is_the_same_error_as_it_was_in_the_service() {
+        let problems = vec![FieldProblem::new("items[0].quantity", "must be at least 1")];
+        assert!(matches!(
+            answered(422, "validation_failed", problems.clone()),
+            ApiError::Invalid(found) if found == problems
+        ));
+        assert!(matches!(
+            answered(422, "idempotency_key_reused", Vec::new()),
+            ApiError::IdempotencyKeyReused
+        ));
+        assert!(matches!(
+            answered(404, "not_found", Vec::new()),
+            ApiError::NotFound(detail) if detail == "what went wrong"
+        ));
+        assert!(matches!(
+            answered(409, "conflict", Vec::new()),
+            ApiError::Conflict(detail) if detail == "what went wrong"
+        ));
+    }
+
+    #[test]
+    fn a_failing_service_is_unavailable_or_internal_and_never_passes_its_status_on() {
+        assert!(matches!(
+            answered(503, "unavailable", Vec::new()),
+            ApiError::Unavailable(_)
+        ));
+        assert!(matches!(
+            answered(500, "internal_error", Vec::new()),
+            ApiError::Internal(_)
+        ));
+        assert!(matches!(
+            unreadable(StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Unavailable(_)
+        ));
+        assert!(matches!(
+            unreadable(StatusCode::BAD_GATEWAY),
+            ApiError::Internal(_)
+        ));
+    }
+
+    #[test]
+    fn a_refused_admin_token_is_an_internal_error_naming_the_service() {
+        let ApiError::Internal(cause) = answered(401, "unauthorized", Vec::new()) else {
+            panic!("not internal");
+        };
+        assert_eq!(
+            cause.to_string(),
+            format!("{BASE} refused the cluster's admin token")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_service_that_cannot_be_reached_is_unavailable() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port");
+        let remote = Remote::new(&format!("http://{closed}"), "token").expect("a remote");
+
+        let error = remote.catalog().await.expect_err("nothing listens");
+
+        assert!(matches!(error, ApiError::Unavailable(_)), "{error:?}");
     }
 }

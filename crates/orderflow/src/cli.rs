@@ -61,6 +61,10 @@ pub enum Command {
         #[command(subcommand)]
         command: OrderCommand,
     },
+    /// Check the invariants (DESIGN.md §6) against the service databases, embedded or
+    /// scaled out: exit 0 when they hold, 1 with every violation listed, 2 when the databases
+    /// could not be checked.
+    Verify(crate::verify::VerifyArgs),
     /// List and replay dead letters on a running server.
     Dlq {
         #[command(flatten)]

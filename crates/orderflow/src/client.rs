@@ -1,61 +1,34 @@
-//! The HTTP client behind the CLI's commands.
+//! The CLI's commands against a running server, through the API's typed client: each answer
+//! is printed as the JSON the server sent, each problem as its detail and its fields.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use serde_json::{Value, json};
+use api::{Field, ListQuery, MultiItemBody, OrderItemBody, OrderStatus, OrderView, PlaceOrderBody};
+use api_client::{ApiClient, ClientError};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
 
 use crate::cli::{AdminArgs, DlqCommand, OrderCommand};
 
+/// How long `--wait` waits for an order to finish.
+const WAIT: Duration = Duration::from_secs(60);
+/// How often `--wait` asks for the order.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
 /// A client of one Orderflow server.
 pub struct Client {
-    http: reqwest::Client,
-    base: String,
+    api: ApiClient,
 }
 
 impl Client {
     /// # Errors
-    /// When the HTTP client cannot be built.
+    /// When `base` is not a URL, or the HTTP client cannot be built.
     pub fn new(base: &str) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?;
-        Ok(Self {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-        })
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.base))?;
-        let status = response.status();
-        let body: Value = if status == reqwest::StatusCode::NO_CONTENT {
-            Value::Null
-        } else {
-            response.json().await.context("read response")?
-        };
-        if status.is_success() {
-            return Ok(body);
-        }
-        let mut message = format!(
-            "{status}: {}",
-            body["detail"].as_str().unwrap_or("request failed")
-        );
-        for problem in body["errors"].as_array().into_iter().flatten() {
-            message.push_str(&format!(
-                "\n  {}: {}",
-                problem["field"].as_str().unwrap_or("?"),
-                problem["message"].as_str().unwrap_or("?")
-            ));
-        }
-        bail!(message)
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let api = ApiClient::new(base).with_context(|| format!("a client of {base}"))?;
+        Ok(Self { api })
     }
 
     /// Runs an `orderflow order ...` command and returns what to print.
@@ -71,52 +44,39 @@ impl Client {
                 idempotency_key,
                 wait,
             } => {
-                let items = items
-                    .iter()
-                    .map(|item| parse_item(item))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                let mut body = json!({ "customer_email": email, "items": items });
-                if let Some(token) = payment_token {
-                    body["payment_token"] = json!(token);
-                }
-                let mut request = self.http.post(self.url("/api/v1/orders")).json(&body);
-                if let Some(key) = idempotency_key {
-                    request = request.header("Idempotency-Key", key);
-                }
-                let accepted = self.send(request).await?;
+                let body = order_body(email, &items, payment_token)?;
+                let placed = self
+                    .api
+                    .place_order(&body, idempotency_key.as_deref())
+                    .await;
+                let accepted = answer(placed)?.accepted;
                 if !wait {
-                    return Ok(accepted);
+                    return printable(&accepted);
                 }
-                let id = accepted["order_id"]
-                    .as_str()
-                    .context("no order id in the answer")?
-                    .to_owned();
-                self.wait_until_terminal(&id, Duration::from_secs(60)).await
+                let order = self.wait_until_terminal(accepted.order_id, WAIT).await?;
+                printable(&order)
             }
-            OrderCommand::Get { id } => {
-                self.send(self.http.get(self.url(&format!("/api/v1/orders/{id}"))))
-                    .await
-            }
+            OrderCommand::Get { id } => printable(&answer(self.api.order(order_id(&id)?).await)?),
             OrderCommand::List {
                 email,
                 status,
                 limit,
                 cursor,
             } => {
-                let mut query = Vec::new();
-                query.extend(email.map(|v| ("customer_email", v)));
-                query.extend(status.map(|v| ("status", v)));
-                query.extend(limit.map(|v| ("limit", v.to_string())));
-                query.extend(cursor.map(|v| ("cursor", v)));
-                self.send(self.http.get(self.url("/api/v1/orders")).query(&query))
-                    .await
+                let query = ListQuery {
+                    customer_email: email,
+                    status: status
+                        .map(OrderStatus::try_from)
+                        .transpose()
+                        .map_err(anyhow::Error::msg)?,
+                    text: None,
+                    limit: limit.map(usize::try_from).transpose()?,
+                    cursor,
+                };
+                printable(&answer(self.api.list_orders(&query).await)?)
             }
             OrderCommand::Cancel { id } => {
-                self.send(
-                    self.http
-                        .post(self.url(&format!("/api/v1/orders/{id}/cancel"))),
-                )
-                .await
+                printable(&answer(self.api.cancel_order(order_id(&id)?).await)?)
             }
         }
     }
@@ -124,20 +84,22 @@ impl Client {
     /// Polls an order until it is COMPLETED or CANCELLED.
     ///
     /// # Errors
-    /// When the order does not finish within `timeout`.
-    pub async fn wait_until_terminal(&self, id: &str, timeout: Duration) -> anyhow::Result<Value> {
+    /// When the order cannot be read, or does not finish within `timeout`.
+    pub async fn wait_until_terminal(
+        &self,
+        id: Uuid,
+        timeout: Duration,
+    ) -> anyhow::Result<OrderView> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let order = self
-                .send(self.http.get(self.url(&format!("/api/v1/orders/{id}"))))
-                .await?;
-            if matches!(order["status"].as_str(), Some("COMPLETED" | "CANCELLED")) {
+            let order = answer(self.api.order(id).await)?;
+            if OrderStatus::parse(&order.status).is_some_and(OrderStatus::is_terminal) {
                 return Ok(order);
             }
             if tokio::time::Instant::now() > deadline {
-                bail!("order {id} is still {} after {timeout:?}", order["status"]);
+                bail!("order {id} is still {} after {timeout:?}", order.status);
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
@@ -152,21 +114,59 @@ impl Client {
                 .map(|t| t.trim().to_owned())
                 .context("no admin token: pass --admin-token or set ORDERFLOW_ADMIN_TOKEN")?,
         };
-        let request = match command {
-            DlqCommand::List => self.http.get(self.url("/api/v1/admin/dead-letters")),
-            DlqCommand::Replay { id } => self
-                .http
-                .post(self.url(&format!("/api/v1/admin/dead-letters/{id}/replay"))),
-            DlqCommand::Discard { id } => self
-                .http
-                .delete(self.url(&format!("/api/v1/admin/dead-letters/{id}"))),
-        };
-        self.send(request.bearer_auth(token)).await
+        let api = self.api.clone().with_admin_token(token);
+        match command {
+            DlqCommand::List => printable(&answer(api.dead_letters().await)?),
+            DlqCommand::Replay { id } => printable(&answer(api.replay_dead_letter(&id).await)?),
+            // The server answers a discard with no body: `null` is printed.
+            DlqCommand::Discard { id } => printable(&answer(api.discard_dead_letter(&id).await)?),
+        }
     }
 }
 
-/// `product-002:5` → `{"product_id": "product-002", "quantity": 5}`.
-fn parse_item(item: &str) -> anyhow::Result<Value> {
+/// The answer of a call, or what to tell the user: the problem's status and detail, then
+/// each field's problem on a line of its own.
+fn answer<T>(result: Result<T, ClientError>) -> anyhow::Result<T> {
+    result.map_err(|error| match error {
+        ClientError::Problem { status, problem } => {
+            let mut message = format!("{status}: {}", problem.detail);
+            for field in &problem.errors {
+                let _ = write!(message, "\n  {}: {}", field.field, field.message);
+            }
+            anyhow::anyhow!(message)
+        }
+        other => other.into(),
+    })
+}
+
+fn printable(answer: &impl Serialize) -> anyhow::Result<Value> {
+    serde_json::to_value(answer).context("show the answer")
+}
+
+fn order_id(id: &str) -> anyhow::Result<Uuid> {
+    id.parse()
+        .with_context(|| format!("`{id}` is not an order id (a UUID)"))
+}
+
+/// The several-items body: `--item product-002:5` is 5 of `product-002`.
+fn order_body(
+    email: String,
+    items: &[String],
+    payment_token: Option<String>,
+) -> anyhow::Result<PlaceOrderBody> {
+    let items = items
+        .iter()
+        .map(|item| parse_item(item).map(Field::Valid))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(PlaceOrderBody::Multi(MultiItemBody {
+        customer_email: Field::Valid(email),
+        items: Field::Valid(items),
+        payment_token: payment_token.map_or(Field::Missing, Field::Valid),
+    }))
+}
+
+/// `product-002:5` → 5 of `product-002`; `product-002` → 1 of it.
+fn parse_item(item: &str) -> anyhow::Result<OrderItemBody> {
     let (product_id, quantity) = match item.split_once(':') {
         Some((id, quantity)) => (
             id,
@@ -176,5 +176,8 @@ fn parse_item(item: &str) -> anyhow::Result<Value> {
         ),
         None => (item, 1),
     };
-    Ok(json!({ "product_id": product_id, "quantity": quantity }))
+    Ok(OrderItemBody {
+        product_id: Field::Valid(product_id.to_owned()),
+        quantity: Field::Valid(quantity),
+    })
 }

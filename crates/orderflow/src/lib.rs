@@ -13,3 +13,4 @@ mod readiness;
 pub mod scaled;
 mod supervisor;
 pub mod telemetry;
+pub mod verify;

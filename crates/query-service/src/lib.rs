@@ -12,4 +12,4 @@ mod projection;
 mod service;
 
 pub use error::{Error, Result};
-pub use service::{OrderPage, QueryService};
+pub use service::QueryService;

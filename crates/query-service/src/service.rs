@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
-use api::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE};
+use api::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, OrderPage};
 use contracts::value::OrderId;
-use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use crate::cache::MemoryViewCache;
@@ -22,14 +21,6 @@ use store::query::{OrderFilter, QueryStore, ViewCache};
 pub struct QueryService {
     pub(crate) store: Arc<dyn QueryStore>,
     pub(crate) cache: Arc<dyn ViewCache>,
-}
-
-/// One page of orders, newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct OrderPage {
-    pub orders: Vec<OrderView>,
-    /// Pass it as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
 }
 
 impl QueryService {

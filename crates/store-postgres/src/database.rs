@@ -109,6 +109,50 @@ impl PgDatabase {
         })
     }
 
+    /// Connects to the existing schema of `service` in `database_url` for reading only, neither
+    /// creating nor migrating it: for `orderflow verify`. Its sessions are read-only
+    /// (`default_transaction_read_only`), so every write through it fails.
+    ///
+    /// # Errors
+    /// When the url does not parse, the server cannot be reached, or the schema is missing.
+    pub async fn connect_read_only(database_url: &str, service: Queue) -> anyhow::Result<Self> {
+        let schema = schema_name(service);
+        let options = PgConnectOptions::from_str(database_url)
+            .context("parse the database url")?
+            .options([
+                ("search_path", schema.as_str()),
+                ("default_transaction_read_only", "on"),
+            ])
+            .application_name(&format!("orderflow-verify-{}", service.name()));
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(PoolSettings::default().acquire_timeout)
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("connect to the {} database", service.name()))?;
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.schemata WHERE schema_name = $1)",
+        )
+        .bind(&schema)
+        .fetch_one(&pool)
+        .await
+        .with_context(|| format!("look for schema {schema}"))?;
+        if !exists {
+            pool.close().await;
+            anyhow::bail!(
+                "schema {schema} does not exist: nothing was migrated into this database"
+            );
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                service,
+                pool,
+                options,
+                closed: CancellationToken::new(),
+            }),
+        })
+    }
+
     /// The service whose schema this is.
     pub fn service(&self) -> Queue {
         self.inner.service

@@ -29,7 +29,7 @@ use crate::unit_of_work::PgTx;
 /// [`InventoryStore`] on the inventory service's schema.
 #[derive(Clone, Debug)]
 pub struct PgInventoryStore {
-    database: PgDatabase,
+    pub(crate) database: PgDatabase,
 }
 
 impl PgInventoryStore {

@@ -20,6 +20,7 @@ macro_rules! now_ms {
     };
 }
 
+mod audit;
 mod database;
 mod error;
 mod inventory;

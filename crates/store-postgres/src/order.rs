@@ -20,7 +20,7 @@ use crate::unit_of_work::PgTx;
 /// [`OrderStore`] on the order service's schema.
 #[derive(Clone, Debug)]
 pub struct PgOrderStore {
-    database: PgDatabase,
+    pub(crate) database: PgDatabase,
 }
 
 impl PgOrderStore {

@@ -21,7 +21,7 @@ use crate::unit_of_work::PgTx;
 /// [`QueryStore`] on the query service's schema.
 #[derive(Clone, Debug)]
 pub struct PgQueryStore {
-    database: PgDatabase,
+    pub(crate) database: PgDatabase,
 }
 
 impl PgQueryStore {

@@ -15,6 +15,7 @@ use store_postgres::{
     PgQueryStore,
 };
 use testkit::postgres::TestDatabase;
+use testkit::store_contract::audit::AuditStores;
 use testkit::store_contract::{self, UnitOfWorkSource, messaging};
 
 /// A fresh database, and the service schemas connected in it so far.
@@ -64,6 +65,20 @@ impl Postgres {
 
     async fn query(&self) -> Arc<dyn QueryStore> {
         Arc::new(PgQueryStore::new(self.database(Queue::Query).await))
+    }
+
+    async fn audit(&self) -> AuditStores {
+        let order = PgOrderStore::new(self.database(Queue::Order).await);
+        let inventory = PgInventoryStore::new(self.database(Queue::Inventory).await);
+        let query = PgQueryStore::new(self.database(Queue::Query).await);
+        AuditStores {
+            order: Arc::new(order.clone()),
+            order_audit: Arc::new(order),
+            inventory: Arc::new(inventory.clone()),
+            inventory_audit: Arc::new(inventory),
+            query: Arc::new(query.clone()),
+            query_audit: Arc::new(query),
+        }
     }
 
     async fn outbox(&self, service: Queue) -> Arc<dyn OutboxReader> {

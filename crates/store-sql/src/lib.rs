@@ -5,12 +5,13 @@
 //! ([`row`]) into those types, in [`messaging`] and one module per service as in `store`; the
 //! read model's search text, LIKE escaping and list query ([`query`]); and the translation of
 //! driver errors into [`store::StoreError`] ([`error`]); and which migration each service's
-//! database runs ([`migrations`]).
+//! database runs ([`migrations`]); and the rows of the audit reads ([`audit`]).
 //!
 //! It never talks to a database: nothing here opens a connection or runs a statement, and it
 //! names no SQL dialect. It uses only `sqlx`'s database-agnostic API (`Row`, `QueryBuilder`,
 //! `Error`, `Migrator`).
 
+pub mod audit;
 pub mod error;
 #[cfg(test)]
 mod fake;

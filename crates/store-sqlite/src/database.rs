@@ -71,6 +71,41 @@ impl SqliteDatabase {
         })
     }
 
+    /// Opens an existing `<data_dir>/<service>.db` for reading only, neither creating nor
+    /// migrating it: for `orderflow verify`, beside a server that may be running on it (WAL
+    /// readers never block its writer). Every write through it fails.
+    ///
+    /// # Errors
+    /// When the file does not exist or cannot be opened.
+    pub async fn open_read_only(data_dir: &Path, service: Queue) -> anyhow::Result<Self> {
+        let path = data_dir.join(format!("{}.db", service.name()));
+        anyhow::ensure!(
+            path.is_file(),
+            "no {} database at {}",
+            service.name(),
+            path.display()
+        );
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(10));
+        let reader = SqlitePoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("open {} for reading", path.display()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                service,
+                writer: reader.clone(),
+                reader,
+                outbox_committed: Notify::new(),
+                queue_filled: watch::Sender::new(0),
+            }),
+        })
+    }
+
     pub fn service(&self) -> Queue {
         self.inner.service
     }
@@ -149,6 +184,21 @@ impl Databases {
             payment: SqliteDatabase::open(data_dir, Queue::Payment).await?,
             notification: SqliteDatabase::open(data_dir, Queue::Notification).await?,
             query: SqliteDatabase::open(data_dir, Queue::Query).await?,
+        })
+    }
+
+    /// Every service's existing database in `data_dir`, read-only: see
+    /// [`SqliteDatabase::open_read_only`].
+    ///
+    /// # Errors
+    /// When a database file is missing or cannot be opened.
+    pub async fn open_read_only(data_dir: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            order: SqliteDatabase::open_read_only(data_dir, Queue::Order).await?,
+            inventory: SqliteDatabase::open_read_only(data_dir, Queue::Inventory).await?,
+            payment: SqliteDatabase::open_read_only(data_dir, Queue::Payment).await?,
+            notification: SqliteDatabase::open_read_only(data_dir, Queue::Notification).await?,
+            query: SqliteDatabase::open_read_only(data_dir, Queue::Query).await?,
         })
     }
 

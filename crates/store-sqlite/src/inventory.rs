@@ -18,7 +18,7 @@ use crate::unit_of_work::SqliteTx;
 /// The inventory service's storage on SQLite.
 #[derive(Clone, Debug)]
 pub struct SqliteInventoryStore {
-    database: SqliteDatabase,
+    pub(crate) database: SqliteDatabase,
 }
 
 impl SqliteInventoryStore {

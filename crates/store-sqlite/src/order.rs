@@ -19,7 +19,7 @@ use crate::unit_of_work::SqliteTx;
 /// The order service's storage on SQLite.
 #[derive(Clone, Debug)]
 pub struct SqliteOrderStore {
-    database: SqliteDatabase,
+    pub(crate) database: SqliteDatabase,
 }
 
 impl SqliteOrderStore {

@@ -20,7 +20,7 @@ use crate::unit_of_work::SqliteTx;
 /// [`QueryStore`] on the query service's database.
 #[derive(Clone, Debug)]
 pub struct SqliteQueryStore {
-    database: SqliteDatabase,
+    pub(crate) database: SqliteDatabase,
 }
 
 impl SqliteQueryStore {

@@ -15,6 +15,7 @@ use store_sqlite::{
     SqlitePaymentStore, SqliteQueryStore,
 };
 use tempfile::TempDir;
+use testkit::store_contract::audit::AuditStores;
 use testkit::store_contract::{self, UnitOfWorkSource, messaging};
 
 /// Every service's database in a temporary data directory, removed when dropped.
@@ -55,6 +56,20 @@ impl Sqlite {
 
     fn query(&self) -> Arc<dyn QueryStore> {
         Arc::new(SqliteQueryStore::new(self.databases.query.clone()))
+    }
+
+    fn audit(&self) -> AuditStores {
+        let order = SqliteOrderStore::new(self.databases.order.clone());
+        let inventory = SqliteInventoryStore::new(self.databases.inventory.clone());
+        let query = SqliteQueryStore::new(self.databases.query.clone());
+        AuditStores {
+            order: Arc::new(order.clone()),
+            order_audit: Arc::new(order),
+            inventory: Arc::new(inventory.clone()),
+            inventory_audit: Arc::new(inventory),
+            query: Arc::new(query.clone()),
+            query_audit: Arc::new(query),
+        }
     }
 
     fn outbox(&self, service: Queue) -> Arc<dyn OutboxReader> {

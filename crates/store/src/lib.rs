@@ -4,8 +4,9 @@
 //! messages in one transaction, and the outbox reader the relay drains. Then one module per
 //! service with that service's store (and cache) port on top of [`UnitOfWork`]. Services depend
 //! on these traits; adapters (SQLite, PostgreSQL, Redis) implement them. Nothing here knows a
-//! database.
+//! database. Beside them, [`audit`]: the reads `orderflow verify` checks the invariants with.
 
+pub mod audit;
 pub mod inventory;
 pub mod notification;
 pub mod order;

@@ -15,7 +15,9 @@
 //! - [`payment`]: one payment per order, even under concurrent charges;
 //! - [`notification`]: one notification per causing message;
 //! - [`query`]: kept events are deduplicated, a fold of an order sees the events of one that
-//!   raced it, views are listed by filter, text and cursor.
+//!   raced it, views are listed by filter, text and cursor;
+//! - [`audit`]: the reads `orderflow verify` audits with see what the stores wrote: streams and
+//!   the read model page by order id, deadlines say how overdue they are, counters as stored.
 //!
 //! Functions that spawn concurrent writers need a multi-threaded runtime to mean anything.
 
@@ -33,6 +35,7 @@ use store::query::QueryStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod audit;
 pub mod inventory;
 pub mod messaging;
 pub mod notification;
@@ -167,6 +170,15 @@ macro_rules! for_each_store_contract_check {
             query::free_text_search_takes_wildcards_literally;
             #[tokio::test]
             query::views_are_listed_newest_first_by_filter_and_before_a_cursor;
+
+            #[tokio::test]
+            audit::order_streams_are_paged_in_id_order_with_every_event;
+            #[tokio::test]
+            audit::pending_deadlines_say_how_long_ago_they_fell_due;
+            #[tokio::test]
+            audit::stock_counters_and_reservations_are_read_as_stored;
+            #[tokio::test]
+            audit::the_read_model_is_paged_by_order_with_kept_events_and_views;
         }
     };
 }

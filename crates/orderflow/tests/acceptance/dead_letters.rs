@@ -8,7 +8,7 @@ use transport::Publisher as _;
 use crate::helpers::spawn_app;
 
 /// A reserve command whose payload the inventory service cannot read: poison.
-fn poison() -> Envelope {
+pub(crate) fn poison() -> Envelope {
     serde_json::from_value(json!({
         "message_id": uuid::Uuid::now_v7(),
         "type": "inventory.reserve",

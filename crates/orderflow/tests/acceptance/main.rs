@@ -2,6 +2,8 @@
 //! real application (SQLite files in a temporary directory, port 0), plus the crash test that
 //! kills the real binary.
 
+mod cli;
+mod client;
 mod crash;
 mod dead_letters;
 mod helpers;

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use api::ListQuery;
+use api::{ListQuery, OrderPage};
 use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced, Queue,
 };
-use query_service::{OrderPage, QueryService};
+use query_service::QueryService;
 use store_sqlite::{SqliteDatabase, SqliteQueryStore};
 use tempfile::TempDir;
 use time::{Duration, OffsetDateTime};

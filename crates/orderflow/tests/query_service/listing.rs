@@ -2,11 +2,11 @@
 
 use std::collections::HashSet;
 
-use api::ListQuery;
+use api::{ListQuery, OrderPage};
 use contracts::value::OrderId;
 use order_domain::OrderStatus;
 use query_domain::Cursor;
-use query_service::{Error, OrderPage};
+use query_service::Error;
 
 use crate::helpers::{at, cancelled_order, completed_order, ids, new_order_id, spawn_app};
 

@@ -1,8 +1,9 @@
 //! The layering rules of ARCHITECTURE.md, checked against `cargo metadata` on every test run.
 //!
-//! - Domain crates (`*-domain`) and `contracts` depend on no I/O crate, directly or through
-//!   another crate of the workspace.
-//! - A service crate (`*-service`) depends on no adapter, in normal or dev dependencies.
+//! - Domain crates (`*-domain`) and `contracts`, and `api` (the wire types servers and clients
+//!   share), depend on no I/O crate, directly or through another crate of the workspace.
+//! - A service crate (`*-service`, and `verify`, which stands on the ports like one) depends on
+//!   no adapter, in normal or dev dependencies.
 //! - An adapter depends on no service, in normal or dev dependencies.
 //! - A crate that talks to a database, broker or cache driver is a declared adapter (or the
 //!   binary, or test support), so a new adapter cannot slip past the rules above.
@@ -12,10 +13,11 @@
 //! random number outside their tests (times and ids arrive in commands).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+
+mod purity;
 
 /// Crates that do I/O: none of them may be reachable from a domain crate.
 const IO_CRATES: &[&str] = &[
@@ -40,23 +42,10 @@ const ADAPTERS: &[&str] = &[
     "transport-amqp",
     "cache-redis",
 ];
+/// Not domain crates, but as free of I/O: the public API's wire types.
+const PURE: &[&str] = &["api"];
 /// Crates allowed to wire adapters to services, or to reach a driver for test setup.
 const COMPOSITION: &[&str] = &["orderflow", "testkit"];
-
-/// Calls that read a clock or draw a random number (or an id made from either).
-const IMPURE_CALLS: &[&str] = &[
-    "now_utc(",
-    "now_local(",
-    "SystemTime::now",
-    "Instant::now",
-    "now_v1(",
-    "now_v6(",
-    "now_v7(",
-    "new_v4(",
-    "new_v7(",
-    "rand::",
-    "getrandom",
-];
 
 /// One workspace crate and what it depends on, by dependency kind.
 #[derive(Debug, Default)]
@@ -77,8 +66,22 @@ fn is_domain(name: &str) -> bool {
     name.ends_with("-domain") || name == "contracts"
 }
 
+/// Crates that stand on the ports like a service without being one: the invariant checks.
+const PORT_CLIENTS: &[&str] = &["verify"];
+
+/// What a crate that must do no I/O is called in a report; `None` for the others.
+fn pure_kind(name: &str) -> Option<&'static str> {
+    if is_domain(name) {
+        Some("domain crate")
+    } else if PURE.contains(&name) {
+        Some("wire-types crate")
+    } else {
+        None
+    }
+}
+
 fn is_service(name: &str) -> bool {
-    name.ends_with("-service")
+    name.ends_with("-service") || PORT_CLIENTS.contains(&name)
 }
 
 fn is_adapter(name: &str) -> bool {
@@ -107,12 +110,12 @@ fn workspace_from_metadata(metadata: &Value) -> Workspace {
 fn violations(workspace: &Workspace) -> Vec<String> {
     let mut found = Vec::new();
     for (name, krate) in workspace {
-        if is_domain(name) {
+        if let Some(kind) = pure_kind(name) {
             for reached in normal_closure(workspace, name) {
                 let direct = &workspace[&reached].normal;
                 for io in IO_CRATES.iter().filter(|io| direct.contains(**io)) {
                     found.push(format!(
-                        "domain crate {name} reaches I/O crate {io} via {reached}"
+                        "{kind} {name} reaches I/O crate {io} via {reached}"
                     ));
                 }
             }
@@ -247,6 +250,17 @@ fn a_service_that_depends_on_an_adapter_is_reported() {
 }
 
 #[test]
+fn the_invariant_checks_depending_on_an_adapter_are_reported() {
+    let mut workspace = this_workspace();
+    let checks = workspace.get_mut("verify").expect("the invariant checks");
+    checks.normal.insert("store-postgres".to_owned());
+    assert_eq!(
+        violations(&workspace),
+        ["service verify depends on adapter store-postgres"]
+    );
+}
+
+#[test]
 fn an_adapter_that_depends_on_a_service_is_reported_with_the_cycle_it_makes() {
     let mut workspace = this_workspace();
     let adapter = workspace
@@ -277,6 +291,18 @@ fn a_domain_crate_that_reaches_io_through_another_crate_is_reported() {
 }
 
 #[test]
+fn the_api_s_wire_types_that_reach_io_through_the_client_are_reported() {
+    let mut workspace = this_workspace();
+    let api = workspace.get_mut("api").expect("the API's wire types");
+    api.normal.insert("api-client".to_owned());
+    let found = violations(&workspace);
+    assert!(
+        found.contains(&"wire-types crate api reaches I/O crate reqwest via api-client".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn a_test_helper_that_depends_back_on_its_user_is_a_cycle() {
     let mut workspace = this_workspace();
     let testkit = workspace.get_mut("testkit").expect("the testkit");
@@ -298,98 +324,5 @@ fn an_undeclared_crate_that_uses_a_driver_is_reported() {
     assert_eq!(
         violations(&workspace),
         ["gateway uses driver redis but is not a declared adapter"]
-    );
-}
-
-/// A crate's source files by path under `src`, as text.
-fn source_files(src: &Path) -> BTreeMap<String, String> {
-    let mut files = BTreeMap::new();
-    let mut folders = vec![src.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("read a source folder") {
-            let path = entry.expect("a folder entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_some_and(|extension| extension == "rs") {
-                let name = path.strip_prefix(src).expect("under src");
-                let text = std::fs::read_to_string(&path).expect("read a source file");
-                files.insert(name.display().to_string(), text);
-            }
-        }
-    }
-    files
-}
-
-/// Where `files` read a clock or draw a random number outside their tests: modules declared
-/// under `#[cfg(test)]` are skipped, and every file is read up to its first `#[cfg(test)]`.
-fn impure_calls(krate: &str, files: &BTreeMap<String, String>) -> Vec<String> {
-    let test_modules: BTreeSet<String> = files
-        .values()
-        .flat_map(|text| {
-            let lines: Vec<&str> = text.lines().map(str::trim).collect();
-            lines
-                .windows(2)
-                .filter(|pair| pair[0] == "#[cfg(test)]")
-                .filter_map(|pair| pair[1].strip_prefix("mod ")?.strip_suffix(';'))
-                .map(|module| format!("{module}.rs"))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let mut found = Vec::new();
-    for (path, text) in files {
-        let file_name = Path::new(path).file_name().and_then(|name| name.to_str());
-        if file_name.is_some_and(|name| test_modules.contains(name)) {
-            continue;
-        }
-        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
-        for (number, line) in code.lines().enumerate() {
-            for call in IMPURE_CALLS.iter().filter(|call| line.contains(**call)) {
-                found.push(format!("{krate}/src/{path}:{} calls {call}", number + 1));
-            }
-        }
-    }
-    found
-}
-
-#[test]
-fn domain_crates_read_no_clock_and_draw_no_random_number() {
-    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let domains: Vec<String> = this_workspace()
-        .into_keys()
-        .filter(|name| is_domain(name))
-        .collect();
-    assert!(domains.contains(&"contracts".to_owned()), "{domains:?}");
-    let found: Vec<String> = domains
-        .iter()
-        .flat_map(|name| impure_calls(name, &source_files(&crates.join(name).join("src"))))
-        .collect();
-    assert!(
-        found.is_empty(),
-        "domain code reads a clock or draws a random number:\n{}",
-        found.join("\n")
-    );
-}
-
-#[test]
-fn a_clock_read_in_domain_code_is_reported_and_one_in_its_tests_is_not() {
-    let files = BTreeMap::from([
-        (
-            "lib.rs".to_owned(),
-            "mod order;\n#[cfg(test)]\nmod order_tests;\n".to_owned(),
-        ),
-        (
-            "order.rs".to_owned(),
-            "fn place() {\n    let at = OffsetDateTime::now_utc();\n}\n\
-             #[cfg(test)]\nmod tests {\n    fn id() { Uuid::now_v7(); }\n}\n"
-                .to_owned(),
-        ),
-        (
-            "order_tests.rs".to_owned(),
-            "fn id() { Uuid::new_v4(); }\n".to_owned(),
-        ),
-    ]);
-    assert_eq!(
-        impure_calls("order-domain", &files),
-        ["order-domain/src/order.rs:2 calls now_utc("]
     );
 }
