@@ -15,12 +15,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use query_domain::OrderView;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 use store::query::{ViewCache, view_version};
 use tracing::{info, warn};
-use uuid::Uuid;
 
 /// Writes the view only if no newer version is cached: KEYS[1] view, KEYS[2] version;
 /// ARGV[1] JSON, ARGV[2] version, ARGV[3] ttl in ms.
@@ -42,7 +42,7 @@ const PURGE_BATCH: usize = 500;
 /// Views whose writes were dropped: their cached versions may be stale.
 #[derive(Debug, Default)]
 struct Dropped {
-    orders: HashSet<Uuid>,
+    orders: HashSet<OrderId>,
     /// Too many to remember: every key of the prefix may be stale.
     all: bool,
 }
@@ -52,7 +52,7 @@ impl Dropped {
         self.orders.is_empty() && !self.all
     }
 
-    fn add(&mut self, order_id: Uuid) {
+    fn add(&mut self, order_id: OrderId) {
         if self.orders.len() >= MAX_REMEMBERED_DROPS {
             self.orders.clear();
             self.all = true;
@@ -102,7 +102,7 @@ impl RedisViewCache {
         })
     }
 
-    fn key(&self, order_id: Uuid) -> String {
+    fn key(&self, order_id: OrderId) -> String {
         format!("{}order:{order_id}", self.prefix)
     }
 
@@ -257,7 +257,7 @@ impl RedisViewCache {
 
 #[async_trait]
 impl ViewCache for RedisViewCache {
-    async fn get(&self, order_id: Uuid) -> Option<OrderView> {
+    async fn get(&self, order_id: OrderId) -> Option<OrderView> {
         let mut connection = self.usable_connection().await?;
         match connection
             .get::<_, Option<String>>(self.key(order_id))
@@ -273,13 +273,13 @@ impl ViewCache for RedisViewCache {
 
     async fn put(&self, view: &OrderView) {
         let Some(mut connection) = self.usable_connection().await else {
-            self.dropped().add(view.order_id);
+            self.dropped().add(OrderId::new(view.order_id));
             return;
         };
         let Ok(json) = serde_json::to_string(view) else {
             return;
         };
-        let key = self.key(view.order_id);
+        let key = self.key(OrderId::new(view.order_id));
         let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let written: Result<i64, _> = self
             .put_if_newer
@@ -292,7 +292,7 @@ impl ViewCache for RedisViewCache {
             .await;
         if let Err(error) = written {
             // It may or may not have been written: either way, what Redis holds may be stale.
-            self.dropped().add(view.order_id);
+            self.dropped().add(OrderId::new(view.order_id));
             self.failed(&error);
         }
     }

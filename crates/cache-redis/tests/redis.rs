@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use cache_redis::RedisViewCache;
+use contracts::value::OrderId;
 use query_domain::{OrderView, SagaHistoryEntry};
 use store::query::ViewCache as _;
 use testkit::proxy::Proxy;
@@ -53,7 +54,7 @@ async fn a_cached_view_is_read_back_until_it_expires() {
     let cache = cache(Duration::from_millis(300));
     let order_id = Uuid::now_v7();
     assert_eq!(
-        cache.get(order_id).await,
+        cache.get(OrderId::new(order_id)).await,
         None,
         "a miss before anything is cached"
     );
@@ -61,11 +62,11 @@ async fn a_cached_view_is_read_back_until_it_expires() {
     cache.put(&view(order_id, &["order.placed"])).await;
 
     assert_eq!(
-        cache.get(order_id).await,
+        cache.get(OrderId::new(order_id)).await,
         Some(view(order_id, &["order.placed"]))
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(cache.get(order_id).await, None, "expired");
+    assert_eq!(cache.get(OrderId::new(order_id)).await, None, "expired");
     cache.clear().await.expect("clean up");
 }
 
@@ -78,7 +79,7 @@ async fn an_older_view_never_replaces_a_newer_one() {
     cache.put(&newer).await;
     cache.put(&view(order_id, &["order.placed"])).await;
 
-    assert_eq!(cache.get(order_id).await, Some(newer));
+    assert_eq!(cache.get(OrderId::new(order_id)).await, Some(newer));
     cache.clear().await.expect("clean up");
 }
 
@@ -94,7 +95,7 @@ async fn an_unreachable_redis_is_a_quick_miss_not_an_error() {
     let started = Instant::now();
 
     cache.put(&view(order_id, &["order.placed"])).await;
-    let read = cache.get(order_id).await;
+    let read = cache.get(OrderId::new(order_id)).await;
 
     assert_eq!(read, None);
     assert!(
@@ -115,7 +116,7 @@ async fn a_redis_that_goes_away_after_connecting_is_a_quick_miss_too() {
     for _ in 0..50 {
         let order_id = Uuid::now_v7();
         cache.put(&view(order_id, &["order.placed"])).await;
-        assert_eq!(cache.get(order_id).await, None);
+        assert_eq!(cache.get(OrderId::new(order_id)).await, None);
     }
 
     assert!(
@@ -145,7 +146,7 @@ async fn a_view_written_while_redis_was_down_is_not_served_stale_once_redis_is_b
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        cache.get(order_id).await,
+        cache.get(OrderId::new(order_id)).await,
         None,
         "the view cached before the outage is older than the read model: a miss, not it"
     );
@@ -190,13 +191,13 @@ async fn after_more_dropped_writes_than_it_remembers_the_cache_empties_its_whole
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(
-        cache.get(kept_before).await,
+        cache.get(OrderId::new(kept_before)).await,
         None,
         "any view may be stale: every one is removed"
     );
     cache.put(&view(kept_before, &["order.placed"])).await;
     assert!(
-        cache.get(kept_before).await.is_some(),
+        cache.get(OrderId::new(kept_before)).await.is_some(),
         "the cache works again"
     );
     cache.clear().await.expect("clean up");

@@ -34,7 +34,7 @@ impl Envelope {
             message_id,
             message_type: message.message_type(),
             schema_version: message.schema_version(),
-            correlation_id: message.order_id(),
+            correlation_id: message.order_id().as_uuid(),
             payload: message.payload(),
             causation_id: None,
             traceparent: None,

@@ -8,13 +8,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::upcast::{self, DecodeError};
+use crate::value::{Email, Money, OrderId, Quantity, Sku};
 
 /// One line of an order as the order service priced it from its catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
-    pub product_id: String,
+    pub product_id: Sku,
     pub name: String,
-    pub quantity: u32,
+    pub quantity: Quantity,
     /// Unit price in minor units of the order's currency (cents).
     pub unit_price_minor: i64,
 }
@@ -22,8 +23,8 @@ pub struct OrderLine {
 /// One line of a stock reservation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockLine {
-    pub product_id: String,
-    pub quantity: u32,
+    pub product_id: Sku,
+    pub quantity: Quantity,
 }
 
 /// A compensation the saga ran when it cancelled an order.
@@ -37,8 +38,8 @@ pub enum Compensation {
 /// `order.placed`, version 2: version 1 had no `currency` (it was always USD).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
-    pub order_id: Uuid,
-    pub customer_email: String,
+    pub order_id: OrderId,
+    pub customer_email: Email,
     pub items: Vec<OrderLine>,
     pub total_minor: i64,
     pub currency: String,
@@ -47,16 +48,23 @@ pub struct OrderPlaced {
     pub placed_at: OffsetDateTime,
 }
 
+impl OrderPlaced {
+    /// The order's total, in its currency.
+    pub fn total(&self) -> Money {
+        Money::new(self.total_minor, self.currency.clone())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderInventoryReserved {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     #[serde(with = "time::serde::rfc3339")]
     pub reserved_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPaid {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub payment_id: Uuid,
     pub amount_minor: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -65,18 +73,25 @@ pub struct OrderPaid {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCompleted {
-    pub order_id: Uuid,
-    pub customer_email: String,
+    pub order_id: OrderId,
+    pub customer_email: Email,
     pub total_minor: i64,
     pub currency: String,
     #[serde(with = "time::serde::rfc3339")]
     pub completed_at: OffsetDateTime,
 }
 
+impl OrderCompleted {
+    /// The order's total, in its currency.
+    pub fn total(&self) -> Money {
+        Money::new(self.total_minor, self.currency.clone())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
-    pub order_id: Uuid,
-    pub customer_email: String,
+    pub order_id: OrderId,
+    pub customer_email: Email,
     /// Why, in words a person can read.
     pub reason: String,
     /// The compensations the saga started.
@@ -88,65 +103,72 @@ pub struct OrderCancelled {
 /// Command to inventory: reserve every line of an order, or none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReserveStock {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub items: Vec<StockLine>,
 }
 
 /// Command to inventory: release what an order reserved (compensation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseStock {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 /// Command to payment: charge an order once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChargePayment {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub amount_minor: i64,
     pub currency: String,
     pub payment_token: String,
 }
 
+impl ChargePayment {
+    /// The amount to charge, in its currency.
+    pub fn amount(&self) -> Money {
+        Money::new(self.amount_minor, self.currency.clone())
+    }
+}
+
 /// Command to payment: refund an order's captured payment (compensation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundPayment {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockReserved {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockInsufficient {
-    pub order_id: Uuid,
-    pub product_id: String,
+    pub order_id: OrderId,
+    pub product_id: Sku,
     pub requested: u32,
     pub available: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockReleased {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentSucceeded {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub payment_id: Uuid,
     pub amount_minor: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentFailed {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRefunded {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub payment_id: Uuid,
     pub amount_minor: i64,
 }
@@ -171,7 +193,7 @@ macro_rules! messages {
                 match self { $(Self::$variant(_) => $version,)* }
             }
 
-            pub fn order_id(&self) -> Uuid {
+            pub fn order_id(&self) -> OrderId {
                 match self { $(Self::$variant(m) => m.order_id,)* }
             }
 

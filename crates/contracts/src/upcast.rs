@@ -78,6 +78,7 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
 mod tests {
     use serde_json::json;
 
+    use crate::value::{OrderId, Sku};
     use crate::{Envelope, Message};
 
     /// A version-1 `order.placed`, as the first release stored it.
@@ -110,7 +111,7 @@ mod tests {
         };
         assert_eq!(placed.currency, "USD");
         assert_eq!(placed.total_minor, 5198);
-        assert_eq!(placed.items[0].product_id, "product-002");
+        assert_eq!(placed.items[0].product_id.as_str(), "product-002");
     }
 
     #[test]
@@ -122,6 +123,31 @@ mod tests {
             panic!("decoded to another message type");
         };
         assert_eq!(placed.currency, "EUR");
+    }
+
+    #[test]
+    fn a_decoded_payload_is_written_back_exactly_as_it_was_stored() {
+        let mut envelope = stored_v1_order_placed();
+        envelope.schema_version = 2;
+        envelope.payload["currency"] = json!("EUR");
+        let message = envelope.decode().expect("decode");
+        assert_eq!(message.payload(), envelope.payload);
+        assert_eq!(message.order_id().as_uuid(), envelope.correlation_id);
+    }
+
+    #[test]
+    fn a_payload_holding_an_invalid_value_is_not_decoded() {
+        for (field, invalid) in [
+            ("/order_id", json!("order-1")),
+            ("/customer_email", json!("ada")),
+            ("/items/0/product_id", json!("product 002")),
+            ("/items/0/quantity", json!(0)),
+        ] {
+            let mut envelope = stored_v1_order_placed();
+            *envelope.payload.pointer_mut(field).expect("the field") = invalid;
+            let error = envelope.decode().expect_err("an invalid line");
+            assert!(error.to_string().contains("order.placed"), "{error}");
+        }
     }
 
     #[test]
@@ -141,17 +167,17 @@ mod tests {
 
     #[test]
     fn every_message_round_trips_through_its_envelope() {
-        let order_id = uuid::Uuid::now_v7();
+        let order_id = OrderId::new(uuid::Uuid::now_v7());
         let message = Message::from(crate::StockInsufficient {
             order_id,
-            product_id: "product-001".into(),
+            product_id: Sku::parse("product-001").expect("a valid sku"),
             requested: 1000,
             available: 100,
         });
         let envelope =
             Envelope::build(uuid::Uuid::now_v7(), &message).at(time::OffsetDateTime::UNIX_EPOCH);
         assert_eq!(envelope.message_type, "inventory.insufficient");
-        assert_eq!(envelope.correlation_id, order_id);
+        assert_eq!(envelope.correlation_id, order_id.as_uuid());
         assert_eq!(envelope.decode().expect("decode"), message);
     }
 }

@@ -1,23 +1,42 @@
 //! Validated value types shared by the domains. Their fields are private: a value that exists
 //! is valid.
+//!
+//! Message payloads hold them: `OrderId`, `Sku`, `Quantity` and `Email` read and write the very
+//! JSON string or number they wrap, and reading one checks it. `Money` has no JSON form; its two
+//! parts travel as separate fields.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Identity of an order.
+/// Identity of an order. On the wire it is its UUID.
+///
+/// This crate never makes one up: the order service draws the UUID (a v7) and wraps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OrderId(Uuid);
 
 impl OrderId {
-    pub fn new(id: Uuid) -> Self {
+    pub const fn new(id: Uuid) -> Self {
         Self(id)
     }
 
-    pub fn as_uuid(self) -> Uuid {
+    pub const fn as_uuid(self) -> Uuid {
         self.0
+    }
+}
+
+impl FromStr for OrderId {
+    type Err = String;
+
+    /// # Errors
+    /// When `raw` is not a UUID.
+    fn from_str(raw: &str) -> Result<Self, String> {
+        raw.parse()
+            .map(Self)
+            .map_err(|_| format!("`{raw}` is not an order id"))
     }
 }
 
@@ -116,8 +135,9 @@ impl From<Quantity> for u32 {
     }
 }
 
-/// An amount of money in minor units (cents) of a currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An amount of money in minor units (cents) of a currency. On the wire its two parts travel
+/// as separate fields (`total_minor` and `currency`), so it has no JSON form of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Money {
     minor: i64,
     currency: String,
@@ -139,10 +159,45 @@ impl Money {
         &self.currency
     }
 
-    /// The amount as a decimal string with two places, e.g. `12.50`.
-    pub fn to_decimal_string(&self) -> String {
-        format_minor(self.minor)
+    /// The sum of two amounts in one currency.
+    ///
+    /// # Errors
+    /// [`MoneyError::CurrencyMismatch`] when the currencies differ, [`MoneyError::Overflow`]
+    /// when the sum does not fit.
+    pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch {
+                left: self.currency.clone(),
+                right: other.currency.clone(),
+            });
+        }
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency.clone()))
     }
+
+    /// The amount `factor` times over, e.g. a unit price times a line's quantity.
+    ///
+    /// # Errors
+    /// [`MoneyError::Overflow`] when the product does not fit.
+    pub fn checked_mul(&self, factor: u32) -> Result<Money, MoneyError> {
+        let minor = self
+            .minor
+            .checked_mul(i64::from(factor))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(minor, self.currency.clone()))
+    }
+}
+
+/// Arithmetic on [`Money`] that has no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("the amount is too large")]
+    Overflow,
+    #[error("amounts in {left} and {right} cannot be added")]
+    CurrencyMismatch { left: String, right: String },
 }
 
 /// Formats minor units as a decimal with two places: `1250` is `12.50`.
@@ -154,7 +209,7 @@ pub fn format_minor(minor: i64) -> String {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.to_decimal_string(), self.currency)
+        write!(f, "{} {}", format_minor(self.minor), self.currency)
     }
 }
 
@@ -192,20 +247,12 @@ impl Email {
         &self.0
     }
 
-    /// The address with its local part hidden, for logs: `a***@example.com`.
+    /// The address with its local part hidden but for its first letter, for logs:
+    /// `a***@example.com`.
     pub fn redacted(&self) -> String {
-        redact_email(&self.0)
-    }
-}
-
-/// Hides the local part of an address for logs; anything that is not an address is hidden whole.
-pub fn redact_email(address: &str) -> String {
-    match address.split_once('@') {
-        Some((local, domain)) => {
-            let first = local.chars().next().map(String::from).unwrap_or_default();
-            format!("{first}***@{domain}")
-        }
-        None => "***".to_owned(),
+        let (local, domain) = self.0.split_once('@').unwrap_or_default();
+        let first = local.chars().next().map(String::from).unwrap_or_default();
+        format!("{first}***@{domain}")
     }
 }
 
@@ -263,7 +310,56 @@ mod tests {
 
     #[test]
     fn redaction_keeps_only_the_first_letter_and_the_domain() {
-        assert_eq!(redact_email("test@example.com"), "t***@example.com");
+        let email = Email::parse("test@example.com").expect("a valid email");
+        assert_eq!(email.redacted(), "t***@example.com");
+    }
+
+    #[test]
+    fn an_order_id_reads_back_from_its_text_and_anything_else_is_refused() {
+        let id = OrderId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
+        assert_eq!(id.to_string().parse::<OrderId>(), Ok(id));
+        assert_eq!(
+            "order-1".parse::<OrderId>(),
+            Err("`order-1` is not an order id".to_owned())
+        );
+    }
+
+    #[test]
+    fn amounts_in_one_currency_add_up_and_multiply() {
+        let price = Money::new(2_599, "USD");
+        assert_eq!(price.checked_mul(3), Ok(Money::new(7_797, "USD")));
+        assert_eq!(
+            price.checked_add(&Money::new(1, "USD")),
+            Ok(Money::new(2_600, "USD"))
+        );
+        assert_eq!(price.checked_mul(0), Ok(Money::new(0, "USD")));
+    }
+
+    #[test]
+    fn amounts_that_overflow_are_an_error_rather_than_a_wrapped_number() {
+        let huge = Money::new(i64::MAX / 2 + 1, "USD");
+        assert_eq!(huge.checked_mul(2), Err(MoneyError::Overflow));
+        assert_eq!(huge.checked_add(&huge), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::new(i64::MIN, "USD").checked_add(&Money::new(-1, "USD")),
+            Err(MoneyError::Overflow)
+        );
+    }
+
+    #[test]
+    fn amounts_in_different_currencies_are_not_added() {
+        assert_eq!(
+            Money::new(100, "USD").checked_add(&Money::new(100, "EUR")),
+            Err(MoneyError::CurrencyMismatch {
+                left: "USD".into(),
+                right: "EUR".into()
+            })
+        );
+    }
+
+    #[test]
+    fn money_shows_as_a_decimal_with_its_currency() {
+        assert_eq!(Money::new(12_995, "EUR").to_string(), "129.95 EUR");
     }
 
     #[test]

@@ -11,11 +11,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use contracts::value::OrderId;
 
 use crate::AppState;
 use crate::answers::dead_letter;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, QueryParams};
+use crate::extract::{JsonBody, QueryParams, product_id};
 
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
@@ -81,7 +82,8 @@ pub(crate) async fn adjust_stock(
             format!("must be a non-zero number of units, at most {MAX_ADJUSTMENT} either way"),
         ));
     }
-    Ok(Json(state.stock.adjust(&id, adjustment.delta).await?))
+    let sku = product_id(&id)?;
+    Ok(Json(state.stock.adjust(&sku, adjustment.delta).await?))
 }
 
 /// Parked messages, oldest first, with their errors and attempt counts.
@@ -135,7 +137,12 @@ pub(crate) async fn notifications(
     QueryParams(params): QueryParams<NotificationQuery>,
 ) -> Result<Json<Vec<Notification>>, ApiError> {
     let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(state.mailbox.sent(params.order_id, limit).await?))
+    Ok(Json(
+        state
+            .mailbox
+            .sent(params.order_id.map(OrderId::new), limit)
+            .await?,
+    ))
 }
 
 /// Rebuild every order view from the events the read model has kept.

@@ -6,11 +6,11 @@
 use api::{CatalogItem, ListQuery, Notification, OrderPage, OrderView, StockView};
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::{OrderId, Sku};
 use inventory_service::{AdjustError, InventoryService};
 use notification_service::NotificationService;
 use order_service::{OrderRequest, OrderService, Placed};
 use query_service::QueryService;
-use uuid::Uuid;
 
 use crate::answers::{catalog_item, sent_notification, stock_view};
 use crate::error::ApiError;
@@ -24,16 +24,16 @@ pub trait OrderCommands: Send + Sync {
         idempotency_key: Option<&str>,
     ) -> Result<Placed, ApiError>;
     /// Returns the order's status after the cancel.
-    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError>;
+    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError>;
     /// The order's events; empty for an unknown order.
-    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError>;
+    async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError>;
     async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError>;
 }
 
 /// The read model.
 #[async_trait]
 pub trait OrderReads: Send + Sync {
-    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError>;
+    async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError>;
     async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError>;
     async fn rebuild(&self) -> Result<usize, ApiError>;
 }
@@ -42,7 +42,7 @@ pub trait OrderReads: Send + Sync {
 #[async_trait]
 pub trait Stock: Send + Sync {
     async fn levels(&self) -> Result<Vec<StockView>, ApiError>;
-    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError>;
+    async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError>;
 }
 
 /// Notifications sent.
@@ -50,7 +50,7 @@ pub trait Stock: Send + Sync {
 pub trait Mailbox: Send + Sync {
     async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError>;
 }
@@ -65,7 +65,7 @@ impl OrderCommands for OrderService {
         Ok(OrderService::place_order(self, request, idempotency_key).await?)
     }
 
-    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError> {
+    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
         Ok(OrderService::cancel_order(self, order_id)
             .await?
             .status
@@ -73,7 +73,7 @@ impl OrderCommands for OrderService {
             .to_owned())
     }
 
-    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError> {
+    async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError> {
         Ok(OrderService::events(self, order_id).await?)
     }
 
@@ -89,7 +89,7 @@ impl OrderCommands for OrderService {
 
 #[async_trait]
 impl OrderReads for QueryService {
-    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError> {
+    async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError> {
         Ok(QueryService::order(self, order_id).await?)
     }
 
@@ -112,9 +112,9 @@ impl Stock for InventoryService {
             .collect())
     }
 
-    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError> {
+    async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError> {
         match self.adjust_stock(sku, delta).await {
-            Ok(level) => Ok(stock_view(sku.to_owned(), level)),
+            Ok(level) => Ok(stock_view(sku.clone(), level)),
             Err(AdjustError::UnknownProduct(sku)) => {
                 Err(ApiError::NotFound(format!("no product with id {sku}")))
             }
@@ -130,7 +130,7 @@ impl Stock for InventoryService {
 impl Mailbox for NotificationService {
     async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError> {
         let sent = NotificationService::sent(self, order_id, limit).await?;

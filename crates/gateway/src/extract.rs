@@ -6,9 +6,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use contracts::value::{OrderId, Sku};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -83,10 +83,15 @@ fn named_problem<E: std::fmt::Display>(
     ApiError::invalid(field, error.inner().to_string())
 }
 
-/// Parses an order id from a path; anything else is an order that does not exist.
-pub(crate) fn order_id(raw: &str) -> Result<Uuid, ApiError> {
+/// Parses an order id from a path, once; anything else is an order that does not exist.
+pub(crate) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::NotFound(format!("no order with id {raw}")))
+}
+
+/// Parses a product id from a path, once; anything else is a product that does not exist.
+pub(crate) fn product_id(raw: &str) -> Result<Sku, ApiError> {
+    Sku::parse(raw).map_err(|_| ApiError::NotFound(format!("no product with id {raw}")))
 }
 
 #[cfg(test)]

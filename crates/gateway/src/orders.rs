@@ -61,7 +61,7 @@ pub(crate) async fn place_order(
     let placed = state.orders.place_order(&request, key.as_deref()).await?;
     let body = OrderAccepted {
         message: "Order accepted for processing".to_owned(),
-        order_id: placed.order_id,
+        order_id: placed.order_id.as_uuid(),
         status: OrderStatus::Pending.as_str().to_owned(),
     };
     let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
@@ -141,7 +141,10 @@ pub(crate) async fn cancel_order(
 ) -> Result<Response, ApiError> {
     let order_id = order_id(&id)?;
     let status = state.orders.cancel_order(order_id).await?;
-    let body = CancelAccepted { order_id, status };
+    let body = CancelAccepted {
+        order_id: order_id.as_uuid(),
+        status,
+    };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 

@@ -10,8 +10,8 @@ use api::{
 use api_client::{ApiClient, ClientError, StatusCode};
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::{OrderId, Sku};
 use order_service::{OrderRequest, Placed};
-use uuid::Uuid;
 
 use crate::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use crate::error::ApiError;
@@ -80,18 +80,18 @@ impl OrderCommands for Remote {
             .await
             .map_err(|error| self.api_error(error))?;
         Ok(Placed {
-            order_id: placement.accepted.order_id,
+            order_id: OrderId::new(placement.accepted.order_id),
             replayed: placement.replayed,
         })
     }
 
-    async fn cancel_order(&self, order_id: Uuid) -> Result<String, ApiError> {
-        let cancelled = self.client.cancel_order(order_id).await;
+    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
+        let cancelled = self.client.cancel_order(order_id.as_uuid()).await;
         Ok(cancelled.map_err(|error| self.api_error(error))?.status)
     }
 
-    async fn events(&self, order_id: Uuid) -> Result<Vec<Envelope>, ApiError> {
-        match self.client.order_events(order_id).await {
+    async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError> {
+        match self.client.order_events(order_id.as_uuid()).await {
             Err(error) => match self.api_error(error) {
                 ApiError::NotFound(_) => Ok(Vec::new()),
                 other => Err(other),
@@ -108,8 +108,8 @@ impl OrderCommands for Remote {
 
 #[async_trait]
 impl OrderReads for Remote {
-    async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>, ApiError> {
-        match self.client.order(order_id).await {
+    async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError> {
+        match self.client.order(order_id.as_uuid()).await {
             Err(error) => match self.api_error(error) {
                 ApiError::NotFound(_) => Ok(None),
                 other => Err(other),
@@ -136,10 +136,10 @@ impl Stock for Remote {
         levels.map_err(|error| self.api_error(error))
     }
 
-    async fn adjust(&self, sku: &str, delta: i64) -> Result<StockView, ApiError> {
+    async fn adjust(&self, sku: &Sku, delta: i64) -> Result<StockView, ApiError> {
         let adjusted = self
             .client
-            .adjust_stock(sku, StockAdjustment { delta })
+            .adjust_stock(sku.as_str(), StockAdjustment { delta })
             .await;
         adjusted.map_err(|error| self.api_error(error))
     }
@@ -149,11 +149,11 @@ impl Stock for Remote {
 impl Mailbox for Remote {
     async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError> {
         let query = NotificationQuery {
-            order_id,
+            order_id: order_id.map(OrderId::as_uuid),
             limit: Some(limit),
         };
         let sent = self.client.notifications(&query).await;

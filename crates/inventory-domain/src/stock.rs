@@ -1,8 +1,10 @@
+use contracts::value::Sku;
+
 /// Not enough stock of one product for one request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("insufficient stock for {sku}: requested {requested}, available {available}")]
 pub struct InsufficientStock {
-    pub sku: String,
+    pub sku: Sku,
     pub requested: u32,
     pub available: u32,
 }

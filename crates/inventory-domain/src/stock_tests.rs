@@ -1,6 +1,8 @@
 //! Given a stock level, when units are reserved, released, committed or adjusted, then the level
 //! (or the rejection) is this.
 
+use contracts::value::Sku;
+
 use crate::{InsufficientStock, StockError, StockLevel};
 
 /// A product that started with 100 units and has 10 of them held for an order.
@@ -175,7 +177,7 @@ fn a_level_that_lost_or_invented_units_is_not_conserved() {
 #[test]
 fn insufficient_stock_reads_as_the_reason_an_order_is_cancelled() {
     let error = InsufficientStock {
-        sku: "product-001".to_owned(),
+        sku: Sku::parse("product-001").expect("a valid sku"),
         requested: 1000,
         available: 100,
     };

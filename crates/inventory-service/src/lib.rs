@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::value::{OrderId, Sku};
 use contracts::{Envelope, Message, StockInsufficient, StockReleased, StockReserved};
 use inventory_domain::{OnCommit, OnRelease, OnReserve, ReservationStatus, StockError, StockLevel};
 use time::OffsetDateTime;
@@ -22,7 +23,7 @@ pub struct InventoryService {
 #[derive(Debug, thiserror::Error)]
 pub enum AdjustError {
     #[error("unknown product `{0}`")]
-    UnknownProduct(String),
+    UnknownProduct(Sku),
     #[error(transparent)]
     Rejected(StockError),
     #[error(transparent)]
@@ -38,7 +39,7 @@ impl InventoryService {
     ///
     /// # Errors
     /// When the stock cannot be read.
-    pub async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
+    pub async fn stock_levels(&self) -> store::Result<Vec<(Sku, StockLevel)>> {
         self.store.stock_levels().await
     }
 
@@ -46,7 +47,7 @@ impl InventoryService {
     ///
     /// # Errors
     /// When the stock cannot be written.
-    pub async fn seed_stock(&self, products: &[(&str, u32)]) -> store::Result<()> {
+    pub async fn seed_stock(&self, products: &[(Sku, u32)]) -> store::Result<()> {
         let mut tx = self.store.begin().await?;
         for (sku, initial) in products {
             tx.create_stock(sku, *initial).await?;
@@ -58,7 +59,7 @@ impl InventoryService {
     ///
     /// # Errors
     /// [`AdjustError`]; nothing changes then.
-    pub async fn adjust_stock(&self, sku: &str, delta: i64) -> Result<StockLevel, AdjustError> {
+    pub async fn adjust_stock(&self, sku: &Sku, delta: i64) -> Result<StockLevel, AdjustError> {
         if !self
             .store
             .stock_levels()
@@ -66,7 +67,7 @@ impl InventoryService {
             .iter()
             .any(|(known, _)| known == sku)
         {
-            return Err(AdjustError::UnknownProduct(sku.to_owned()));
+            return Err(AdjustError::UnknownProduct(sku.clone()));
         }
         let mut tx = self.store.begin().await?;
         let level = tx
@@ -80,7 +81,7 @@ impl InventoryService {
     async fn reserve(
         &self,
         envelope: &Envelope,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[contracts::StockLine],
     ) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
@@ -112,7 +113,7 @@ impl InventoryService {
         reply_and_commit(tx, envelope, &reply).await
     }
 
-    async fn release(&self, envelope: &Envelope, order_id: Uuid) -> Result<(), HandleError> {
+    async fn release(&self, envelope: &Envelope, order_id: OrderId) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
         if !tx.mark_handled(envelope.message_id).await? {
             return Ok(());
@@ -124,7 +125,7 @@ impl InventoryService {
         reply_and_commit(tx, envelope, &StockReleased { order_id }.into()).await
     }
 
-    async fn commit(&self, envelope: &Envelope, order_id: Uuid) -> Result<(), HandleError> {
+    async fn commit(&self, envelope: &Envelope, order_id: OrderId) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
         if !tx.mark_handled(envelope.message_id).await? {
             return Ok(());

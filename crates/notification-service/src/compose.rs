@@ -2,9 +2,8 @@
 //!
 //! Pure: no I/O, no clock. The service adds the message id and the time of sending.
 
-use contracts::value::format_minor;
+use contracts::value::{Email, OrderId};
 use contracts::{Compensation, Message, OrderCancelled, OrderCompleted};
-use uuid::Uuid;
 
 /// The message types that send the customer an email.
 pub(crate) const NOTIFIED_TYPES: [&str; 2] = ["order.completed", "order.cancelled"];
@@ -12,8 +11,8 @@ pub(crate) const NOTIFIED_TYPES: [&str; 2] = ["order.completed", "order.cancelle
 /// An email before it is sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Draft {
-    pub(crate) order_id: Uuid,
-    pub(crate) recipient: String,
+    pub(crate) order_id: OrderId,
+    pub(crate) recipient: Email,
     pub(crate) subject: String,
     pub(crate) body: String,
 }
@@ -35,9 +34,8 @@ fn confirmation(completed: &OrderCompleted) -> Draft {
         subject: format!("Your order {order_id} is confirmed"),
         body: format!(
             "Hello,\n\nthank you for your order {order_id}. It is paid and on its way.\n\
-             Total charged: {} {}.\n\nOrderflow",
-            format_minor(completed.total_minor),
-            completed.currency,
+             Total charged: {}.\n\nOrderflow",
+            completed.total(),
         ),
     }
 }
@@ -67,13 +65,18 @@ fn cancellation(cancelled: &OrderCancelled) -> Draft {
 mod tests {
     use contracts::{OrderPlaced, StockReleased};
     use time::OffsetDateTime;
+    use uuid::Uuid;
 
     use super::*;
 
+    fn ada() -> Email {
+        Email::parse("ada@example.com").expect("a valid email")
+    }
+
     fn completed() -> OrderCompleted {
         OrderCompleted {
-            order_id: Uuid::now_v7(),
-            customer_email: "ada@example.com".into(),
+            order_id: OrderId::new(Uuid::now_v7()),
+            customer_email: ada(),
             total_minor: 12_995,
             currency: "EUR".into(),
             completed_at: OffsetDateTime::UNIX_EPOCH,
@@ -82,8 +85,8 @@ mod tests {
 
     fn cancelled(compensations: Vec<Compensation>) -> OrderCancelled {
         OrderCancelled {
-            order_id: Uuid::now_v7(),
-            customer_email: "ada@example.com".into(),
+            order_id: OrderId::new(Uuid::now_v7()),
+            customer_email: ada(),
             reason: "insufficient stock for product-001: requested 1000, available 100".into(),
             compensations,
             cancelled_at: OffsetDateTime::UNIX_EPOCH,
@@ -95,7 +98,7 @@ mod tests {
         let event = completed();
         let draft = draft(&Message::from(event.clone())).expect("a confirmation");
         assert_eq!(draft.order_id, event.order_id);
-        assert_eq!(draft.recipient, "ada@example.com");
+        assert_eq!(draft.recipient.as_str(), "ada@example.com");
         assert_eq!(
             draft.subject,
             format!("Your order {} is confirmed", event.order_id)
@@ -127,11 +130,11 @@ mod tests {
 
     #[test]
     fn other_messages_send_no_email() {
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new(Uuid::now_v7());
         assert_eq!(draft(&Message::from(StockReleased { order_id })), None);
         let placed = OrderPlaced {
             order_id,
-            customer_email: "ada@example.com".into(),
+            customer_email: ada(),
             items: Vec::new(),
             total_minor: 0,
             currency: "USD".into(),

@@ -4,7 +4,6 @@
 //! It never logs a full address: recipients are redacted.
 
 use async_trait::async_trait;
-use contracts::value::redact_email;
 use tracing::info;
 
 use store::notification::Notification;
@@ -28,7 +27,7 @@ impl EmailSender for LogMailer {
         info!(
             order.id = %notification.order_id,
             message.id = %notification.message_id,
-            email.recipient = %redact_email(&notification.recipient),
+            email.recipient = %notification.recipient.redacted(),
             email.subject = %notification.subject,
             "email sent to the mailbox"
         );
@@ -41,6 +40,7 @@ mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
 
+    use contracts::value::{Email, OrderId};
     use time::OffsetDateTime;
     use uuid::Uuid;
 
@@ -71,9 +71,9 @@ mod tests {
             .finish();
         let _guard = tracing::subscriber::set_default(subscriber);
         let notification = Notification {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
             message_id: Uuid::now_v7(),
-            recipient: "test@example.com".into(),
+            recipient: Email::parse("test@example.com").expect("a valid email"),
             subject: "Your order is confirmed".into(),
             body: "Hello".into(),
             sent_at: OffsetDateTime::UNIX_EPOCH,

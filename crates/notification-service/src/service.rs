@@ -9,11 +9,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::redact_email;
+use contracts::value::OrderId;
 use time::OffsetDateTime;
 use tracing::{debug, info};
 use transport::{HandleError, Handler};
-use uuid::Uuid;
 
 use crate::compose::{self, NOTIFIED_TYPES};
 use store::notification::{Notification, NotificationStore};
@@ -39,7 +38,7 @@ impl NotificationService {
     /// [`store::StoreError`] when the mailbox cannot be read.
     pub async fn sent(
         &self,
-        order_id: Option<Uuid>,
+        order_id: Option<OrderId>,
         limit: usize,
     ) -> store::Result<Vec<Notification>> {
         self.store.sent(order_id, limit).await
@@ -100,7 +99,7 @@ impl Handler for NotificationService {
         metrics::counter!("orderflow_notifications_sent_total", "type" => envelope.message_type.clone()).increment(1);
         info!(
             order.id = %notification.order_id,
-            notification.recipient = %redact_email(&notification.recipient),
+            notification.recipient = %notification.recipient.redacted(),
             "customer notified"
         );
         Ok(())

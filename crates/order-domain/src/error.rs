@@ -1,3 +1,5 @@
+use contracts::value::MoneyError;
+
 use crate::OrderStatus;
 
 /// A business rejection of a command. Never an infrastructure failure.
@@ -9,6 +11,8 @@ pub enum OrderError {
     NotPlaced,
     #[error("an order needs at least one item")]
     NoItems,
+    #[error("the order's total cannot be computed: {0}")]
+    Total(#[from] MoneyError),
     #[error("an order in state {from} cannot {action}")]
     IllegalTransition {
         from: OrderStatus,

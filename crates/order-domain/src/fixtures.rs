@@ -2,7 +2,7 @@
 //! it to each status, and the saga's expected decisions. Test-only; nothing here is part of the
 //! crate.
 
-use contracts::value::{Email, Quantity, Sku};
+use contracts::value::{Email, Money, OrderId, Quantity, Sku};
 use contracts::{Compensation, OrderCancelled, RefundPayment, ReleaseStock};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -11,9 +11,12 @@ use uuid::Uuid;
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, react};
 use crate::{Order, OrderCommand, OrderEvent, OrderStatus, PricedLine, decide, replay};
 
-pub(crate) const ORDER_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+pub(crate) const ORDER_ID: OrderId =
+    OrderId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
 pub(crate) const PAYMENT_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
 pub(crate) const CUSTOMER: &str = "ada@example.com";
+/// The currency the test catalog prices in.
+pub(crate) const CURRENCY: &str = "EUR";
 /// Two laptops at 999.00 and three mice at 25.00.
 pub(crate) const TOTAL_MINOR: i64 = 2 * 99_900 + 3 * 2_500;
 
@@ -22,21 +25,32 @@ pub(crate) fn at(minutes: i64) -> OffsetDateTime {
     datetime!(2025-03-01 12:00 UTC) + Duration::minutes(minutes)
 }
 
-pub(crate) fn line(sku: &str, name: &str, quantity: u32, unit_price_minor: i64) -> PricedLine {
+pub(crate) fn customer() -> Email {
+    Email::parse(CUSTOMER).expect("the test email is valid")
+}
+
+pub(crate) fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).expect("the test sku is valid")
+}
+
+pub(crate) fn quantity(units: u32) -> Quantity {
+    Quantity::new(units).expect("the test quantity is in range")
+}
+
+pub(crate) fn line(sku_id: &str, name: &str, units: u32, unit_price_minor: i64) -> PricedLine {
     PricedLine {
-        sku: Sku::parse(sku).expect("the test sku is valid"),
+        sku: sku(sku_id),
         name: name.to_owned(),
-        quantity: Quantity::new(quantity).expect("the test quantity is in range"),
-        unit_price_minor,
+        quantity: quantity(units),
+        unit_price: Money::new(unit_price_minor, CURRENCY),
     }
 }
 
 pub(crate) fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
     OrderCommand::Place {
         order_id: ORDER_ID,
-        customer_email: Email::parse(CUSTOMER).expect("the test email is valid"),
+        customer_email: customer(),
         lines,
-        currency: "EUR".to_owned(),
         payment_token: "tok_visa".to_owned(),
         at: at(0),
     }
@@ -119,7 +133,7 @@ pub(crate) fn when(order: &Order, input: SagaInput) -> SagaDecision {
 pub(crate) fn cancelled(reason: &str, compensations: Vec<Compensation>) -> OrderEvent {
     OrderEvent::Cancelled(OrderCancelled {
         order_id: ORDER_ID,
-        customer_email: CUSTOMER.to_owned(),
+        customer_email: customer(),
         reason: reason.to_owned(),
         compensations,
         cancelled_at: at(3),

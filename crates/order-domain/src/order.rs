@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use contracts::value::{Email, Quantity, Sku};
+use contracts::value::{Email, Money, MoneyError, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, OrderLine,
     OrderPaid, OrderPlaced,
@@ -81,17 +81,27 @@ pub struct PricedLine {
     pub sku: Sku,
     pub name: String,
     pub quantity: Quantity,
-    pub unit_price_minor: i64,
+    pub unit_price: Money,
+}
+
+impl PricedLine {
+    /// The unit price times the quantity.
+    ///
+    /// # Errors
+    /// [`MoneyError::Overflow`] when it does not fit.
+    pub fn total(&self) -> Result<Money, MoneyError> {
+        self.unit_price.checked_mul(self.quantity.get())
+    }
 }
 
 /// What can be asked of an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderCommand {
+    /// Places an order in the currency its lines are priced in.
     Place {
-        order_id: Uuid,
+        order_id: OrderId,
         customer_email: Email,
         lines: Vec<PricedLine>,
-        currency: String,
         payment_token: String,
         at: OffsetDateTime,
     },
@@ -148,12 +158,11 @@ impl TryFrom<Message> for OrderEvent {
 /// The state of a placed order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Order {
-    pub id: Uuid,
+    pub id: OrderId,
     pub status: OrderStatus,
-    pub customer_email: String,
+    pub customer_email: Email,
     pub items: Vec<OrderLine>,
-    pub total_minor: i64,
-    pub currency: String,
+    pub total: Money,
     pub payment_token: String,
     pub payment_id: Option<Uuid>,
     pub cancellation_reason: Option<String>,
@@ -182,17 +191,9 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
                 order_id,
                 customer_email,
                 lines,
-                currency,
                 payment_token,
                 at,
-            } => place(
-                order_id,
-                &customer_email,
-                lines,
-                currency,
-                payment_token,
-                at,
-            ),
+            } => place(order_id, customer_email, lines, payment_token, at),
             _ => Err(OrderError::NotPlaced),
         };
     };
@@ -228,8 +229,8 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
                 OrderEvent::Completed(OrderCompleted {
                     order_id: order.id,
                     customer_email: order.customer_email.clone(),
-                    total_minor: order.total_minor,
-                    currency: order.currency.clone(),
+                    total_minor: order.total.minor(),
+                    currency: order.total.currency().to_owned(),
                     completed_at: at,
                 }),
             ]),
@@ -254,35 +255,35 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
 }
 
 fn place(
-    order_id: Uuid,
-    customer_email: &Email,
+    order_id: OrderId,
+    customer_email: Email,
     lines: Vec<PricedLine>,
-    currency: String,
     payment_token: String,
     at: OffsetDateTime,
 ) -> Result<Vec<OrderEvent>, OrderError> {
-    if lines.is_empty() {
+    let Some(first) = lines.first() else {
         return Err(OrderError::NoItems);
-    }
+    };
+    let nothing = Money::new(0, first.unit_price.currency());
+    let total = lines.iter().try_fold(nothing, |total, line| {
+        line.total()
+            .and_then(|line_total| total.checked_add(&line_total))
+    })?;
     let items: Vec<OrderLine> = lines
         .into_iter()
         .map(|line| OrderLine {
-            product_id: line.sku.to_string(),
+            product_id: line.sku,
             name: line.name,
-            quantity: line.quantity.get(),
-            unit_price_minor: line.unit_price_minor,
+            quantity: line.quantity,
+            unit_price_minor: line.unit_price.minor(),
         })
         .collect();
-    let total_minor = items
-        .iter()
-        .map(|i| i.unit_price_minor * i64::from(i.quantity))
-        .sum();
     Ok(vec![OrderEvent::Placed(OrderPlaced {
         order_id,
-        customer_email: customer_email.to_string(),
+        customer_email,
         items,
-        total_minor,
-        currency,
+        total_minor: total.minor(),
+        currency: total.currency().to_owned(),
         payment_token,
         placed_at: at,
     })])
@@ -296,8 +297,7 @@ pub fn evolve(state: Option<Order>, event: &OrderEvent) -> Option<Order> {
             status: OrderStatus::Pending,
             customer_email: placed.customer_email.clone(),
             items: placed.items.clone(),
-            total_minor: placed.total_minor,
-            currency: placed.currency.clone(),
+            total: placed.total(),
             payment_token: placed.payment_token.clone(),
             payment_id: None,
             cancellation_reason: None,

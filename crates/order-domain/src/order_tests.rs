@@ -1,13 +1,14 @@
 //! Given / when / then for the Order aggregate: `decide` on a history, `evolve` of its events.
 
+use contracts::value::{Money, MoneyError};
 use contracts::{
     Compensation, Message, OrderCancelled, OrderInventoryReserved, OrderLine, StockReserved,
 };
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
-    CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, given, history_to, line, order_in,
-    place_order, place_with,
+    CURRENCY, CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, customer, given, history_to, line,
+    order_in, place_order, place_with, quantity, sku,
 };
 use crate::{OrderCommand, OrderError, OrderEvent, OrderStatus, decide, evolve, replay};
 
@@ -26,7 +27,7 @@ fn placing_an_order_records_its_priced_lines_and_their_total() {
         panic!("expected one Placed event, got {events:?}");
     };
     assert_eq!(placed.order_id, ORDER_ID);
-    assert_eq!(placed.customer_email, CUSTOMER);
+    assert_eq!(placed.customer_email.as_str(), CUSTOMER);
     assert_eq!(placed.currency, "EUR");
     assert_eq!(placed.payment_token, "tok_visa");
     assert_eq!(placed.placed_at, at(0));
@@ -34,15 +35,15 @@ fn placing_an_order_records_its_priced_lines_and_their_total() {
         placed.items,
         vec![
             OrderLine {
-                product_id: "product-001".to_owned(),
+                product_id: sku("product-001"),
                 name: "Laptop".to_owned(),
-                quantity: 2,
+                quantity: quantity(2),
                 unit_price_minor: 99_900,
             },
             OrderLine {
-                product_id: "product-002".to_owned(),
+                product_id: sku("product-002"),
                 name: "Mouse".to_owned(),
-                quantity: 3,
+                quantity: quantity(3),
                 unit_price_minor: 2_500,
             },
         ]
@@ -90,7 +91,7 @@ fn a_placed_order_is_pending_with_no_payment_and_no_reason() {
 
     assert_eq!(order.id, ORDER_ID);
     assert_eq!(order.status, Pending);
-    assert_eq!(order.total_minor, TOTAL_MINOR);
+    assert_eq!(order.total, Money::new(TOTAL_MINOR, CURRENCY));
     assert_eq!(order.payment_id, None);
     assert_eq!(order.cancellation_reason, None);
     assert_eq!((order.placed_at, order.updated_at), (at(0), at(0)));
@@ -156,7 +157,7 @@ fn confirming_payment_pays_and_completes_the_order_at_once() {
         ),
         (ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at(2))
     );
-    assert_eq!(completed.customer_email, CUSTOMER);
+    assert_eq!(completed.customer_email.as_str(), CUSTOMER);
     assert_eq!(
         (completed.total_minor, completed.currency.as_str()),
         (TOTAL_MINOR, "EUR")
@@ -205,7 +206,7 @@ fn cancelling_names_the_compensations_for_what_the_order_holds() {
             events,
             vec![OrderEvent::Cancelled(OrderCancelled {
                 order_id: ORDER_ID,
-                customer_email: CUSTOMER.to_owned(),
+                customer_email: customer(),
                 reason: "cancelled by the customer".to_owned(),
                 compensations,
                 cancelled_at: at(9),
@@ -305,6 +306,41 @@ fn the_total_of_many_lines_is_the_sum_of_quantity_times_price() {
 
     let order = given(&decide(None, place_with(lines)).expect("placed")).expect("placed");
 
-    assert_eq!(order.total_minor, 99_900 + 1000 * 2_500 + 7 * 4_999);
+    assert_eq!(
+        order.total,
+        Money::new(99_900 + 1000 * 2_500 + 7 * 4_999, CURRENCY)
+    );
     assert_eq!(order.items.len(), 4);
+}
+
+#[test]
+fn placing_an_order_whose_total_overflows_is_rejected_rather_than_wrapped() {
+    let huge = i64::MAX / 2 + 1;
+    for lines in [
+        vec![line("product-001", "Laptop", 2, huge)],
+        vec![
+            line("product-001", "Laptop", 1, huge),
+            line("product-002", "Mouse", 1, huge),
+        ],
+    ] {
+        assert_eq!(
+            decide(None, place_with(lines)),
+            Err(OrderError::Total(MoneyError::Overflow))
+        );
+    }
+}
+
+#[test]
+fn placing_an_order_priced_in_two_currencies_is_rejected() {
+    let mut dollars = line("product-002", "Mouse", 1, 2_500);
+    dollars.unit_price = Money::new(2_500, "USD");
+    let lines = vec![line("product-001", "Laptop", 1, 99_900), dollars];
+
+    assert_eq!(
+        decide(None, place_with(lines)),
+        Err(OrderError::Total(MoneyError::CurrencyMismatch {
+            left: CURRENCY.to_owned(),
+            right: "USD".to_owned(),
+        }))
+    );
 }

@@ -5,6 +5,7 @@
 //! made from the order's state, never from arrival order: a duplicate changes nothing, a late
 //! stock reservation is released, a late charge is refunded.
 
+use contracts::value::Sku;
 use contracts::{ChargePayment, Message, RefundPayment, ReleaseStock, ReserveStock, StockLine};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -46,7 +47,7 @@ pub enum Deadline {
 pub enum SagaInput {
     StockReserved,
     StockInsufficient {
-        product_id: String,
+        product_id: Sku,
         requested: u32,
         available: u32,
     },
@@ -163,8 +164,8 @@ pub fn react(
             events: decide(Some(order), OrderCommand::ConfirmStock { at })?,
             commands: vec![SagaCommand::ChargePayment(ChargePayment {
                 order_id: order.id,
-                amount_minor: order.total_minor,
-                currency: order.currency.clone(),
+                amount_minor: order.total.minor(),
+                currency: order.total.currency().to_owned(),
                 payment_token: order.payment_token.clone(),
             })],
             deadline: Deadline::Set(SagaStep::AwaitingPayment),

@@ -5,7 +5,7 @@ use contracts::Compensation;
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
-    at, cancelled, nothing, order_in, payment_succeeded, refund_payment, release_stock, when,
+    at, cancelled, nothing, order_in, payment_succeeded, refund_payment, release_stock, sku, when,
 };
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react};
 use crate::{OrderError, OrderEvent};
@@ -61,7 +61,7 @@ fn a_duplicate_payment_changes_nothing() {
 #[test]
 fn a_late_refusal_changes_nothing() {
     let insufficient = SagaInput::StockInsufficient {
-        product_id: "product-001".to_owned(),
+        product_id: sku("product-001"),
         requested: 2,
         available: 0,
     };

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use uuid::Uuid;
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
-use crate::fixtures::{TOTAL_MINOR, at, place_order};
+use crate::fixtures::{TOTAL_MINOR, at, place_order, sku};
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start};
 use crate::{Order, OrderEvent, OrderStatus, evolve};
 
@@ -18,7 +18,7 @@ fn saga_input() -> impl Strategy<Value = SagaInput> {
     prop_oneof![
         3 => Just(SagaInput::StockReserved),
         1 => (1..=1000_u32, 0..1000_u32).prop_map(|(requested, available)| {
-            let product_id = "product-001".to_owned();
+            let product_id = sku("product-001");
             SagaInput::StockInsufficient { product_id, requested, available }
         }),
         3 => any::<u128>().prop_map(|id| SagaInput::PaymentSucceeded {

@@ -1,14 +1,15 @@
 //! Given / when / then for the saga's path: given the order's history, when an answer or a
 //! deadline arrives, then these events, these commands and this deadline.
 
+use contracts::value::Money;
 use contracts::{
     ChargePayment, Compensation, Message, OrderInventoryReserved, ReserveStock, StockLine,
 };
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Pending};
 use crate::fixtures::{
-    ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, cancelled, given, nothing, order_in, payment_succeeded,
-    place_order, place_with, refund_payment, release_stock, when,
+    CURRENCY, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, cancelled, given, nothing, order_in,
+    payment_succeeded, place_order, place_with, quantity, refund_payment, release_stock, sku, when,
 };
 use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start};
 use crate::{OrderError, OrderEvent};
@@ -18,19 +19,22 @@ fn placing_an_order_reserves_its_stock_under_a_stock_deadline() {
     let decision = start(place_order()).expect("a valid order is placed");
 
     let placed = given(&decision.events).expect("the decision places the order");
-    assert_eq!((placed.status, placed.total_minor), (Pending, TOTAL_MINOR));
+    assert_eq!(
+        (placed.status, placed.total),
+        (Pending, Money::new(TOTAL_MINOR, CURRENCY))
+    );
     assert_eq!(
         decision.commands,
         vec![SagaCommand::ReserveStock(ReserveStock {
             order_id: ORDER_ID,
             items: vec![
                 StockLine {
-                    product_id: "product-001".to_owned(),
-                    quantity: 2
+                    product_id: sku("product-001"),
+                    quantity: quantity(2)
                 },
                 StockLine {
-                    product_id: "product-002".to_owned(),
-                    quantity: 3
+                    product_id: sku("product-002"),
+                    quantity: quantity(3)
                 },
             ],
         })]
@@ -68,7 +72,7 @@ fn reserved_stock_confirms_the_order_and_charges_it_under_a_payment_deadline() {
 #[test]
 fn order_is_cancelled_when_stock_is_insufficient() {
     let insufficient = SagaInput::StockInsufficient {
-        product_id: "product-001".to_owned(),
+        product_id: sku("product-001"),
         requested: 1000,
         available: 100,
     };

@@ -1,6 +1,7 @@
 //! The product catalog: prices always come from here, never from the client.
 
 use anyhow::Context as _;
+use contracts::value::{Money, Sku};
 
 use crate::OrderService;
 use store::order::Product;
@@ -13,11 +14,18 @@ pub const DEMO_CATALOG: [(&str, &str, i64, u32); 3] = [
 ];
 
 /// The demo catalog's initial stock, `(sku, units)`, for the inventory service to seed.
-pub fn demo_stock() -> Vec<(&'static str, u32)> {
+///
+/// # Errors
+/// When a demo sku is not a valid product id.
+pub fn demo_stock() -> anyhow::Result<Vec<(Sku, u32)>> {
     DEMO_CATALOG
         .iter()
-        .map(|(sku, _, _, stock)| (*sku, *stock))
+        .map(|(sku, _, _, stock)| Ok((demo_sku(sku)?, *stock)))
         .collect()
+}
+
+fn demo_sku(raw: &str) -> anyhow::Result<Sku> {
+    Sku::parse(raw).map_err(anyhow::Error::msg)
 }
 
 impl OrderService {
@@ -46,14 +54,26 @@ impl OrderService {
         let mut tx = self.store.begin().await?;
         for (sku, name, price_minor, _) in DEMO_CATALOG {
             let product = Product {
-                sku: sku.to_owned(),
+                sku: demo_sku(sku)?,
                 name: name.to_owned(),
-                price_minor,
-                currency: "USD".to_owned(),
+                price: Money::new(price_minor, "USD"),
             };
             tx.upsert_product(&product).await?;
         }
         tx.commit().await.context("seed catalog")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_stock_names_every_demo_product_by_a_valid_sku() {
+        let stock = demo_stock().expect("the demo skus are valid");
+        let skus: Vec<&str> = stock.iter().map(|(sku, _)| sku.as_str()).collect();
+        assert_eq!(skus, ["product-001", "product-002", "product-003"]);
+        assert_eq!(stock[0].1, 100);
     }
 }

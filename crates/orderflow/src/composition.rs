@@ -154,7 +154,7 @@ async fn build_service(
         }
         Queue::Inventory => {
             let inventory = Arc::new(InventoryService::new(adapters.inventory_store()));
-            let stock = demo_stock();
+            let stock = demo_stock()?;
             inventory.seed_stock(&stock).await.context("seed stock")?;
             ports.stock = Some(inventory.clone());
             inventory

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::value::{Email, OrderId};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved, Queue,
 };
@@ -81,24 +82,32 @@ impl TestApp {
     }
 }
 
+fn ada() -> Email {
+    Email::parse("ada@example.com").expect("a valid email")
+}
+
+fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 fn envelope(message: impl Into<Message>) -> Envelope {
     Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(OffsetDateTime::now_utc())
 }
 
-fn order_completed(order_id: Uuid) -> Envelope {
+fn order_completed(order_id: OrderId) -> Envelope {
     envelope(OrderCompleted {
         order_id,
-        customer_email: "ada@example.com".into(),
+        customer_email: ada(),
         total_minor: 5_198,
         currency: "USD".into(),
         completed_at: OffsetDateTime::now_utc(),
     })
 }
 
-fn order_cancelled(order_id: Uuid) -> Envelope {
+fn order_cancelled(order_id: OrderId) -> Envelope {
     envelope(OrderCancelled {
         order_id,
-        customer_email: "ada@example.com".into(),
+        customer_email: ada(),
         reason: "payment declined: card expired".into(),
         compensations: vec![Compensation::ReleaseStock],
         cancelled_at: OffsetDateTime::now_utc(),
@@ -109,7 +118,7 @@ fn order_cancelled(order_id: Uuid) -> Envelope {
 async fn a_completed_order_sends_and_records_one_confirmation() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let completed = order_completed(order_id);
 
     app.service.handle(&completed).await.expect("handled");
@@ -118,7 +127,7 @@ async fn a_completed_order_sends_and_records_one_confirmation() {
     assert_eq!(mailbox.len(), 1);
     assert_eq!(mailbox[0].order_id, order_id);
     assert_eq!(mailbox[0].message_id, completed.message_id);
-    assert_eq!(mailbox[0].recipient, "ada@example.com");
+    assert_eq!(mailbox[0].recipient.as_str(), "ada@example.com");
     assert_eq!(
         mailbox[0].subject,
         format!("Your order {order_id} is confirmed")
@@ -131,7 +140,7 @@ async fn a_completed_order_sends_and_records_one_confirmation() {
 async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let completed = order_completed(Uuid::now_v7());
+    let completed = order_completed(new_order_id());
 
     app.service.handle(&completed).await.expect("handled");
     app.service
@@ -147,7 +156,7 @@ async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
 async fn a_cancelled_order_sends_the_reason() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
 
     app.service
         .handle(&order_cancelled(order_id))
@@ -171,7 +180,7 @@ async fn a_cancelled_order_sends_the_reason() {
 async fn other_messages_are_acknowledged_without_an_email() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
 
     let reserved = envelope(OrderInventoryReserved {
         order_id,
@@ -188,7 +197,7 @@ async fn a_message_it_cannot_read_or_does_not_consume_is_rejected_not_ignored() 
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
     let reserved = envelope(OrderInventoryReserved {
-        order_id: Uuid::now_v7(),
+        order_id: contracts::value::OrderId::new(Uuid::now_v7()),
         reserved_at: OffsetDateTime::now_utc(),
     });
     let unknown_type = Envelope {
@@ -200,7 +209,7 @@ async fn a_message_it_cannot_read_or_does_not_consume_is_rejected_not_ignored() 
         ..reserved.clone()
     };
     let not_its_own = envelope(contracts::ReleaseStock {
-        order_id: Uuid::now_v7(),
+        order_id: contracts::value::OrderId::new(Uuid::now_v7()),
     });
 
     for poison in [unknown_type, future_version, not_its_own] {
@@ -218,7 +227,7 @@ async fn a_message_it_cannot_read_or_does_not_consume_is_rejected_not_ignored() 
 async fn the_mailbox_lists_one_orders_notifications_newest_first() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ada, bob) = (new_order_id(), new_order_id());
     for event in [
         order_completed(ada),
         order_cancelled(bob),
@@ -256,7 +265,7 @@ async fn the_mailbox_lists_one_orders_notifications_newest_first() {
 async fn a_sender_that_fails_rejects_the_message_and_records_nothing() {
     let app = spawn_app(Arc::new(FailingSender)).await;
 
-    let outcome = app.service.handle(&order_completed(Uuid::now_v7())).await;
+    let outcome = app.service.handle(&order_completed(new_order_id())).await;
 
     let Err(HandleError::Rejected(cause)) = outcome else {
         panic!("expected a rejection, got {outcome:?}");
@@ -272,7 +281,7 @@ async fn a_sender_that_fails_rejects_the_message_and_records_nothing() {
 async fn a_message_whose_email_keeps_failing_is_dead_lettered_after_three_attempts() {
     let app = spawn_app(Arc::new(FailingSender)).await;
     let queue = SqliteQueue::new(app.databases.clone());
-    let completed = order_completed(Uuid::now_v7());
+    let completed = order_completed(new_order_id());
     queue
         .publish(std::slice::from_ref(&completed))
         .await

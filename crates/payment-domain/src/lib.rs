@@ -1,6 +1,7 @@
 //! Payment rules, pure: at most one successful charge per order, and a refund only for a
 //! captured payment, at most once.
 
+use contracts::value::{Money, OrderId};
 use uuid::Uuid;
 
 /// Where an order's payment stands.
@@ -34,9 +35,8 @@ impl PaymentStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payment {
     pub payment_id: Uuid,
-    pub order_id: Uuid,
-    pub amount_minor: i64,
-    pub currency: String,
+    pub order_id: OrderId,
+    pub amount: Money,
     pub status: PaymentStatus,
     pub failure_reason: Option<String>,
 }

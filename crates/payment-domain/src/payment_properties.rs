@@ -2,6 +2,7 @@
 //! however often, an order is charged at most once, a decline is final, and a refund happens at
 //! most once, after the charge.
 
+use contracts::value::{Money, OrderId};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -65,9 +66,8 @@ impl PaymentService {
                 // Recorded before the call, so a crash mid-call retries with the same key.
                 self.record.get_or_insert_with(|| Payment {
                     payment_id: Uuid::from_u128(2),
-                    order_id: Uuid::from_u128(1),
-                    amount_minor: 207_300,
-                    currency: "USD".to_owned(),
+                    order_id: OrderId::new(Uuid::from_u128(1)),
+                    amount: Money::new(207_300, "USD"),
                     status: PaymentStatus::Pending,
                     failure_reason: None,
                 });

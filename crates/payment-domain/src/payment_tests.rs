@@ -1,6 +1,7 @@
 //! Given an order's payment (or none), when a charge or a refund is requested, then the gateway
 //! is called, or the earlier answer is given again.
 
+use contracts::value::{Money, OrderId};
 use uuid::Uuid;
 
 use crate::{OnCharge, OnRefund, Payment, PaymentStatus};
@@ -15,9 +16,8 @@ const EVERY_STATUS: [PaymentStatus; 4] = [
 fn payment(status: PaymentStatus) -> Payment {
     Payment {
         payment_id: Uuid::from_u128(2),
-        order_id: Uuid::from_u128(1),
-        amount_minor: 207_300,
-        currency: "USD".to_owned(),
+        order_id: OrderId::new(Uuid::from_u128(1)),
+        amount: Money::new(207_300, "USD"),
         status,
         failure_reason: (status == PaymentStatus::Failed).then(|| "card declined".to_owned()),
     }

@@ -10,6 +10,7 @@ mod simulated;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{
     ChargePayment, Envelope, Message, PaymentFailed, PaymentRefunded, PaymentSucceeded,
 };
@@ -64,8 +65,7 @@ impl PaymentService {
                 let pending = Payment {
                     payment_id: Uuid::now_v7(),
                     order_id,
-                    amount_minor: command.amount_minor,
-                    currency: command.currency.clone(),
+                    amount: command.amount(),
                     status: PaymentStatus::Pending,
                     failure_reason: None,
                 };
@@ -80,15 +80,14 @@ impl PaymentService {
             .gateway
             .charge(
                 &order_id.to_string(),
-                payment.amount_minor,
-                &command.currency,
+                &payment.amount,
                 &command.payment_token,
             )
             .await
             .map_err(|unavailable| HandleError::Unavailable(unavailable.into()))?;
         match outcome {
             ChargeOutcome::Captured => {
-                info!(order.id = %order_id, amount_minor = payment.amount_minor, "payment captured");
+                info!(order.id = %order_id, amount_minor = payment.amount.minor(), "payment captured");
                 metrics::counter!("orderflow_payments_total", "outcome" => "captured").increment(1);
                 self.answer(
                     envelope,
@@ -111,7 +110,7 @@ impl PaymentService {
         }
     }
 
-    async fn refund(&self, envelope: &Envelope, order_id: Uuid) -> Result<(), HandleError> {
+    async fn refund(&self, envelope: &Envelope, order_id: OrderId) -> Result<(), HandleError> {
         let existing = self.store.payment(order_id).await?;
         let payment = match (Payment::on_refund(existing.as_ref()), existing) {
             (OnRefund::CallGateway, Some(payment)) => payment,
@@ -122,10 +121,10 @@ impl PaymentService {
             _ => return self.record_handled(envelope).await,
         };
         self.gateway
-            .refund(&format!("refund-{order_id}"), payment.amount_minor)
+            .refund(&format!("refund-{order_id}"), &payment.amount)
             .await
             .map_err(|unavailable| HandleError::Unavailable(unavailable.into()))?;
-        info!(order.id = %order_id, amount_minor = payment.amount_minor, "payment refunded");
+        info!(order.id = %order_id, amount_minor = payment.amount.minor(), "payment refunded");
         metrics::counter!("orderflow_refunds_total").increment(1);
         self.answer(
             envelope,
@@ -173,7 +172,7 @@ fn succeeded(payment: &Payment) -> Message {
     PaymentSucceeded {
         order_id: payment.order_id,
         payment_id: payment.payment_id,
-        amount_minor: payment.amount_minor,
+        amount_minor: payment.amount.minor(),
     }
     .into()
 }
@@ -182,7 +181,7 @@ fn refunded(payment: &Payment) -> Message {
     PaymentRefunded {
         order_id: payment.order_id,
         payment_id: payment.payment_id,
-        amount_minor: payment.amount_minor,
+        amount_minor: payment.amount.minor(),
     }
     .into()
 }

@@ -2,6 +2,7 @@
 //! [`store::payment`].
 
 use async_trait::async_trait;
+use contracts::value::Money;
 
 /// The outcome of a charge the gateway answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,16 +24,12 @@ pub trait PaymentGateway: Send + Sync {
     async fn charge(
         &self,
         idempotency_key: &str,
-        amount_minor: i64,
-        currency: &str,
+        amount: &Money,
         token: &str,
     ) -> Result<ChargeOutcome, GatewayUnavailable>;
 
     /// # Errors
     /// [`GatewayUnavailable`] when the gateway did not answer; call again with the same key.
-    async fn refund(
-        &self,
-        idempotency_key: &str,
-        amount_minor: i64,
-    ) -> Result<(), GatewayUnavailable>;
+    async fn refund(&self, idempotency_key: &str, amount: &Money)
+    -> Result<(), GatewayUnavailable>;
 }

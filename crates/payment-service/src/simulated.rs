@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::value::Money;
 use rand::Rng as _;
 
 use crate::ports::{ChargeOutcome, GatewayUnavailable, PaymentGateway};
@@ -72,8 +73,7 @@ impl PaymentGateway for SimulatedGateway {
     async fn charge(
         &self,
         idempotency_key: &str,
-        _amount_minor: i64,
-        _currency: &str,
+        _amount: &Money,
         token: &str,
     ) -> Result<ChargeOutcome, GatewayUnavailable> {
         self.call().await?;
@@ -90,7 +90,7 @@ impl PaymentGateway for SimulatedGateway {
     async fn refund(
         &self,
         idempotency_key: &str,
-        _amount_minor: i64,
+        _amount: &Money,
     ) -> Result<(), GatewayUnavailable> {
         self.call().await?;
         self.remember(idempotency_key, ChargeOutcome::Captured);
@@ -102,11 +102,15 @@ impl PaymentGateway for SimulatedGateway {
 mod tests {
     use super::*;
 
+    fn price() -> Money {
+        Money::new(100, "USD")
+    }
+
     #[tokio::test]
     async fn the_declined_test_token_is_declined_and_others_are_captured() {
         let gateway = SimulatedGateway::default();
         let declined = gateway
-            .charge("order-1", 100, "USD", DECLINED_TOKEN)
+            .charge("order-1", &price(), DECLINED_TOKEN)
             .await
             .expect("answered");
         assert!(
@@ -115,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             gateway
-                .charge("order-2", 100, "USD", "tok_visa")
+                .charge("order-2", &price(), "tok_visa")
                 .await
                 .expect("answered"),
             ChargeOutcome::Captured
@@ -126,11 +130,11 @@ mod tests {
     async fn a_repeated_idempotency_key_gets_the_first_answer() {
         let gateway = SimulatedGateway::default();
         gateway
-            .charge("order-1", 100, "USD", DECLINED_TOKEN)
+            .charge("order-1", &price(), DECLINED_TOKEN)
             .await
             .expect("answered");
         let again = gateway
-            .charge("order-1", 100, "USD", "tok_visa")
+            .charge("order-1", &price(), "tok_visa")
             .await
             .expect("answered");
         assert!(matches!(again, ChargeOutcome::Declined { .. }), "{again:?}");
@@ -145,9 +149,9 @@ mod tests {
         });
         let started = tokio::time::Instant::now();
 
-        let charged = gateway.charge("order-1", 100, "USD", "tok_visa").await;
+        let charged = gateway.charge("order-1", &price(), "tok_visa").await;
         let charged_after = started.elapsed();
-        gateway.refund("order-1", 100).await.expect("refunded");
+        gateway.refund("order-1", &price()).await.expect("refunded");
 
         assert_eq!(charged.expect("answered"), ChargeOutcome::Captured);
         assert_eq!(charged_after, latency);
@@ -162,7 +166,7 @@ mod tests {
         });
         assert!(
             gateway
-                .charge("order-1", 100, "USD", "tok_visa")
+                .charge("order-1", &price(), "tok_visa")
                 .await
                 .is_err()
         );

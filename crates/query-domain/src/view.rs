@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
-use contracts::value::format_minor;
+use contracts::value::{OrderId, format_minor};
 use contracts::{Envelope, Message};
 use order_domain::{OrderEvent, OrderStatus};
 use serde::{Deserialize, Serialize};
@@ -109,20 +109,20 @@ fn apply(view: Option<OrderView>, event: &OrderEvent) -> Option<OrderView> {
             .items
             .iter()
             .map(|line| OrderViewItem {
-                product_id: line.product_id.clone(),
+                product_id: line.product_id.to_string(),
                 name: line.name.clone(),
-                quantity: line.quantity,
+                quantity: line.quantity.get(),
                 unit_price: format_minor(line.unit_price_minor),
                 line_total: format_minor(
                     line.unit_price_minor
-                        .saturating_mul(i64::from(line.quantity)),
+                        .saturating_mul(i64::from(line.quantity.get())),
                 ),
             })
             .collect();
         return Some(OrderView {
-            order_id: placed.order_id,
+            order_id: placed.order_id.as_uuid(),
             status: OrderStatus::Pending.as_str().to_owned(),
-            customer_email: placed.customer_email.clone(),
+            customer_email: placed.customer_email.to_string(),
             items,
             total: format_minor(placed.total_minor),
             total_minor: placed.total_minor,
@@ -193,7 +193,7 @@ fn entry(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cursor {
     pub created_at_ms: i64,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 impl Cursor {
@@ -202,7 +202,7 @@ impl Cursor {
         let millis = view.created_at.unix_timestamp_nanos().div_euclid(1_000_000);
         Self {
             created_at_ms: i64::try_from(millis).unwrap_or(i64::MAX),
-            order_id: view.order_id,
+            order_id: OrderId::new(view.order_id),
         }
     }
 }
@@ -225,7 +225,7 @@ impl FromStr for Cursor {
         let (millis, order_id) = raw.split_once('_').ok_or(InvalidCursor)?;
         Ok(Self {
             created_at_ms: millis.parse().map_err(|_| InvalidCursor)?,
-            order_id: Uuid::try_parse(order_id).map_err(|_| InvalidCursor)?,
+            order_id: order_id.parse().map_err(|_| InvalidCursor)?,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The fold that builds views: same events, same view, whatever their order or repeats.
 
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced,
@@ -16,28 +17,36 @@ fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
 }
 
+fn customer() -> Email {
+    Email::parse(EMAIL).expect("a valid email")
+}
+
+fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 fn envelope(message: impl Into<Message>, seconds: i64) -> Envelope {
     Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(at(seconds))
 }
 
-fn placed(order_id: Uuid) -> Envelope {
+fn placed(order_id: OrderId) -> Envelope {
     let items = vec![
         OrderLine {
-            product_id: "product-001".into(),
+            product_id: Sku::parse("product-001").expect("a valid sku"),
             name: "Laptop".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 99_999,
         },
         OrderLine {
-            product_id: "product-002".into(),
+            product_id: Sku::parse("product-002").expect("a valid sku"),
             name: "Mouse".into(),
-            quantity: 2,
+            quantity: Quantity::new(2).expect("a valid quantity"),
             unit_price_minor: 2_599,
         },
     ];
     let placed = OrderPlaced {
         order_id,
-        customer_email: EMAIL.into(),
+        customer_email: customer(),
         items,
         total_minor: 105_197,
         currency: "USD".into(),
@@ -47,7 +56,7 @@ fn placed(order_id: Uuid) -> Envelope {
     envelope(placed, 0)
 }
 
-fn completed_order(order_id: Uuid) -> Vec<Envelope> {
+fn completed_order(order_id: OrderId) -> Vec<Envelope> {
     vec![
         placed(order_id),
         envelope(
@@ -69,7 +78,7 @@ fn completed_order(order_id: Uuid) -> Vec<Envelope> {
         envelope(
             OrderCompleted {
                 order_id,
-                customer_email: EMAIL.into(),
+                customer_email: customer(),
                 total_minor: 105_197,
                 currency: "USD".into(),
                 completed_at: at(3),
@@ -87,10 +96,10 @@ fn view_of(events: &[Envelope]) -> OrderView {
 
 #[test]
 fn a_completed_order_shows_its_items_total_and_every_step() {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let view = view_of(&completed_order(order_id));
 
-    assert_eq!(view.order_id, order_id);
+    assert_eq!(view.order_id, order_id.as_uuid());
     assert_eq!(view.status, "COMPLETED");
     assert_eq!(view.total, "1051.97");
     assert_eq!(view.items[1].line_total, "51.98");
@@ -114,7 +123,7 @@ fn a_completed_order_shows_its_items_total_and_every_step() {
 
 #[test]
 fn events_in_reverse_order_and_twice_over_give_the_same_view() {
-    let events = completed_order(Uuid::now_v7());
+    let events = completed_order(new_order_id());
     let mut scrambled: Vec<Envelope> = events.iter().rev().cloned().collect();
     scrambled.extend(events.iter().cloned());
 
@@ -127,7 +136,7 @@ proptest! {
         repeats in prop::collection::vec(0..4_usize, 0..6),
         seed in any::<u64>(),
     ) {
-        let events = completed_order(Uuid::now_v7());
+        let events = completed_order(new_order_id());
         let mut delivered = events.clone();
         delivered.extend(repeats.iter().map(|&index| events[index].clone()));
         shuffle(&mut delivered, seed);
@@ -150,7 +159,7 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
 
 #[test]
 fn a_cancelled_order_carries_its_reason_and_compensations() {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let reason = "payment declined: card expired";
     let events = vec![
         placed(order_id),
@@ -164,7 +173,7 @@ fn a_cancelled_order_carries_its_reason_and_compensations() {
         envelope(
             OrderCancelled {
                 order_id,
-                customer_email: EMAIL.into(),
+                customer_email: customer(),
                 reason: reason.into(),
                 compensations: vec![Compensation::ReleaseStock, Compensation::RefundPayment],
                 cancelled_at: at(5),
@@ -187,7 +196,7 @@ fn a_cancelled_order_carries_its_reason_and_compensations() {
 
 #[test]
 fn there_is_no_view_before_the_order_is_placed() {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let events = vec![envelope(
         OrderInventoryReserved {
             order_id,
@@ -200,14 +209,14 @@ fn there_is_no_view_before_the_order_is_placed() {
 
 #[test]
 fn an_event_that_cannot_be_decoded_is_an_error_not_a_gap() {
-    let mut broken = placed(Uuid::now_v7());
+    let mut broken = placed(new_order_id());
     broken.payload = serde_json::json!({"order_id": "not a uuid"});
     assert!(project(&[broken]).is_err());
 }
 
 #[test]
 fn a_cursor_reads_back_as_the_position_it_was_made_from() {
-    let view = view_of(&completed_order(Uuid::now_v7()));
+    let view = view_of(&completed_order(new_order_id()));
     let cursor = Cursor::at(&view);
     assert_eq!(cursor.created_at_ms, at(0).unix_timestamp() * 1000);
     assert_eq!(cursor.to_string().parse::<Cursor>(), Ok(cursor));

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use uuid::Uuid;
+use contracts::value::OrderId;
 
 use query_domain::OrderView;
 use store::query::{ViewCache, view_version};
@@ -16,7 +16,7 @@ use store::query::{ViewCache, view_version};
 pub struct MemoryViewCache {
     ttl: Duration,
     capacity: usize,
-    entries: Mutex<HashMap<Uuid, (Instant, OrderView)>>,
+    entries: Mutex<HashMap<OrderId, (Instant, OrderView)>>,
 }
 
 impl MemoryViewCache {
@@ -37,7 +37,7 @@ impl Default for MemoryViewCache {
 
 #[async_trait]
 impl ViewCache for MemoryViewCache {
-    async fn get(&self, order_id: Uuid) -> Option<OrderView> {
+    async fn get(&self, order_id: OrderId) -> Option<OrderView> {
         let entries = self
             .entries
             .lock()
@@ -53,7 +53,8 @@ impl ViewCache for MemoryViewCache {
             .entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= self.capacity && !entries.contains_key(&view.order_id) {
+        let order_id = OrderId::new(view.order_id);
+        if entries.len() >= self.capacity && !entries.contains_key(&order_id) {
             // Full: drop what has expired, and if that is not enough, start over. Cheap and
             // bounded; the read model answers the misses.
             entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
@@ -61,11 +62,11 @@ impl ViewCache for MemoryViewCache {
                 entries.clear();
             }
         }
-        let newer_cached = entries.get(&view.order_id).is_some_and(|(at, cached)| {
+        let newer_cached = entries.get(&order_id).is_some_and(|(at, cached)| {
             at.elapsed() < self.ttl && view_version(cached) > view_version(view)
         });
         if !newer_cached {
-            entries.insert(view.order_id, (Instant::now(), view.clone()));
+            entries.insert(order_id, (Instant::now(), view.clone()));
         }
     }
 }

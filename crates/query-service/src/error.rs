@@ -1,6 +1,6 @@
 //! What the query service's use cases fail with; the HTTP layer maps each variant once.
 
-use uuid::Uuid;
+use contracts::value::OrderId;
 
 use query_domain::InvalidCursor;
 
@@ -13,7 +13,7 @@ pub enum Error {
     /// A kept event cannot be decoded any more, so the order's view cannot be rebuilt.
     #[error("cannot project the view of order {order_id}")]
     Projection {
-        order_id: Uuid,
+        order_id: OrderId,
         #[source]
         source: contracts::DecodeError,
     },

@@ -6,10 +6,10 @@
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_domain::OrderEvent;
 use tracing::debug;
 use transport::{HandleError, Handler};
-use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::service::QueryService;
@@ -27,7 +27,7 @@ impl Handler for QueryService {
             return Ok(());
         }
         let order_id = message.order_id();
-        if order_id != envelope.correlation_id {
+        if order_id.as_uuid() != envelope.correlation_id {
             return Err(HandleError::Rejected(anyhow::anyhow!(
                 "correlation id {} does not match the payload's order id {order_id}",
                 envelope.correlation_id
@@ -62,7 +62,7 @@ impl Handler for QueryService {
 /// its `order.placed` has not arrived yet.
 pub(crate) async fn refresh_view(
     tx: &mut dyn QueryTx,
-    order_id: Uuid,
+    order_id: OrderId,
 ) -> Result<Option<OrderView>> {
     let events = tx.events(order_id).await?;
     let view =

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use api::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, OrderPage};
+use contracts::value::OrderId;
 use tracing::info;
-use uuid::Uuid;
 
 use crate::cache::MemoryViewCache;
 use crate::error::Result;
@@ -41,7 +41,7 @@ impl QueryService {
     ///
     /// # Errors
     /// [`Error::Store`](crate::Error::Store) when the read model cannot be read.
-    pub async fn order(&self, order_id: Uuid) -> Result<Option<OrderView>> {
+    pub async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>> {
         if let Some(view) = self.cache.get(order_id).await {
             metrics::counter!("orderflow_view_cache_requests_total", "result" => "hit")
                 .increment(1);

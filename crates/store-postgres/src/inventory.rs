@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use contracts::StockLine;
+use contracts::value::{OrderId, Sku};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
@@ -20,7 +21,6 @@ use store_sql::inventory::{
     sku_stock_level, stock_level,
 };
 use store_sql::value::to_count;
-use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
@@ -45,7 +45,7 @@ impl InventoryStore for PgInventoryStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
+    async fn stock_levels(&self) -> store::Result<Vec<(Sku, StockLevel)>> {
         let rows = sqlx::query(
             "SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku",
         )
@@ -72,7 +72,7 @@ impl PgTx {
         Ok(())
     }
 
-    async fn reservation_lines(&mut self, order_id: Uuid) -> store::Result<Vec<StockLine>> {
+    async fn reservation_lines(&mut self, order_id: OrderId) -> store::Result<Vec<StockLine>> {
         let lines: String =
             sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = $1")
                 .bind(order_id.to_string())
@@ -84,7 +84,7 @@ impl PgTx {
 
     async fn set_reservation_status(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         status: ReservationStatus,
     ) -> store::Result<()> {
         sqlx::query(concat!(
@@ -102,7 +102,7 @@ impl PgTx {
 
     /// Moves every line of the order's reservation from `reserved` to `sold` or back to
     /// `available`.
-    async fn unreserve(&mut self, order_id: Uuid, to_sold: bool) -> store::Result<()> {
+    async fn unreserve(&mut self, order_id: OrderId, to_sold: bool) -> store::Result<()> {
         let lines = self.reservation_lines(order_id).await?;
         self.lock_stock(&lines).await?;
         let sql = if to_sold {
@@ -114,8 +114,8 @@ impl PgTx {
         };
         for line in &lines {
             let done = sqlx::query(sql)
-                .bind(i64::from(line.quantity))
-                .bind(&line.product_id)
+                .bind(i64::from(line.quantity.get()))
+                .bind(line.product_id.as_str())
                 .execute(&mut *self.tx)
                 .await
                 .or_store_error("move reserved stock")?;
@@ -129,7 +129,7 @@ impl PgTx {
 
 #[async_trait]
 impl InventoryTx for PgTx {
-    async fn reservation(&mut self, order_id: Uuid) -> store::Result<Option<ReservationStatus>> {
+    async fn reservation(&mut self, order_id: OrderId) -> store::Result<Option<ReservationStatus>> {
         // A release racing the order's reservation waits for it, then sees it held.
         self.lock_order(order_id).await?;
         let status: Option<String> =
@@ -143,7 +143,7 @@ impl InventoryTx for PgTx {
 
     async fn reserve(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
         self.lock_stock(lines).await?;
@@ -153,21 +153,21 @@ impl InventoryTx for PgTx {
                 "UPDATE stock SET available = available - $1, reserved = reserved + $1 \
                  WHERE sku = $2 AND available >= $1",
             )
-            .bind(i64::from(line.quantity))
-            .bind(&line.product_id)
+            .bind(i64::from(line.quantity.get()))
+            .bind(line.product_id.as_str())
             .execute(&mut *self.tx)
             .await
             .or_store_error("reserve stock")?;
             if done.rows_affected() == 0 {
                 let available: Option<i64> =
                     sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
-                        .bind(&line.product_id)
+                        .bind(line.product_id.as_str())
                         .fetch_optional(&mut *self.tx)
                         .await
                         .or_store_error("read available stock")?;
                 return Ok(Err(InsufficientStock {
                     sku: line.product_id.clone(),
-                    requested: line.quantity,
+                    requested: line.quantity.get(),
                     available: available
                         .map(|available| to_count("available", available))
                         .transpose()?
@@ -189,13 +189,13 @@ impl InventoryTx for PgTx {
         Ok(Ok(()))
     }
 
-    async fn release(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn release(&mut self, order_id: OrderId) -> store::Result<()> {
         self.unreserve(order_id, false).await?;
         self.set_reservation_status(order_id, ReservationStatus::Released)
             .await
     }
 
-    async fn commit_reservation(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn commit_reservation(&mut self, order_id: OrderId) -> store::Result<()> {
         self.unreserve(order_id, true).await?;
         self.set_reservation_status(order_id, ReservationStatus::Committed)
             .await
@@ -203,7 +203,7 @@ impl InventoryTx for PgTx {
 
     async fn adjust(
         &mut self,
-        sku: &str,
+        sku: &Sku,
         delta: i64,
     ) -> store::Result<Result<StockLevel, StockError>> {
         // Locked, so the level the rules check is the level the update changes.
@@ -211,7 +211,7 @@ impl InventoryTx for PgTx {
             "SELECT available, reserved, sold, initial, restocked FROM stock WHERE sku = $1 \
              FOR UPDATE",
         )
-        .bind(sku)
+        .bind(sku.as_str())
         .fetch_optional(&mut *self.tx)
         .await
         .or_store_error("read stock")?;
@@ -230,7 +230,7 @@ impl InventoryTx for PgTx {
              WHERE sku = $2 AND available + $1 >= 0",
         )
         .bind(delta)
-        .bind(sku)
+        .bind(sku.as_str())
         .execute(&mut *self.tx)
         .await
         .or_store_error("adjust stock")?;
@@ -240,12 +240,12 @@ impl InventoryTx for PgTx {
         Ok(Ok(adjusted))
     }
 
-    async fn create_stock(&mut self, sku: &str, initial: u32) -> store::Result<()> {
+    async fn create_stock(&mut self, sku: &Sku, initial: u32) -> store::Result<()> {
         sqlx::query(
             "INSERT INTO stock (sku, available, reserved, sold, initial, restocked) \
              VALUES ($1, $2, 0, 0, $2, 0) ON CONFLICT (sku) DO NOTHING",
         )
-        .bind(sku)
+        .bind(sku.as_str())
         .bind(i64::from(initial))
         .execute(&mut *self.tx)
         .await

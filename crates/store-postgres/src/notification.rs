@@ -3,6 +3,7 @@
 //! anything.
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
 use store_sql::value::{to_limit, unix_millis};
@@ -31,7 +32,11 @@ impl NotificationStore for PgNotificationStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> store::Result<Vec<Notification>> {
+    async fn sent(
+        &self,
+        order_id: Option<OrderId>,
+        limit: usize,
+    ) -> store::Result<Vec<Notification>> {
         let rows = sqlx::query(
             "SELECT order_id, message_id, recipient, subject, body, sent_at FROM notifications \
              WHERE ($1::text IS NULL OR order_id = $1) ORDER BY sent_at DESC, id DESC LIMIT $2",
@@ -64,7 +69,7 @@ impl NotificationTx for PgTx {
         )
         .bind(notification.message_id.to_string())
         .bind(notification.order_id.to_string())
-        .bind(&notification.recipient)
+        .bind(notification.recipient.as_str())
         .bind(&notification.subject)
         .bind(&notification.body)
         .bind(unix_millis(notification.sent_at))

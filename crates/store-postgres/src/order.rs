@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
 use store_sql::order::{
     due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
 };
 use store_sql::value::{duration_millis, envelope_json, to_limit};
-use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
@@ -36,7 +36,7 @@ impl OrderStore for PgOrderStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
+    async fn load(&self, order_id: OrderId) -> store::Result<Vec<RecordedEvent>> {
         sqlx::query(
             "SELECT stream_version, envelope FROM events WHERE stream_id = $1 \
              ORDER BY stream_version",
@@ -100,7 +100,7 @@ impl OrderStore for PgOrderStore {
 impl OrderTx for PgTx {
     async fn append(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         expected_version: u64,
         events: &[Envelope],
     ) -> store::Result<()> {
@@ -135,7 +135,7 @@ impl OrderTx for PgTx {
 
     async fn set_deadline(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         step: SagaStep,
         after: Duration,
     ) -> store::Result<()> {
@@ -155,7 +155,7 @@ impl OrderTx for PgTx {
 
     async fn clear_deadline(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         only: Option<SagaStep>,
     ) -> store::Result<()> {
         sqlx::query(
@@ -194,10 +194,10 @@ impl OrderTx for PgTx {
              ON CONFLICT (sku) DO UPDATE SET name = excluded.name, \
              price_minor = excluded.price_minor, currency = excluded.currency",
         )
-        .bind(&product.sku)
+        .bind(product.sku.as_str())
         .bind(&product.name)
-        .bind(product.price_minor)
-        .bind(&product.currency)
+        .bind(product.price.minor())
+        .bind(product.price.currency())
         .execute(&mut *self.tx)
         .await
         .or_store_error("save product")?;

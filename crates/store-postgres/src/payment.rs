@@ -2,10 +2,10 @@
 //! talks to a payment gateway.
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use payment_domain::{Payment, PaymentStatus};
 use store::payment::{PaymentStore, PaymentTx};
 use store_sql::payment::payment;
-use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
@@ -30,7 +30,7 @@ impl PaymentStore for PgPaymentStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn payment(&self, order_id: Uuid) -> store::Result<Option<Payment>> {
+    async fn payment(&self, order_id: OrderId) -> store::Result<Option<Payment>> {
         sqlx::query(
             "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments \
              WHERE order_id = $1",
@@ -71,8 +71,8 @@ impl PaymentTx for PgTx {
         ))
         .bind(payment.order_id.to_string())
         .bind(payment.payment_id.to_string())
-        .bind(payment.amount_minor)
-        .bind(&payment.currency)
+        .bind(payment.amount.minor())
+        .bind(payment.amount.currency())
         .execute(&mut *self.tx)
         .await
         .or_store_error("record pending payment")?;
@@ -81,7 +81,7 @@ impl PaymentTx for PgTx {
 
     async fn set_status(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         status: PaymentStatus,
         failure_reason: Option<&str>,
     ) -> store::Result<()> {

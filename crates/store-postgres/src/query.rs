@@ -7,12 +7,12 @@
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use query_domain::{Cursor, OrderView};
 use sqlx::Postgres;
 use store::query::{OrderFilter, QueryStore, QueryTx};
 use store_sql::query::{list_views_query, parse_view, search_text, view_json};
-use store_sql::value::{envelope_json, parse_envelope, parse_uuid};
-use uuid::Uuid;
+use store_sql::value::{envelope_json, parse_envelope, parse_order_id};
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
@@ -37,7 +37,7 @@ impl QueryStore for PgQueryStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn view(&self, order_id: Uuid) -> store::Result<Option<OrderView>> {
+    async fn view(&self, order_id: OrderId) -> store::Result<Option<OrderView>> {
         let view: Option<String> =
             sqlx::query_scalar("SELECT view FROM order_views WHERE order_id = $1")
                 .bind(order_id.to_string())
@@ -56,13 +56,13 @@ impl QueryStore for PgQueryStore {
         views.iter().map(|view| parse_view(view)).collect()
     }
 
-    async fn order_ids(&self) -> store::Result<Vec<Uuid>> {
+    async fn order_ids(&self) -> store::Result<Vec<OrderId>> {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT DISTINCT order_id FROM view_events ORDER BY order_id")
                 .fetch_all(self.database.pool())
                 .await
                 .or_store_error("list order ids")?;
-        ids.iter().map(|id| parse_uuid(id)).collect()
+        ids.iter().map(|id| parse_order_id(id)).collect()
     }
 }
 
@@ -82,7 +82,7 @@ impl QueryTx for PgTx {
         Ok(kept.rows_affected() == 1)
     }
 
-    async fn events(&mut self, order_id: Uuid) -> store::Result<Vec<Envelope>> {
+    async fn events(&mut self, order_id: OrderId) -> store::Result<Vec<Envelope>> {
         // Folds of one order take turns, and each reads the events the one before it kept:
         // otherwise two concurrent folds could each miss the other's event.
         self.lock_order(order_id).await?;

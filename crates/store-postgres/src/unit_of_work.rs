@@ -2,6 +2,7 @@
 //! outbox it always carries. It commits nothing on its own: dropping it rolls back.
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{Envelope, Queue};
 use sqlx::{Postgres, Transaction};
 use store::UnitOfWork;
@@ -32,7 +33,7 @@ impl PgTx {
     /// ends: others wait here, then read what it committed. SQLite's single writer gives that
     /// for free; here a transaction-scoped advisory lock does, taken before the read that a
     /// decision is made from (later statements see what was committed meanwhile).
-    pub(crate) async fn lock_order(&mut self, order_id: Uuid) -> store::Result<()> {
+    pub(crate) async fn lock_order(&mut self, order_id: OrderId) -> store::Result<()> {
         // Two-key form: one key space per service, apart from the migrator's one-key lock.
         sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
             .bind(lock_space(self.database.service()))

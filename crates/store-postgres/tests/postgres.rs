@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contracts::value::{Money, OrderId, Sku};
 use contracts::{Envelope, Message, Queue, StockReserved};
 use store::order::{OrderStore as _, Product};
 use store::{OutboxReader, StoreError};
@@ -18,7 +19,7 @@ fn message() -> Envelope {
     Envelope::build(
         uuid::Uuid::now_v7(),
         &Message::from(StockReserved {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
         }),
     )
     .at(OffsetDateTime::now_utc())
@@ -254,10 +255,9 @@ async fn a_broken_check_constraint_is_unexpected_not_a_conflict() {
     let store = PgOrderStore::new(database.clone());
     let mut tx = store.begin().await.expect("begin");
     let negative_price = Product {
-        sku: "product-001".into(),
+        sku: Sku::parse("product-001").expect("a valid sku"),
         name: "Laptop".into(),
-        price_minor: -1,
-        currency: "USD".into(),
+        price: Money::new(-1, "USD"),
     };
 
     let saved = tx.upsert_product(&negative_price).await;
@@ -288,7 +288,7 @@ async fn a_closed_database_is_unavailable_and_fails_its_ping() {
         Err(StoreError::Unavailable(_))
     ));
     assert!(matches!(
-        store.load(Uuid::now_v7()).await,
+        store.load(OrderId::new(Uuid::now_v7())).await,
         Err(StoreError::Unavailable(_))
     ));
     test_database.drop_database().await.expect("drop database");

@@ -2,6 +2,7 @@
 //! writes nothing, and never creates a missing schema.
 
 use contracts::Queue;
+use contracts::value::Sku;
 use store::audit::InventoryAudit as _;
 use store::inventory::InventoryStore as _;
 use store_postgres::{PgDatabase, PgInventoryStore};
@@ -15,7 +16,9 @@ async fn a_read_only_schema_reads_the_services_writes_and_refuses_its_own() {
         .expect("connect and migrate");
     let writing = PgInventoryStore::new(service.clone());
     let mut tx = writing.begin().await.expect("begin");
-    tx.create_stock("product-001", 7).await.expect("create");
+    tx.create_stock(&Sku::parse("product-001").expect("a valid sku"), 7)
+        .await
+        .expect("create");
     tx.commit().await.expect("commit");
 
     let reading = PgDatabase::connect_read_only(test_database.url(), Queue::Inventory)
@@ -26,7 +29,9 @@ async fn a_read_only_schema_reads_the_services_writes_and_refuses_its_own() {
     assert_eq!(counters.len(), 1);
     assert_eq!(counters[0].available, 7);
     let mut tx = audit.begin().await.expect("a read-only begin");
-    let refused = tx.create_stock("product-002", 1).await;
+    let refused = tx
+        .create_stock(&Sku::parse("product-002").expect("a valid sku"), 1)
+        .await;
     assert!(refused.is_err(), "a read-only session took a write");
     drop(tx);
 

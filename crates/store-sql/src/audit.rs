@@ -55,7 +55,7 @@ pub fn audited_streams(rows: &[impl SqlRow]) -> store::Result<Vec<AuditedStream>
 pub fn pending_deadline(row: &impl SqlRow) -> store::Result<PendingDeadline> {
     let due = due_deadline(row)?;
     Ok(PendingDeadline {
-        order_id: due.order_id,
+        order_id: due.order_id.as_uuid(),
         step: due.step,
         overdue_by: Duration::milliseconds(row.integer("overdue_ms")?),
     })

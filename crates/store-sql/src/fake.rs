@@ -1,5 +1,6 @@
 //! Rows and envelopes without a database, for the mapping functions' tests.
 
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, StockReserved};
 use store::StoreError;
 use time::OffsetDateTime;
@@ -84,7 +85,7 @@ impl SqlRow for FakeRow {
 
 /// An envelope at a whole second, so that its time survives RFC 3339 exactly.
 pub(crate) fn envelope() -> Envelope {
-    let order_id = Uuid::now_v7();
+    let order_id = OrderId::new(Uuid::now_v7());
     Envelope::build(Uuid::now_v7(), &Message::from(StockReserved { order_id }))
         .at(OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("a valid time"))
 }

@@ -2,6 +2,7 @@
 //! (a JSON list of `[sku, quantity]` pairs).
 
 use contracts::StockLine;
+use contracts::value::{Quantity, Sku};
 use inventory_domain::{ReservationStatus, StockLevel};
 use store::StoreError;
 
@@ -25,8 +26,8 @@ pub fn stock_level(row: &impl SqlRow) -> store::Result<StockLevel> {
 ///
 /// # Errors
 /// As [`stock_level`].
-pub fn sku_stock_level(row: &impl SqlRow) -> store::Result<(String, StockLevel)> {
-    Ok((row.text("sku")?, stock_level(row)?))
+pub fn sku_stock_level(row: &impl SqlRow) -> store::Result<(Sku, StockLevel)> {
+    Ok((row.sku("sku")?, stock_level(row)?))
 }
 
 /// A reservation's `status` column.
@@ -42,9 +43,9 @@ pub fn parse_reservation_status(raw: &str) -> store::Result<ReservationStatus> {
 /// # Errors
 /// [`StoreError::Unexpected`] when they cannot be serialized.
 pub fn reservation_lines_json(lines: &[StockLine]) -> store::Result<String> {
-    let pairs: Vec<(&str, u32)> = lines
+    let pairs: Vec<(&Sku, Quantity)> = lines
         .iter()
-        .map(|line| (line.product_id.as_str(), line.quantity))
+        .map(|line| (&line.product_id, line.quantity))
         .collect();
     serde_json::to_string(&pairs).map_err(|e| StoreError::Unexpected(e.into()))
 }
@@ -52,9 +53,10 @@ pub fn reservation_lines_json(lines: &[StockLine]) -> store::Result<String> {
 /// A reservation's `lines` column, as [`reservation_lines_json`] wrote it.
 ///
 /// # Errors
-/// [`StoreError::Unexpected`] when it is not a list of lines.
+/// [`StoreError::Unexpected`] when it is not a list of lines, each a valid product id and
+/// quantity.
 pub fn parse_reservation_lines(raw: &str) -> store::Result<Vec<StockLine>> {
-    let pairs: Vec<(String, u32)> =
+    let pairs: Vec<(Sku, Quantity)> =
         serde_json::from_str(raw).map_err(|e| corrupt("reservation lines", e))?;
     Ok(pairs
         .into_iter()
@@ -82,6 +84,13 @@ mod tests {
     use super::*;
     use crate::fake::FakeRow;
 
+    fn line(sku: &str, units: u32) -> StockLine {
+        StockLine {
+            product_id: Sku::parse(sku).expect("a valid sku"),
+            quantity: Quantity::new(units).expect("a valid quantity"),
+        }
+    }
+
     #[test]
     fn a_stock_row_maps_to_its_level_and_a_negative_count_is_corrupt() {
         let row = FakeRow::default()
@@ -92,7 +101,7 @@ mod tests {
             .with("initial", 5)
             .with("restocked", 5);
         let (sku, level) = sku_stock_level(&row).expect("a stock level");
-        assert_eq!(sku, "product-001");
+        assert_eq!(sku.as_str(), "product-001");
         assert_eq!(
             level,
             StockLevel {
@@ -116,24 +125,20 @@ mod tests {
     }
 
     #[test]
-    fn reservation_lines_come_back_from_their_json_in_order() {
-        let lines = vec![
-            StockLine {
-                product_id: "product-002".into(),
-                quantity: 1,
-            },
-            StockLine {
-                product_id: "product-001".into(),
-                quantity: 3,
-            },
-        ];
+    fn reservation_lines_come_back_from_their_json_in_order_and_invalid_lines_are_corrupt() {
+        let lines = vec![line("product-002", 1), line("product-001", 3)];
         let json = reservation_lines_json(&lines).expect("json");
         assert_eq!(json, r#"[["product-002",1],["product-001",3]]"#);
         assert_eq!(parse_reservation_lines(&json).expect("lines"), lines);
-        assert!(matches!(
-            parse_reservation_lines("{}"),
-            Err(StoreError::Unexpected(_))
-        ));
+        for corrupt in ["{}", r#"[["product 002",1]]"#, r#"[["product-002",0]]"#] {
+            assert!(
+                matches!(
+                    parse_reservation_lines(corrupt),
+                    Err(StoreError::Unexpected(_))
+                ),
+                "{corrupt}"
+            );
+        }
     }
 
     #[test]
@@ -147,11 +152,7 @@ mod tests {
             Err(StoreError::Unexpected(_))
         ));
         assert_eq!(
-            reserved_below_held(&StockLine {
-                product_id: "product-001".into(),
-                quantity: 1,
-            })
-            .to_string(),
+            reserved_below_held(&line("product-001", 1)).to_string(),
             "corrupt stock: product-001 has less reserved than a held reservation"
         );
     }

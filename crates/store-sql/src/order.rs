@@ -1,6 +1,7 @@
 //! The order service's rows read into its port's types, and the optimistic-concurrency rule of
 //! its event streams.
 
+use contracts::value::Money;
 use order_domain::saga::SagaStep;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, Product, RecordedEvent};
@@ -38,10 +39,9 @@ pub fn ensure_stream_at(current: i64, expected: u64) -> store::Result<()> {
 /// [`StoreError::Unexpected`] when a column is unreadable.
 pub fn product(row: &impl SqlRow) -> store::Result<Product> {
     Ok(Product {
-        sku: row.text("sku")?,
+        sku: row.sku("sku")?,
         name: row.text("name")?,
-        price_minor: row.integer("price_minor")?,
-        currency: row.text("currency")?,
+        price: Money::new(row.integer("price_minor")?, row.text("currency")?),
     })
 }
 
@@ -52,7 +52,7 @@ pub fn product(row: &impl SqlRow) -> store::Result<Product> {
 pub fn due_deadline(row: &impl SqlRow) -> store::Result<DueDeadline> {
     let step = row.text("step")?;
     Ok(DueDeadline {
-        order_id: row.uuid("order_id")?,
+        order_id: row.order_id("order_id")?,
         step: SagaStep::parse(&step).ok_or_else(|| corrupt("saga step", &step))?,
     })
 }
@@ -64,12 +64,14 @@ pub fn due_deadline(row: &impl SqlRow) -> store::Result<DueDeadline> {
 pub fn idempotent_request(row: &impl SqlRow) -> store::Result<IdempotentRequest> {
     Ok(IdempotentRequest {
         request_hash: row.text("request_hash")?,
-        order_id: row.uuid("order_id")?,
+        order_id: row.order_id("order_id")?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use contracts::value::{OrderId, Sku};
+
     use uuid::Uuid;
 
     use super::*;
@@ -107,7 +109,7 @@ mod tests {
 
     #[test]
     fn catalog_deadline_and_idempotency_rows_map_to_their_types() {
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new(Uuid::now_v7());
         let product_row = FakeRow::default()
             .with("sku", "product-001")
             .with("name", "Laptop")
@@ -116,10 +118,9 @@ mod tests {
         assert_eq!(
             product(&product_row).expect("a product"),
             Product {
-                sku: "product-001".into(),
+                sku: Sku::parse("product-001").expect("a valid sku"),
                 name: "Laptop".into(),
-                price_minor: 99_900,
-                currency: "USD".into(),
+                price: Money::new(99_900, "USD"),
             }
         );
         let deadline_row = FakeRow::default()
@@ -142,6 +143,16 @@ mod tests {
                 order_id,
             }
         );
+    }
+
+    #[test]
+    fn a_catalog_row_whose_sku_is_no_product_id_is_corrupt() {
+        let row = FakeRow::default()
+            .with("sku", "product 001")
+            .with("name", "Laptop")
+            .with("price_minor", 99_900)
+            .with("currency", "USD");
+        assert!(matches!(product(&row), Err(StoreError::Unexpected(_))));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The payment service's rows read into its port's types.
 
+use contracts::value::Money;
 use payment_domain::{Payment, PaymentStatus};
 
 use crate::{SqlRow, corrupt};
@@ -13,9 +14,8 @@ pub fn payment(row: &impl SqlRow) -> store::Result<Payment> {
     let status = row.text("status")?;
     Ok(Payment {
         payment_id: row.uuid("payment_id")?,
-        order_id: row.uuid("order_id")?,
-        amount_minor: row.integer("amount_minor")?,
-        currency: row.text("currency")?,
+        order_id: row.order_id("order_id")?,
+        amount: Money::new(row.integer("amount_minor")?, row.text("currency")?),
         status: PaymentStatus::parse(&status).ok_or_else(|| corrupt("payment status", &status))?,
         failure_reason: row.optional_text("failure_reason")?,
     })
@@ -42,8 +42,7 @@ mod tests {
     fn a_payment_row_maps_to_its_payment_with_or_without_a_failure_reason() {
         let pending = payment(&row("pending").with_null("failure_reason")).expect("a payment");
         assert_eq!(pending.status, PaymentStatus::Pending);
-        assert_eq!(pending.amount_minor, 12_995);
-        assert_eq!(pending.currency, "EUR");
+        assert_eq!(pending.amount, Money::new(12_995, "EUR"));
         assert_eq!(pending.failure_reason, None);
         let declined =
             payment(&row("failed").with("failure_reason", "card declined")).expect("a payment");

@@ -84,6 +84,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use contracts::value::OrderId;
     use query_domain::OrderViewItem;
     use sqlx::{Postgres, Sqlite};
     use time::OffsetDateTime;
@@ -156,7 +157,7 @@ mod tests {
             customer_email: Some(" Ada@Example.com ".into()),
             status: Some("completed".into()),
             text: Some("50%".into()),
-            before: Some((1_700_000_000_000, Uuid::now_v7())),
+            before: Some((1_700_000_000_000, OrderId::new(Uuid::now_v7()))),
             limit: 10,
         };
         assert_eq!(

@@ -2,10 +2,11 @@
 //! so that one function maps a row to a port's type for both databases.
 
 use contracts::Envelope;
+use contracts::value::{Email, OrderId, Sku};
 use store::StoreError;
 use uuid::Uuid;
 
-use crate::value::{parse_envelope, parse_uuid, to_count};
+use crate::value::{parse_email, parse_envelope, parse_order_id, parse_sku, parse_uuid, to_count};
 
 /// A row read by column name. Implemented for the rows of every `sqlx` database that decodes
 /// text and 64-bit integers, SQLite's and PostgreSQL's among them.
@@ -34,6 +35,30 @@ pub trait SqlRow {
     /// [`StoreError::Unexpected`] when the column is unreadable or not a UUID.
     fn uuid(&self, column: &str) -> store::Result<Uuid> {
         parse_uuid(&self.text(column)?)
+    }
+
+    /// An order id column.
+    ///
+    /// # Errors
+    /// [`StoreError::Unexpected`] when the column is unreadable or not an order id.
+    fn order_id(&self, column: &str) -> store::Result<OrderId> {
+        parse_order_id(&self.text(column)?)
+    }
+
+    /// A product id column.
+    ///
+    /// # Errors
+    /// [`StoreError::Unexpected`] when the column is unreadable or not a valid product id.
+    fn sku(&self, column: &str) -> store::Result<Sku> {
+        parse_sku(&self.text(column)?)
+    }
+
+    /// An email address column.
+    ///
+    /// # Errors
+    /// [`StoreError::Unexpected`] when the column is unreadable or not a valid address.
+    fn email(&self, column: &str) -> store::Result<Email> {
+        parse_email(&self.text(column)?)
     }
 
     /// An envelope column.

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use contracts::Envelope;
+use contracts::value::{Email, OrderId, Sku};
 use store::StoreError;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,6 +18,30 @@ use crate::corrupt;
 /// [`StoreError::Unexpected`] when it is not a UUID.
 pub fn parse_uuid(raw: &str) -> store::Result<Uuid> {
     raw.parse().map_err(|e| corrupt("uuid", e))
+}
+
+/// An order id column.
+///
+/// # Errors
+/// [`StoreError::Unexpected`] when it is not an order id.
+pub fn parse_order_id(raw: &str) -> store::Result<OrderId> {
+    raw.parse().map_err(|e: String| corrupt("order id", e))
+}
+
+/// A product id column.
+///
+/// # Errors
+/// [`StoreError::Unexpected`] when it is not a valid product id.
+pub fn parse_sku(raw: &str) -> store::Result<Sku> {
+    Sku::parse(raw).map_err(|e| corrupt("product id", e))
+}
+
+/// An email address column.
+///
+/// # Errors
+/// [`StoreError::Unexpected`] when it is not a valid address.
+pub fn parse_email(raw: &str) -> store::Result<Email> {
+    Email::parse(raw).map_err(|e| corrupt("email address", e))
 }
 
 /// An envelope column, as [`envelope_json`] wrote it.
@@ -77,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn text_that_is_not_an_id_or_an_envelope_is_corrupt() {
+    fn text_that_is_not_what_its_column_holds_is_corrupt() {
         assert!(matches!(
             parse_uuid("not-a-uuid"),
             Err(StoreError::Unexpected(_))
@@ -88,6 +113,28 @@ mod tests {
         ));
         let id = Uuid::now_v7();
         assert_eq!(parse_uuid(&id.to_string()).expect("parse"), id);
+        assert!(matches!(
+            parse_order_id("order-1"),
+            Err(StoreError::Unexpected(_))
+        ));
+        assert!(matches!(
+            parse_sku("product 1"),
+            Err(StoreError::Unexpected(_))
+        ));
+        assert!(matches!(parse_email("ada"), Err(StoreError::Unexpected(_))));
+        assert_eq!(
+            parse_email("ada@example.com").expect("parse").as_str(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            parse_sku("product-001").expect("parse").as_str(),
+            "product-001"
+        );
+        let order_id = OrderId::new(id);
+        assert_eq!(
+            parse_order_id(&order_id.to_string()).expect("parse"),
+            order_id
+        );
     }
 
     #[test]

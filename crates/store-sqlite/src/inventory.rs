@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use contracts::StockLine;
+use contracts::value::{OrderId, Sku};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::StoreError;
 use store::inventory::{InventoryStore, InventoryTx};
@@ -9,7 +10,6 @@ use store_sql::inventory::{
     parse_reservation_lines, parse_reservation_status, reservation_lines_json, reserved_below_held,
     sku_stock_level, stock_level,
 };
-use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
@@ -35,7 +35,7 @@ impl InventoryStore for SqliteInventoryStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn stock_levels(&self) -> store::Result<Vec<(String, StockLevel)>> {
+    async fn stock_levels(&self) -> store::Result<Vec<(Sku, StockLevel)>> {
         let rows = sqlx::query(
             "SELECT sku, available, reserved, sold, initial, restocked FROM stock ORDER BY sku",
         )
@@ -47,7 +47,7 @@ impl InventoryStore for SqliteInventoryStore {
 }
 
 impl SqliteTx {
-    async fn reservation_lines(&mut self, order_id: Uuid) -> store::Result<Vec<StockLine>> {
+    async fn reservation_lines(&mut self, order_id: OrderId) -> store::Result<Vec<StockLine>> {
         let lines: String = sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = ?")
             .bind(order_id.to_string())
             .fetch_one(&mut *self.tx)
@@ -58,7 +58,7 @@ impl SqliteTx {
 
     async fn set_reservation_status(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         status: ReservationStatus,
     ) -> store::Result<()> {
         sqlx::query(concat!(
@@ -82,8 +82,8 @@ impl SqliteTx {
             "UPDATE stock SET reserved = reserved - ?1, available = available + ?1 WHERE sku = ?2 AND reserved >= ?1"
         };
         let done = sqlx::query(sql)
-            .bind(line.quantity)
-            .bind(&line.product_id)
+            .bind(line.quantity.get())
+            .bind(line.product_id.as_str())
             .execute(&mut *self.tx)
             .await
             .or_store_error("move reserved stock")?;
@@ -96,7 +96,7 @@ impl SqliteTx {
 
 #[async_trait]
 impl InventoryTx for SqliteTx {
-    async fn reservation(&mut self, order_id: Uuid) -> store::Result<Option<ReservationStatus>> {
+    async fn reservation(&mut self, order_id: OrderId) -> store::Result<Option<ReservationStatus>> {
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = ?")
                 .bind(order_id.to_string())
@@ -108,7 +108,7 @@ impl InventoryTx for SqliteTx {
 
     async fn reserve(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
         for line in lines {
@@ -117,21 +117,21 @@ impl InventoryTx for SqliteTx {
                 "UPDATE stock SET available = available - ?1, reserved = reserved + ?1 \
                  WHERE sku = ?2 AND available >= ?1",
             )
-            .bind(line.quantity)
-            .bind(&line.product_id)
+            .bind(line.quantity.get())
+            .bind(line.product_id.as_str())
             .execute(&mut *self.tx)
             .await
             .or_store_error("reserve stock")?;
             if done.rows_affected() == 0 {
                 let available: Option<u32> =
                     sqlx::query_scalar("SELECT available FROM stock WHERE sku = ?")
-                        .bind(&line.product_id)
+                        .bind(line.product_id.as_str())
                         .fetch_optional(&mut *self.tx)
                         .await
                         .or_store_error("read available stock")?;
                 return Ok(Err(InsufficientStock {
                     sku: line.product_id.clone(),
-                    requested: line.quantity,
+                    requested: line.quantity.get(),
                     available: available.unwrap_or(0),
                 }));
             }
@@ -150,7 +150,7 @@ impl InventoryTx for SqliteTx {
         Ok(Ok(()))
     }
 
-    async fn release(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn release(&mut self, order_id: OrderId) -> store::Result<()> {
         for line in self.reservation_lines(order_id).await? {
             self.unreserve(&line, false).await?;
         }
@@ -158,7 +158,7 @@ impl InventoryTx for SqliteTx {
             .await
     }
 
-    async fn commit_reservation(&mut self, order_id: Uuid) -> store::Result<()> {
+    async fn commit_reservation(&mut self, order_id: OrderId) -> store::Result<()> {
         for line in self.reservation_lines(order_id).await? {
             self.unreserve(&line, true).await?;
         }
@@ -168,12 +168,12 @@ impl InventoryTx for SqliteTx {
 
     async fn adjust(
         &mut self,
-        sku: &str,
+        sku: &Sku,
         delta: i64,
     ) -> store::Result<Result<StockLevel, StockError>> {
         let sql = format!("SELECT {STOCK_COLUMNS} FROM stock WHERE sku = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(sku)
+            .bind(sku.as_str())
             .fetch_optional(&mut *self.tx)
             .await
             .or_store_error("read stock")?;
@@ -192,7 +192,7 @@ impl InventoryTx for SqliteTx {
              WHERE sku = ?2 AND available + ?1 >= 0",
         )
         .bind(delta)
-        .bind(sku)
+        .bind(sku.as_str())
         .execute(&mut *self.tx)
         .await
         .or_store_error("adjust stock")?;
@@ -202,12 +202,12 @@ impl InventoryTx for SqliteTx {
         Ok(Ok(adjusted))
     }
 
-    async fn create_stock(&mut self, sku: &str, initial: u32) -> store::Result<()> {
+    async fn create_stock(&mut self, sku: &Sku, initial: u32) -> store::Result<()> {
         sqlx::query(
             "INSERT INTO stock (sku, available, reserved, sold, initial, restocked) VALUES (?1, ?2, 0, 0, ?2, 0) \
              ON CONFLICT (sku) DO NOTHING",
         )
-        .bind(sku)
+        .bind(sku.as_str())
         .bind(initial)
         .execute(&mut *self.tx)
         .await

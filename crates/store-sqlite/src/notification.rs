@@ -4,6 +4,7 @@
 //! Times are stored as unix milliseconds. It never sends anything.
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
 use store_sql::value::{to_limit, unix_millis};
@@ -32,7 +33,11 @@ impl NotificationStore for SqliteNotificationStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> store::Result<Vec<Notification>> {
+    async fn sent(
+        &self,
+        order_id: Option<OrderId>,
+        limit: usize,
+    ) -> store::Result<Vec<Notification>> {
         let order_id = order_id.map(|id| id.to_string());
         let rows = sqlx::query(
             "SELECT order_id, message_id, recipient, subject, body, sent_at FROM notifications \
@@ -66,7 +71,7 @@ impl NotificationTx for SqliteTx {
         )
         .bind(notification.message_id.to_string())
         .bind(notification.order_id.to_string())
-        .bind(&notification.recipient)
+        .bind(notification.recipient.as_str())
         .bind(&notification.subject)
         .bind(&notification.body)
         .bind(unix_millis(notification.sent_at))

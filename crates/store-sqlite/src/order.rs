@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
 use store_sql::order::{
     due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
 };
 use store_sql::value::{duration_millis, envelope_json, to_limit};
-use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
@@ -34,7 +34,7 @@ impl OrderStore for SqliteOrderStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn load(&self, order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
+    async fn load(&self, order_id: OrderId) -> store::Result<Vec<RecordedEvent>> {
         sqlx::query(
             "SELECT stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
         )
@@ -97,7 +97,7 @@ impl OrderStore for SqliteOrderStore {
 impl OrderTx for SqliteTx {
     async fn append(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         expected_version: u64,
         events: &[Envelope],
     ) -> store::Result<()> {
@@ -131,7 +131,7 @@ impl OrderTx for SqliteTx {
 
     async fn set_deadline(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         step: SagaStep,
         after: Duration,
     ) -> store::Result<()> {
@@ -151,7 +151,7 @@ impl OrderTx for SqliteTx {
 
     async fn clear_deadline(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         only: Option<SagaStep>,
     ) -> store::Result<()> {
         sqlx::query("DELETE FROM deadlines WHERE order_id = ?1 AND (?2 IS NULL OR step = ?2)")
@@ -188,10 +188,10 @@ impl OrderTx for SqliteTx {
              ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor, \
              currency = excluded.currency",
         )
-        .bind(&product.sku)
+        .bind(product.sku.as_str())
         .bind(&product.name)
-        .bind(product.price_minor)
-        .bind(&product.currency)
+        .bind(product.price.minor())
+        .bind(product.price.currency())
         .execute(&mut *self.tx)
         .await
         .or_store_error("save product")?;

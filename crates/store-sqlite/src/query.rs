@@ -6,12 +6,12 @@
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use query_domain::{Cursor, OrderView};
 use sqlx::Sqlite;
 use store::query::{OrderFilter, QueryStore, QueryTx};
 use store_sql::query::{list_views_query, parse_view, search_text, view_json};
-use store_sql::value::{envelope_json, parse_envelope, parse_uuid};
-use uuid::Uuid;
+use store_sql::value::{envelope_json, parse_envelope, parse_order_id};
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
@@ -36,7 +36,7 @@ impl QueryStore for SqliteQueryStore {
         Ok(Box::new(self.database.begin().await?))
     }
 
-    async fn view(&self, order_id: Uuid) -> store::Result<Option<OrderView>> {
+    async fn view(&self, order_id: OrderId) -> store::Result<Option<OrderView>> {
         let view: Option<String> =
             sqlx::query_scalar("SELECT view FROM order_views WHERE order_id = ?")
                 .bind(order_id.to_string())
@@ -55,13 +55,13 @@ impl QueryStore for SqliteQueryStore {
         views.iter().map(|view| parse_view(view)).collect()
     }
 
-    async fn order_ids(&self) -> store::Result<Vec<Uuid>> {
+    async fn order_ids(&self) -> store::Result<Vec<OrderId>> {
         let ids: Vec<String> =
             sqlx::query_scalar("SELECT DISTINCT order_id FROM view_events ORDER BY order_id")
                 .fetch_all(self.database.reader())
                 .await
                 .or_store_error("list order ids")?;
-        ids.iter().map(|id| parse_uuid(id)).collect()
+        ids.iter().map(|id| parse_order_id(id)).collect()
     }
 }
 
@@ -81,7 +81,7 @@ impl QueryTx for SqliteTx {
         Ok(kept.rows_affected() == 1)
     }
 
-    async fn events(&mut self, order_id: Uuid) -> store::Result<Vec<Envelope>> {
+    async fn events(&mut self, order_id: OrderId) -> store::Result<Vec<Envelope>> {
         let envelopes: Vec<String> = sqlx::query_scalar(
             "SELECT envelope FROM view_events WHERE order_id = ? ORDER BY message_id",
         )

@@ -1,6 +1,7 @@
 //! `SqliteNotificationStore` against a real database file: the record of emails sent.
 
 use contracts::Queue;
+use contracts::value::{Email, OrderId};
 use store::notification::{Notification, NotificationStore as _};
 use store_sqlite::{SqliteDatabase, SqliteNotificationStore};
 use tempfile::TempDir;
@@ -15,11 +16,11 @@ async fn open_store() -> (SqliteNotificationStore, TempDir) {
     (SqliteNotificationStore::new(database), data_dir)
 }
 
-fn notification(order_id: Uuid, seconds: i64) -> Notification {
+fn notification(order_id: OrderId, seconds: i64) -> Notification {
     Notification {
         order_id,
         message_id: Uuid::now_v7(),
-        recipient: "ada@example.com".into(),
+        recipient: Email::parse("ada@example.com").expect("a valid email"),
         subject: format!("Your order {order_id} is confirmed"),
         body: "Thank you".into(),
         sent_at: OffsetDateTime::UNIX_EPOCH
@@ -39,7 +40,7 @@ async fn record(store: &SqliteNotificationStore, notifications: &[Notification])
 #[tokio::test]
 async fn a_recorded_notification_reads_back_as_it_was_sent() {
     let (store, _dir) = open_store().await;
-    let sent = notification(Uuid::now_v7(), 0);
+    let sent = notification(OrderId::new(Uuid::now_v7()), 0);
 
     record(&store, std::slice::from_ref(&sent)).await;
 
@@ -54,7 +55,7 @@ async fn a_recorded_notification_reads_back_as_it_was_sent() {
 #[tokio::test]
 async fn recording_the_same_message_twice_keeps_one_notification() {
     let (store, _dir) = open_store().await;
-    let sent = notification(Uuid::now_v7(), 0);
+    let sent = notification(OrderId::new(Uuid::now_v7()), 0);
 
     record(&store, &[sent.clone(), sent.clone()]).await;
     record(&store, std::slice::from_ref(&sent)).await;
@@ -65,7 +66,7 @@ async fn recording_the_same_message_twice_keeps_one_notification() {
 #[tokio::test]
 async fn nothing_is_recorded_when_the_transaction_is_dropped() {
     let (store, _dir) = open_store().await;
-    let sent = notification(Uuid::now_v7(), 0);
+    let sent = notification(OrderId::new(Uuid::now_v7()), 0);
     let mut tx = store.begin().await.expect("begin");
     tx.record_sent(&sent).await.expect("record");
     drop(tx);
@@ -76,7 +77,7 @@ async fn nothing_is_recorded_when_the_transaction_is_dropped() {
 #[tokio::test]
 async fn sent_notifications_are_newest_first_filtered_by_order_and_limited() {
     let (store, _dir) = open_store().await;
-    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ada, bob) = (OrderId::new(Uuid::now_v7()), OrderId::new(Uuid::now_v7()));
     let (first, second, third) = (
         notification(ada, 0),
         notification(bob, 1),

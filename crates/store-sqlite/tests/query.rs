@@ -1,5 +1,6 @@
 //! `SqliteQueryStore` against a real database file: kept events, views and their filters.
 
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, Queue};
 use query_domain::{self as view, OrderView};
 use store::query::{OrderFilter, QueryStore as _};
@@ -17,18 +18,18 @@ async fn open_store() -> (SqliteQueryStore, TempDir) {
 }
 
 fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
-    let order_id = Uuid::now_v7();
+    let order_id = OrderId::new(Uuid::now_v7());
     let placed_at =
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds);
     let line = OrderLine {
-        product_id: product_id.into(),
+        product_id: Sku::parse(product_id).expect("a valid sku"),
         name: "Mouse".into(),
-        quantity: 1,
+        quantity: Quantity::new(1).expect("a valid quantity"),
         unit_price_minor: 2_599,
     };
     let message = Message::from(OrderPlaced {
         order_id,
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         items: vec![line],
         total_minor: 2_599,
         currency: "USD".into(),
@@ -68,18 +69,22 @@ async fn an_event_is_kept_once_and_read_back_for_its_order() {
     assert!(tx.keep_event(&event).await.expect("keep"));
     assert!(!tx.keep_event(&event).await.expect("keep again"));
     assert_eq!(
-        tx.events(event.correlation_id).await.expect("read events"),
+        tx.events(OrderId::new(event.correlation_id))
+            .await
+            .expect("read events"),
         std::slice::from_ref(&event)
     );
     assert_eq!(
-        tx.events(Uuid::now_v7()).await.expect("read events"),
+        tx.events(OrderId::new(Uuid::now_v7()))
+            .await
+            .expect("read events"),
         Vec::<Envelope>::new()
     );
     tx.commit().await.expect("commit");
 
     assert_eq!(
         store.order_ids().await.expect("order ids"),
-        [event.correlation_id]
+        [OrderId::new(event.correlation_id)]
     );
 }
 
@@ -94,10 +99,13 @@ async fn nothing_is_kept_when_the_transaction_is_dropped() {
 
     assert_eq!(
         store.order_ids().await.expect("order ids"),
-        Vec::<Uuid>::new()
+        Vec::<OrderId>::new()
     );
     assert_eq!(
-        store.view(event.correlation_id).await.expect("read view"),
+        store
+            .view(OrderId::new(event.correlation_id))
+            .await
+            .expect("read view"),
         None
     );
 }
@@ -112,7 +120,10 @@ async fn saving_a_view_again_replaces_it() {
     save(&store, std::slice::from_ref(&view)).await;
 
     assert_eq!(
-        store.view(view.order_id).await.expect("read view"),
+        store
+            .view(OrderId::new(view.order_id))
+            .await
+            .expect("read view"),
         Some(view.clone())
     );
     let completed = OrderFilter {

@@ -2,6 +2,7 @@
 //! while that server still has it open, writes nothing, and never creates a missing database.
 
 use contracts::Queue;
+use contracts::value::Sku;
 use store::audit::InventoryAudit as _;
 use store::inventory::InventoryStore as _;
 use store_sqlite::{Databases, SqliteDatabase, SqliteInventoryStore};
@@ -12,7 +13,9 @@ async fn a_read_only_data_dir_reads_a_running_servers_writes_and_refuses_its_own
     let server = Databases::open(data_dir.path()).await.expect("open");
     let writing = SqliteInventoryStore::new(server.inventory.clone());
     let mut tx = writing.begin().await.expect("begin");
-    tx.create_stock("product-001", 7).await.expect("create");
+    tx.create_stock(&Sku::parse("product-001").expect("a valid sku"), 7)
+        .await
+        .expect("create");
     tx.commit().await.expect("commit");
 
     let reading = Databases::open_read_only(data_dir.path())
@@ -24,7 +27,9 @@ async fn a_read_only_data_dir_reads_a_running_servers_writes_and_refuses_its_own
     assert_eq!(counters[0].available, 7);
 
     let mut tx = audit.begin().await.expect("a read-only begin");
-    let refused = tx.create_stock("product-002", 1).await;
+    let refused = tx
+        .create_stock(&Sku::parse("product-002").expect("a valid sku"), 1)
+        .await;
     assert!(refused.is_err(), "a read-only database took a write");
     drop(tx);
     reading.close().await;

@@ -3,8 +3,8 @@
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::StockLine;
+use contracts::value::{OrderId, Sku};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
-use uuid::Uuid;
 
 /// The inventory service's storage: stock levels and reservations.
 #[async_trait]
@@ -17,7 +17,7 @@ pub trait InventoryStore: Send + Sync {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn stock_levels(&self) -> Result<Vec<(String, StockLevel)>>;
+    async fn stock_levels(&self) -> Result<Vec<(Sku, StockLevel)>>;
 }
 
 /// One transaction on the inventory database. Stock never goes below zero: adapters enforce it
@@ -28,7 +28,7 @@ pub trait InventoryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn reservation(&mut self, order_id: Uuid) -> Result<Option<ReservationStatus>>;
+    async fn reservation(&mut self, order_id: OrderId) -> Result<Option<ReservationStatus>>;
 
     /// Reserves every line, or reports the first that cannot be served. After an
     /// `Ok(Err(_))` some lines may be held: the caller must drop the transaction.
@@ -37,7 +37,7 @@ pub trait InventoryTx: UnitOfWork {
     /// [`crate::StoreError`] when the write fails.
     async fn reserve(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         lines: &[StockLine],
     ) -> Result<Result<(), InsufficientStock>>;
 
@@ -45,24 +45,24 @@ pub trait InventoryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn release(&mut self, order_id: Uuid) -> Result<()>;
+    async fn release(&mut self, order_id: OrderId) -> Result<()>;
 
     /// Turns a held reservation into sold stock.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn commit_reservation(&mut self, order_id: Uuid) -> Result<()>;
+    async fn commit_reservation(&mut self, order_id: OrderId) -> Result<()>;
 
     /// Adds `delta` units (negative to remove); creates the product with `delta` as its initial
     /// stock when `create` and it does not exist.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn adjust(&mut self, sku: &str, delta: i64) -> Result<Result<StockLevel, StockError>>;
+    async fn adjust(&mut self, sku: &Sku, delta: i64) -> Result<Result<StockLevel, StockError>>;
 
     /// Creates a product's stock if it does not exist yet (first start, demo data).
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn create_stock(&mut self, sku: &str, initial: u32) -> Result<()>;
+    async fn create_stock(&mut self, sku: &Sku, initial: u32) -> Result<()>;
 }

@@ -2,6 +2,7 @@
 
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
+use contracts::value::{Email, OrderId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -9,10 +10,10 @@ use uuid::Uuid;
 /// An email as sent to a customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     /// The message that caused it; one notification per message.
     pub message_id: Uuid,
-    pub recipient: String,
+    pub recipient: Email,
     pub subject: String,
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -30,7 +31,7 @@ pub trait NotificationStore: Send + Sync {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> Result<Vec<Notification>>;
+    async fn sent(&self, order_id: Option<OrderId>, limit: usize) -> Result<Vec<Notification>>;
 
     /// Whether a notification caused by `message_id` was already recorded: checked before
     /// sending, so a redelivered message does not email the customer again.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::{Money, OrderId, Sku};
 use order_domain::saga::SagaStep;
-use uuid::Uuid;
 
 /// A stored event of an order's stream.
 #[derive(Clone, Debug)]
@@ -20,16 +20,15 @@ pub struct RecordedEvent {
 /// A catalog entry. Prices always come from here, never from the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Product {
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
-    pub price_minor: i64,
-    pub currency: String,
+    pub price: Money,
 }
 
 /// A saga deadline that has passed, by the database's clock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DueDeadline {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub step: SagaStep,
 }
 
@@ -37,7 +36,7 @@ pub struct DueDeadline {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotentRequest {
     pub request_hash: String,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 /// The order service's storage: the event store, the saga's deadlines, the catalog and the
@@ -54,7 +53,7 @@ pub trait OrderStore: Send + Sync {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn load(&self, order_id: Uuid) -> Result<Vec<RecordedEvent>>;
+    async fn load(&self, order_id: OrderId) -> Result<Vec<RecordedEvent>>;
 
     /// The catalog, ordered by sku.
     ///
@@ -91,7 +90,7 @@ pub trait OrderTx: UnitOfWork {
     /// [`crate::StoreError::Conflict`] when the stream has moved on: reload and decide again.
     async fn append(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         expected_version: u64,
         events: &[Envelope],
     ) -> Result<()>;
@@ -100,15 +99,19 @@ pub trait OrderTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn set_deadline(&mut self, order_id: Uuid, step: SagaStep, after: Duration)
-    -> Result<()>;
+    async fn set_deadline(
+        &mut self,
+        order_id: OrderId,
+        step: SagaStep,
+        after: Duration,
+    ) -> Result<()>;
 
     /// Removes the order's deadline; with `only`, only if it is still for that step (a timer
     /// that fired must not remove the deadline of a step that began meanwhile).
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn clear_deadline(&mut self, order_id: Uuid, only: Option<SagaStep>) -> Result<()>;
+    async fn clear_deadline(&mut self, order_id: OrderId, only: Option<SagaStep>) -> Result<()>;
 
     /// Remembers which order a request with `key` created.
     ///

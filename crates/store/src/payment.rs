@@ -2,8 +2,8 @@
 
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use payment_domain::{Payment, PaymentStatus};
-use uuid::Uuid;
 
 /// The payment service's storage: one payment per order.
 #[async_trait]
@@ -16,7 +16,7 @@ pub trait PaymentStore: Send + Sync {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn payment(&self, order_id: Uuid) -> Result<Option<Payment>>;
+    async fn payment(&self, order_id: OrderId) -> Result<Option<Payment>>;
 
     /// Every payment, for audits and `orderflow verify`.
     ///
@@ -41,7 +41,7 @@ pub trait PaymentTx: UnitOfWork {
     /// [`crate::StoreError`] when the write fails.
     async fn set_status(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         status: PaymentStatus,
         failure_reason: Option<&str>,
     ) -> Result<()>;

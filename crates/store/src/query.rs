@@ -4,8 +4,8 @@
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use query_domain::OrderView;
-use uuid::Uuid;
 
 /// Filters for listing orders; `None` means "any". Clients page with an opaque cursor, which
 /// the service decodes into `before` (see [`query_domain::Cursor`]).
@@ -19,7 +19,7 @@ pub struct OrderFilter {
     /// product id.
     pub text: Option<String>,
     /// Orders strictly older than this `(created_at ms, order id)` position.
-    pub before: Option<(i64, Uuid)>,
+    pub before: Option<(i64, OrderId)>,
     /// At most this many views.
     pub limit: usize,
 }
@@ -33,7 +33,7 @@ pub trait QueryStore: Send + Sync {
 
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn view(&self, order_id: Uuid) -> Result<Option<OrderView>>;
+    async fn view(&self, order_id: OrderId) -> Result<Option<OrderView>>;
 
     /// The views that pass `filter`, newest first (by creation time, then order id).
     ///
@@ -45,7 +45,7 @@ pub trait QueryStore: Send + Sync {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn order_ids(&self) -> Result<Vec<Uuid>>;
+    async fn order_ids(&self) -> Result<Vec<OrderId>>;
 }
 
 /// One transaction on the read model.
@@ -61,7 +61,7 @@ pub trait QueryTx: UnitOfWork {
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn events(&mut self, order_id: Uuid) -> Result<Vec<Envelope>>;
+    async fn events(&mut self, order_id: OrderId) -> Result<Vec<Envelope>>;
 
     /// Replaces the order's view.
     ///
@@ -81,7 +81,7 @@ pub trait QueryTx: UnitOfWork {
 #[async_trait]
 pub trait ViewCache: Send + Sync {
     /// The cached view, or `None` on a miss (or when the cache is unreachable).
-    async fn get(&self, order_id: Uuid) -> Option<OrderView>;
+    async fn get(&self, order_id: OrderId) -> Option<OrderView>;
 
     /// Caches `view` unless a view with a longer history is cached already.
     async fn put(&self, view: &OrderView);

@@ -25,6 +25,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use contracts::value::{OrderId, Sku};
 use contracts::{Envelope, Message, StockReserved};
 use store::UnitOfWork;
 use store::inventory::InventoryStore;
@@ -72,8 +73,18 @@ unit_of_work_source!(
     QueryStore
 );
 
+/// A new order's id.
+fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
+/// A product id the suite uses.
+fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).expect("the suite's product ids are valid")
+}
+
 /// Some message about `order_id`; what it says does not matter to a store.
-fn message_about(order_id: Uuid) -> Envelope {
+fn message_about(order_id: OrderId) -> Envelope {
     Envelope::build(
         uuid::Uuid::now_v7(),
         &Message::from(StockReserved { order_id }),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, StockReserved};
 use store::{OutboxEntry, OutboxReader};
 use time::OffsetDateTime;
@@ -25,7 +26,7 @@ struct MemoryOutbox {
 impl MemoryOutbox {
     fn add(&self, id: i64) {
         let message = Message::from(StockReserved {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
         });
         let envelope = Envelope::build(Uuid::now_v7(), &message).at(OffsetDateTime::UNIX_EPOCH);
         self.entries

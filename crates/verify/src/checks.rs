@@ -197,7 +197,10 @@ impl OrderPayments<'_> {
 fn payments(facts: &Facts, limits: Limits, found: &mut Vec<Violation>) {
     let mut by_order: BTreeMap<Uuid, Vec<&Payment>> = BTreeMap::new();
     for payment in &facts.payments {
-        by_order.entry(payment.order_id).or_default().push(payment);
+        by_order
+            .entry(payment.order_id.as_uuid())
+            .or_default()
+            .push(payment);
     }
     let order_ids: BTreeSet<Uuid> = (by_order.keys().chain(facts.orders.keys()))
         .filter(|order_id| !facts.unreadable.contains(order_id))

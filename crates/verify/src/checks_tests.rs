@@ -1,6 +1,7 @@
 //! Each check, given facts that break its invariant, reports exactly its kind; and waits for
 //! work in flight (a deadline within its grace, an order not yet settled) without a word.
 
+use contracts::value::{Money, OrderId};
 use inventory_domain::ReservationStatus;
 use order_domain::OrderStatus;
 use order_domain::saga::SagaStep;
@@ -65,9 +66,8 @@ fn one_order(order: OrderFacts) -> (Facts, Uuid) {
 fn payment_of(order_id: Uuid, status: PaymentStatus) -> Payment {
     Payment {
         payment_id: Uuid::now_v7(),
-        order_id,
-        amount_minor: 2_599,
-        currency: "USD".into(),
+        order_id: OrderId::new(order_id),
+        amount: Money::new(2_599, "USD"),
         status,
         failure_reason: None,
     }
@@ -292,7 +292,9 @@ fn every_dead_letter_is_listed_for_an_operator() {
     let order_id = Uuid::now_v7();
     let envelope = contracts::Envelope::build(
         Uuid::now_v7(),
-        &contracts::Message::from(contracts::ReleaseStock { order_id }),
+        &contracts::Message::from(contracts::ReleaseStock {
+            order_id: OrderId::new(order_id),
+        }),
     )
     .at(time::OffsetDateTime::UNIX_EPOCH);
     let facts = Facts {

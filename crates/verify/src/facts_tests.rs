@@ -1,6 +1,7 @@
 //! Folding what the audit ports read: an order's stream into its facts, and the read model's
 //! entry into its view's status and whether that view is the fold of its kept events.
 
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, PaymentSucceeded, StockReleased};
 use order_domain::{OrderCommand, OrderEvent, OrderStatus, decide, replay};
 use store::audit::{AuditedStream, ReadModelEntry};
@@ -19,12 +20,12 @@ fn envelope(message: impl Into<Message>) -> Envelope {
 
 fn placed(order_id: Uuid) -> OrderPlaced {
     OrderPlaced {
-        order_id,
-        customer_email: "ada@example.com".into(),
+        order_id: OrderId::new(order_id),
+        customer_email: Email::parse("ada@example.com").expect("a valid email"),
         items: vec![OrderLine {
-            product_id: "product-002".into(),
+            product_id: Sku::parse("product-002").expect("a valid sku"),
             name: "Mouse".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 2_599,
         }],
         total_minor: 2_599,
@@ -84,7 +85,12 @@ fn a_stream_that_cannot_be_folded_is_unreadable() {
             .detail
             .starts_with("event 1 (order.placed) cannot be decoded")
     );
-    let headless = stream(order_id, vec![envelope(StockReleased { order_id })]);
+    let headless = stream(
+        order_id,
+        vec![envelope(StockReleased {
+            order_id: OrderId::new(order_id),
+        })],
+    );
     let violation = order_facts(&headless).expect_err("no order.placed");
     assert_eq!(violation.detail, "its stream has no order.placed");
 }
@@ -123,7 +129,7 @@ fn a_saved_view_must_be_the_fold_of_its_kept_events() {
             .starts_with("its kept events cannot be folded")
     );
     let other = envelope(PaymentSucceeded {
-        order_id,
+        order_id: OrderId::new(order_id),
         payment_id,
         amount_minor: 1,
     });

@@ -1,8 +1,8 @@
 //! A customer cancels an order: the saga cancels it and runs the compensations.
 
+use contracts::value::OrderId;
 use order_domain::saga::SagaInput;
 use order_domain::{Order, OrderError};
-use uuid::Uuid;
 
 use crate::OrderService;
 use crate::app::saga_runner::{Outcome, SagaError};
@@ -11,7 +11,7 @@ use crate::app::saga_runner::{Outcome, SagaError};
 #[derive(Debug, thiserror::Error)]
 pub enum CancelError {
     #[error("order {0} does not exist")]
-    NotFound(Uuid),
+    NotFound(OrderId),
     #[error(transparent)]
     NotAllowed(OrderError),
     #[error(transparent)]
@@ -23,7 +23,7 @@ impl OrderService {
     ///
     /// # Errors
     /// [`CancelError`].
-    pub async fn cancel_order(&self, order_id: Uuid) -> Result<Order, CancelError> {
+    pub async fn cancel_order(&self, order_id: OrderId) -> Result<Order, CancelError> {
         match self
             .run_saga(order_id, &SagaInput::CancelRequested, None)
             .await

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use api::FieldProblem;
-use contracts::value::{Email, Quantity, Sku};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use order_domain::saga::{self, SagaStep};
 use order_domain::{OrderCommand, PricedLine};
 use sha2::{Digest as _, Sha256};
@@ -32,7 +32,7 @@ pub enum PlaceOrderError {
 /// An accepted order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placed {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     /// The same request was accepted before under the same idempotency key.
     pub replayed: bool,
 }
@@ -41,7 +41,6 @@ pub struct Placed {
 struct ValidOrder {
     customer_email: Email,
     lines: Vec<PricedLine>,
-    currency: String,
     payment_token: String,
 }
 
@@ -84,7 +83,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
                 continue;
             }
         };
-        let Some(product) = catalog.iter().find(|p| p.sku == sku.as_str()) else {
+        let Some(product) = catalog.iter().find(|p| p.sku == sku) else {
             problems.push(FieldProblem::new(
                 format!("items[{index}].product_id"),
                 format!("unknown product `{sku}`"),
@@ -114,7 +113,7 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
                 sku,
                 name: product.name.clone(),
                 quantity,
-                unit_price_minor: product.price_minor,
+                unit_price: product.price.clone(),
             }),
             Err(message) => problems.push(FieldProblem::new(
                 "items",
@@ -122,16 +121,12 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
             )),
         }
     }
-    let currencies: Vec<&str> = {
-        let mut all: Vec<&str> = catalog
-            .iter()
-            .filter(|p| lines.iter().any(|l| l.sku.as_str() == p.sku))
-            .map(|p| p.currency.as_str())
-            .collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    };
+    let mut currencies: Vec<&str> = lines
+        .iter()
+        .map(|line| line.unit_price.currency())
+        .collect();
+    currencies.sort_unstable();
+    currencies.dedup();
     if currencies.len() > 1 {
         problems.push(FieldProblem::new(
             "items",
@@ -156,7 +151,6 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
     match customer_email {
         Some(customer_email) if problems.is_empty() => Ok(ValidOrder {
             customer_email,
-            currency: currencies.first().map_or("USD", |c| c).to_owned(),
             lines,
             payment_token,
         }),
@@ -183,12 +177,11 @@ impl OrderService {
         {
             return Ok(placed);
         }
-        let order_id = Uuid::now_v7();
+        let order_id = OrderId::new(Uuid::now_v7());
         let decision = saga::start(OrderCommand::Place {
             order_id,
             customer_email: order.customer_email,
             lines: order.lines,
-            currency: order.currency,
             payment_token: order.payment_token,
             at: OffsetDateTime::now_utc(),
         })
@@ -246,6 +239,8 @@ impl OrderService {
 
 #[cfg(test)]
 mod tests {
+    use contracts::value::Money;
+
     use super::*;
     use crate::app::order_request::RequestedLine;
 
@@ -253,10 +248,9 @@ mod tests {
         crate::catalog::DEMO_CATALOG
             .iter()
             .map(|(sku, name, price, _)| Product {
-                sku: (*sku).into(),
+                sku: Sku::parse(sku).expect("a demo sku is valid"),
                 name: (*name).into(),
-                price_minor: *price,
-                currency: "USD".into(),
+                price: Money::new(*price, "USD"),
             })
             .collect()
     }
@@ -320,7 +314,7 @@ mod tests {
         let order = validate(&request, &catalog()).expect("valid");
         assert_eq!(order.lines.len(), 1);
         assert_eq!(order.lines[0].quantity.get(), 5);
-        assert_eq!(order.lines[0].unit_price_minor, 2_599);
+        assert_eq!(order.lines[0].unit_price, Money::new(2_599, "USD"));
         assert_eq!(order.payment_token, DEFAULT_PAYMENT_TOKEN);
     }
 
@@ -332,6 +326,19 @@ mod tests {
             payment_token: None,
         };
         let problems = validate(&request, &catalog()).err().expect("invalid");
+        assert_eq!(fields(&problems), ["items"]);
+    }
+
+    #[test]
+    fn products_priced_in_two_currencies_are_not_ordered_together() {
+        let mut catalog = catalog();
+        catalog[1].price = Money::new(2_599, "EUR");
+        let request = OrderRequest {
+            customer_email: "a@b.co".into(),
+            items: vec![line("product-001", 1), line("product-002", 1)],
+            payment_token: None,
+        };
+        let problems = validate(&request, &catalog).err().expect("invalid");
         assert_eq!(fields(&problems), ["items"]);
     }
 

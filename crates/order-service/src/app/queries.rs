@@ -2,8 +2,8 @@
 //! before the read model has caught up.
 
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_domain::Order;
-use uuid::Uuid;
 
 use crate::OrderService;
 use crate::app::saga_runner::SagaError;
@@ -13,7 +13,7 @@ impl OrderService {
     ///
     /// # Errors
     /// When the stream cannot be read.
-    pub async fn order(&self, order_id: Uuid) -> Result<Option<Order>, SagaError> {
+    pub async fn order(&self, order_id: OrderId) -> Result<Option<Order>, SagaError> {
         Ok(self.load(order_id).await?.map(|(order, _)| order))
     }
 
@@ -21,7 +21,7 @@ impl OrderService {
     ///
     /// # Errors
     /// When the stream cannot be read.
-    pub async fn events(&self, order_id: Uuid) -> store::Result<Vec<Envelope>> {
+    pub async fn events(&self, order_id: OrderId) -> store::Result<Vec<Envelope>> {
         Ok(self
             .store
             .load(order_id)

@@ -1,6 +1,7 @@
 //! The order service's consumer: replies from inventory and payment drive the saga.
 
 use async_trait::async_trait;
+use contracts::value::OrderId;
 use contracts::{Envelope, Message};
 use order_domain::saga::SagaInput;
 use transport::{HandleError, Handler};
@@ -31,8 +32,12 @@ impl Handler for OrderService {
                 )));
             }
         };
-        self.run_saga(envelope.correlation_id, &input, Some(envelope))
-            .await?;
+        self.run_saga(
+            OrderId::new(envelope.correlation_id),
+            &input,
+            Some(envelope),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! the outgoing messages, the deadline and the inbox record in one transaction. A concurrent
 //! append to the same order is a conflict: reload and decide again.
 
+use contracts::value::OrderId;
 use contracts::{Envelope, Message};
 use order_domain::saga::{self, Deadline, SagaDecision, SagaInput, SagaStep};
 use order_domain::{Order, OrderError, OrderEvent, replay};
@@ -19,13 +20,13 @@ const CONFLICT_RETRIES: usize = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum SagaError {
     #[error("order {0} does not exist")]
-    UnknownOrder(Uuid),
+    UnknownOrder(OrderId),
     #[error(transparent)]
     Rejected(#[from] OrderError),
     #[error("stored event cannot be read")]
     Corrupt(#[from] contracts::DecodeError),
     #[error("order {0} kept changing under concurrent writers")]
-    Contended(Uuid),
+    Contended(OrderId),
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -50,7 +51,7 @@ pub(crate) enum Outcome {
 
 impl OrderService {
     /// Loads an order with its stream version.
-    pub(crate) async fn load(&self, order_id: Uuid) -> Result<Option<(Order, u64)>, SagaError> {
+    pub(crate) async fn load(&self, order_id: OrderId) -> Result<Option<(Order, u64)>, SagaError> {
         let recorded = self.store.load(order_id).await?;
         let version = recorded.last().map_or(0, |event| event.version);
         let mut events = Vec::with_capacity(recorded.len());
@@ -65,7 +66,7 @@ impl OrderService {
     /// Feeds `input` to the saga of `order_id`, recording `cause` in the inbox.
     pub(crate) async fn run_saga(
         &self,
-        order_id: Uuid,
+        order_id: OrderId,
         input: &SagaInput,
         cause: Option<&Envelope>,
     ) -> Result<Outcome, SagaError> {
@@ -111,7 +112,7 @@ impl OrderService {
     pub(crate) async fn write(
         &self,
         tx: &mut dyn OrderTx,
-        order_id: Uuid,
+        order_id: OrderId,
         expected_version: u64,
         decision: SagaDecision,
         cause: Option<&Envelope>,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
+use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
 use store::{StoreError, UnitOfWork};
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use crate::{OrderService, SagaDeadlines, run_deadline_timer};
 
 /// The deadlines cleared, each with the only step it was cleared for.
-type Cleared = Arc<Mutex<Vec<(Uuid, Option<SagaStep>)>>>;
+type Cleared = Arc<Mutex<Vec<(OrderId, Option<SagaStep>)>>>;
 
 /// What one look for due deadlines finds.
 enum Look {
@@ -62,7 +63,7 @@ impl OrderStore for ScriptedDeadlines {
         }))
     }
 
-    async fn load(&self, _order_id: Uuid) -> store::Result<Vec<RecordedEvent>> {
+    async fn load(&self, _order_id: OrderId) -> store::Result<Vec<RecordedEvent>> {
         Ok(Vec::new())
     }
 
@@ -114,7 +115,7 @@ impl UnitOfWork for ClearingTx {
 impl OrderTx for ClearingTx {
     async fn append(
         &mut self,
-        _id: Uuid,
+        _id: OrderId,
         _version: u64,
         _events: &[Envelope],
     ) -> store::Result<()> {
@@ -123,7 +124,7 @@ impl OrderTx for ClearingTx {
 
     async fn set_deadline(
         &mut self,
-        _id: Uuid,
+        _id: OrderId,
         _step: SagaStep,
         _after: Duration,
     ) -> store::Result<()> {
@@ -132,7 +133,7 @@ impl OrderTx for ClearingTx {
 
     async fn clear_deadline(
         &mut self,
-        order_id: Uuid,
+        order_id: OrderId,
         only: Option<SagaStep>,
     ) -> store::Result<()> {
         self.cleared.lock().expect("cleared").push((order_id, only));
@@ -182,7 +183,7 @@ async fn with_nothing_due_the_timer_looks_every_200_ms() {
 
 #[tokio::test(start_paused = true)]
 async fn after_firing_a_batch_the_timer_looks_again_at_once() {
-    let order_id = Uuid::now_v7();
+    let order_id = OrderId::new(Uuid::now_v7());
     let deadline = DueDeadline {
         order_id,
         step: SagaStep::AwaitingPayment,
@@ -220,7 +221,7 @@ async fn a_timer_stopped_between_looks_stops_at_once() {
     assert_eq!(store.looks_after_the_first(), ms(&[]));
 }
 
-fn due(order_id: Uuid) -> Look {
+fn due(order_id: OrderId) -> Look {
     Look::Due(DueDeadline {
         order_id,
         step: SagaStep::AwaitingStock,
@@ -229,7 +230,7 @@ fn due(order_id: Uuid) -> Look {
 
 #[tokio::test(start_paused = true)]
 async fn after_its_database_was_unreachable_the_timer_pushes_deadlines_back_by_the_outage_first() {
-    let (seen_before, seen_after) = (Uuid::now_v7(), Uuid::now_v7());
+    let (seen_before, seen_after) = (OrderId::new(Uuid::now_v7()), OrderId::new(Uuid::now_v7()));
     let mut script: Vec<Look> = (0..10).map(|_| Look::Unreadable).collect();
     script.extend([due(seen_before), due(seen_after)]);
     let store = Arc::new(ScriptedDeadlines::new(script));
@@ -251,7 +252,7 @@ async fn after_its_database_was_unreachable_the_timer_pushes_deadlines_back_by_t
 
 #[tokio::test(start_paused = true)]
 async fn while_its_relay_cannot_publish_the_timer_fires_nothing_then_postpones_by_that_outage() {
-    let order_id = Uuid::now_v7();
+    let order_id = OrderId::new(Uuid::now_v7());
     let store = Arc::new(ScriptedDeadlines::new((0..8).map(|_| due(order_id))));
     let outages = Outages::new();
     let relay = outages.reporter();

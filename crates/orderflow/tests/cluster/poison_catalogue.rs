@@ -7,6 +7,7 @@
 //! not exist, a command or event the service does not consume, an event whose payload names
 //! another order than its envelope).
 
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     ChargePayment, Envelope, Message, OrderCompleted, OrderInventoryReserved, Queue, ReleaseStock,
     ReserveStock, StockLine, StockReserved,
@@ -76,7 +77,7 @@ fn not_an_envelope(queue: Queue, body: &[u8]) -> Poison {
 
 fn unknown_type(queue: Queue, message_type: &str) -> Poison {
     let mut body = envelope(StockReserved {
-        order_id: Uuid::now_v7(),
+        order_id: OrderId::new(Uuid::now_v7()),
     });
     body["type"] = json!(message_type);
     poison(
@@ -112,14 +113,14 @@ fn refused(queue: Queue, body: Value, error: &str) -> Poison {
 
 /// A well-formed message of each kind each queue takes.
 fn typical(queue: Queue) -> Value {
-    let order_id = Uuid::now_v7();
+    let order_id = OrderId::new(Uuid::now_v7());
     match queue {
         Queue::Order => envelope(StockReserved { order_id }),
         Queue::Inventory => envelope(ReserveStock {
             order_id,
             items: vec![StockLine {
-                product_id: "product-002".into(),
-                quantity: 1,
+                product_id: Sku::parse("product-002").expect("a sku"),
+                quantity: Quantity::new(1).expect("a quantity"),
             }],
         }),
         Queue::Payment => envelope(ChargePayment {
@@ -130,7 +131,7 @@ fn typical(queue: Queue) -> Value {
         }),
         Queue::Notification => envelope(OrderCompleted {
             order_id,
-            customer_email: "poison@example.com".into(),
+            customer_email: Email::parse("poison@example.com").expect("an email"),
             total_minor: 2_599,
             currency: "USD".into(),
             completed_at: OffsetDateTime::now_utc(),
@@ -155,7 +156,7 @@ fn refusals(queue: Queue) -> [(Value, String); 2] {
         // A reply about an order nobody placed.
         Queue::Order => [(), ()].map(|()| {
             let reply = envelope(StockReserved {
-                order_id: Uuid::now_v7(),
+                order_id: OrderId::new(Uuid::now_v7()),
             });
             let error = format!(
                 "order {} does not exist",
@@ -167,7 +168,7 @@ fn refusals(queue: Queue) -> [(Value, String); 2] {
             not_its_own(typical(Queue::Payment), "inventory"),
             not_its_own(
                 envelope(StockReserved {
-                    order_id: Uuid::now_v7(),
+                    order_id: OrderId::new(Uuid::now_v7()),
                 }),
                 "inventory",
             ),
@@ -176,7 +177,7 @@ fn refusals(queue: Queue) -> [(Value, String); 2] {
             not_its_own(typical(Queue::Inventory), "payment"),
             not_its_own(
                 envelope(ReleaseStock {
-                    order_id: Uuid::now_v7(),
+                    order_id: OrderId::new(Uuid::now_v7()),
                 }),
                 "payment",
             ),
@@ -188,7 +189,7 @@ fn refusals(queue: Queue) -> [(Value, String); 2] {
         // An event whose envelope and payload name different orders.
         Queue::Query => [(), ()].map(|()| {
             let mut event = typical(Queue::Query);
-            event["correlation_id"] = json!(Uuid::now_v7());
+            event["correlation_id"] = json!(OrderId::new(Uuid::now_v7()));
             (event, "does not match the payload's order id".to_owned())
         }),
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use api::{ListQuery, OrderPage};
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{
     Compensation, Envelope, Message, OrderCancelled, OrderCompleted, OrderInventoryReserved,
     OrderLine, OrderPaid, OrderPlaced, Queue,
@@ -52,25 +53,29 @@ pub(crate) fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds)
 }
 
+pub(crate) fn new_order_id() -> OrderId {
+    OrderId::new(Uuid::now_v7())
+}
+
 pub(crate) fn envelope(message: impl Into<Message>, occurred_at: OffsetDateTime) -> Envelope {
     Envelope::build(uuid::Uuid::now_v7(), &message.into()).at(occurred_at)
 }
 
 pub(crate) fn placed(
-    order_id: Uuid,
+    order_id: OrderId,
     email: &str,
     product_id: &str,
     placed_at: OffsetDateTime,
 ) -> Envelope {
     let line = OrderLine {
-        product_id: product_id.into(),
+        product_id: Sku::parse(product_id).expect("a valid sku"),
         name: "Mouse".into(),
-        quantity: 2,
+        quantity: Quantity::new(2).expect("a valid quantity"),
         unit_price_minor: 2_599,
     };
     let placed = OrderPlaced {
         order_id,
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         items: vec![line],
         total_minor: 5_198,
         currency: "USD".into(),
@@ -82,7 +87,7 @@ pub(crate) fn placed(
 
 /// The four events of an order that went through, placed at `placed_at`.
 pub(crate) fn completed_order(
-    order_id: Uuid,
+    order_id: OrderId,
     email: &str,
     product_id: &str,
     placed_at: OffsetDateTime,
@@ -109,7 +114,7 @@ pub(crate) fn completed_order(
         envelope(
             OrderCompleted {
                 order_id,
-                customer_email: email.into(),
+                customer_email: Email::parse(email).expect("a valid email"),
                 total_minor: 5_198,
                 currency: "USD".into(),
                 completed_at: step(3),
@@ -120,14 +125,14 @@ pub(crate) fn completed_order(
 }
 
 pub(crate) fn cancelled_order(
-    order_id: Uuid,
+    order_id: OrderId,
     email: &str,
     placed_at: OffsetDateTime,
 ) -> Vec<Envelope> {
     let cancelled_at = placed_at + Duration::seconds(1);
     let cancelled = OrderCancelled {
         order_id,
-        customer_email: email.into(),
+        customer_email: Email::parse(email).expect("a valid email"),
         reason: "insufficient stock for product-002: requested 2, available 0".into(),
         compensations: vec![Compensation::ReleaseStock],
         cancelled_at,
@@ -138,6 +143,9 @@ pub(crate) fn cancelled_order(
     ]
 }
 
-pub(crate) fn ids(page: &OrderPage) -> Vec<Uuid> {
-    page.orders.iter().map(|view| view.order_id).collect()
+pub(crate) fn ids(page: &OrderPage) -> Vec<OrderId> {
+    page.orders
+        .iter()
+        .map(|view| OrderId::new(view.order_id))
+        .collect()
 }

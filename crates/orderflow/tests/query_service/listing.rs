@@ -3,18 +3,18 @@
 use std::collections::HashSet;
 
 use api::{ListQuery, OrderPage};
+use contracts::value::OrderId;
 use order_domain::OrderStatus;
 use query_domain::Cursor;
 use query_service::Error;
-use uuid::Uuid;
 
-use crate::helpers::{at, cancelled_order, completed_order, ids, spawn_app};
+use crate::helpers::{at, cancelled_order, completed_order, ids, new_order_id, spawn_app};
 
 #[tokio::test]
 async fn listing_filters_by_customer_email_status_and_free_text() {
     let app = spawn_app().await;
     let (ada_completed, ada_cancelled, bob_completed) =
-        (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        (new_order_id(), new_order_id(), new_order_id());
     app.deliver(&completed_order(
         ada_completed,
         "ada@example.com",
@@ -80,7 +80,7 @@ async fn listing_filters_by_customer_email_status_and_free_text() {
         .await;
     assert_eq!(
         ids(&wildcard),
-        Vec::<Uuid>::new(),
+        Vec::<OrderId>::new(),
         "`%` is matched literally"
     );
 
@@ -104,7 +104,7 @@ async fn paging_with_the_cursor_neither_repeats_nor_skips_an_order() {
     let app = spawn_app().await;
     let mut expected = Vec::new();
     for n in 0..7 {
-        let order_id = Uuid::now_v7();
+        let order_id = new_order_id();
         // Orders 3 and 4 are placed in the same millisecond: the order id breaks the tie.
         let placed_at = at(if n == 4 { 3 } else { n });
         app.deliver(&completed_order(
@@ -117,7 +117,7 @@ async fn paging_with_the_cursor_neither_repeats_nor_skips_an_order() {
         expected.push((placed_at, order_id));
     }
     expected.sort_by(|a, b| b.cmp(a));
-    let expected: Vec<Uuid> = expected.into_iter().map(|(_, order_id)| order_id).collect();
+    let expected: Vec<OrderId> = expected.into_iter().map(|(_, order_id)| order_id).collect();
 
     let mut seen = Vec::new();
     let mut pages = 0;
@@ -149,7 +149,7 @@ async fn a_page_that_ends_exactly_at_the_last_order_has_no_next_cursor() {
     let app = spawn_app().await;
     for n in 0..2 {
         app.deliver(&completed_order(
-            Uuid::now_v7(),
+            new_order_id(),
             "ada@example.com",
             "product-002",
             at(n),
@@ -172,7 +172,7 @@ async fn a_page_that_ends_exactly_at_the_last_order_has_no_next_cursor() {
 async fn page_sizes_default_to_twenty_and_are_capped_at_a_hundred() {
     let app = spawn_app().await;
     for n in 0..25 {
-        app.deliver(&cancelled_order(Uuid::now_v7(), "ada@example.com", at(n)))
+        app.deliver(&cancelled_order(new_order_id(), "ada@example.com", at(n)))
             .await;
     }
 
@@ -208,7 +208,7 @@ async fn a_malformed_cursor_is_the_clients_error() {
 async fn a_cursor_names_the_last_order_of_its_page() {
     let app = spawn_app().await;
     for n in 0..3 {
-        app.deliver(&cancelled_order(Uuid::now_v7(), "ada@example.com", at(n)))
+        app.deliver(&cancelled_order(new_order_id(), "ada@example.com", at(n)))
             .await;
     }
 

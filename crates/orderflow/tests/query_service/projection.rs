@@ -1,16 +1,16 @@
 //! Projecting events into views, however they arrive.
 
+use contracts::value::OrderId;
 use contracts::{Envelope, StockReleased};
 use store::query::QueryStore as _;
 use transport::{HandleError, Handler as _};
-use uuid::Uuid;
 
-use crate::helpers::{at, completed_order, envelope, placed, spawn_app};
+use crate::helpers::{at, completed_order, envelope, new_order_id, placed, spawn_app};
 
 #[tokio::test]
 async fn an_orders_events_in_any_order_and_each_twice_give_a_completed_view() {
     let app = spawn_app().await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let events = completed_order(order_id, "ada@example.com", "product-002", at(0));
     let reversed: Vec<Envelope> = events.iter().rev().cloned().collect();
 
@@ -48,7 +48,7 @@ async fn an_orders_events_in_any_order_and_each_twice_give_a_completed_view() {
 #[tokio::test]
 async fn an_order_has_no_view_until_its_placed_event_arrives() {
     let app = spawn_app().await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let events = completed_order(order_id, "ada@example.com", "product-002", at(0));
 
     app.deliver(&events[1..3]).await;
@@ -71,7 +71,7 @@ async fn an_order_has_no_view_until_its_placed_event_arrives() {
 #[tokio::test]
 async fn messages_that_are_not_order_events_are_acknowledged_and_ignored() {
     let app = spawn_app().await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
 
     let outcome = app
         .service
@@ -81,14 +81,14 @@ async fn messages_that_are_not_order_events_are_acknowledged_and_ignored() {
     assert!(outcome.is_ok(), "{outcome:?}");
     assert_eq!(
         app.store.order_ids().await.expect("read order ids"),
-        Vec::<Uuid>::new()
+        Vec::<OrderId>::new()
     );
 }
 
 #[tokio::test]
 async fn an_order_event_that_cannot_be_decoded_is_rejected_and_kept_nowhere() {
     let app = spawn_app().await;
-    let mut broken = placed(Uuid::now_v7(), "ada@example.com", "product-002", at(0));
+    let mut broken = placed(new_order_id(), "ada@example.com", "product-002", at(0));
     broken.payload = serde_json::json!({"order_id": broken.correlation_id, "items": "not a list"});
 
     let outcome = app.service.handle(&broken).await;
@@ -99,14 +99,14 @@ async fn an_order_event_that_cannot_be_decoded_is_rejected_and_kept_nowhere() {
     );
     assert_eq!(
         app.store.order_ids().await.expect("read order ids"),
-        Vec::<Uuid>::new()
+        Vec::<OrderId>::new()
     );
 }
 
 #[tokio::test]
 async fn a_message_of_a_type_nobody_knows_is_rejected_not_ignored() {
     let app = spawn_app().await;
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let unknown = Envelope {
         message_type: "shipment.teleported".into(),
         ..envelope(StockReleased { order_id }, at(0))

@@ -3,14 +3,13 @@
 use api::ListQuery;
 use order_domain::OrderStatus;
 use store::query::QueryStore as _;
-use uuid::Uuid;
 
-use crate::helpers::{at, cancelled_order, completed_order, ids, spawn_app};
+use crate::helpers::{at, cancelled_order, completed_order, ids, new_order_id, spawn_app};
 
 #[tokio::test]
 async fn a_rebuild_yields_the_same_views_and_repairs_one_that_drifted() {
     let app = spawn_app().await;
-    let (completed, cancelled) = (Uuid::now_v7(), Uuid::now_v7());
+    let (completed, cancelled) = (new_order_id(), new_order_id());
     app.deliver(&completed_order(
         completed,
         "ada@example.com",

@@ -168,6 +168,8 @@ async fn a_dead_letter_is_listed_as_a_finding() {
 }
 
 fn release_envelope(order_id: Uuid) -> contracts::Envelope {
-    let message = contracts::Message::from(contracts::ReleaseStock { order_id });
+    let message = contracts::Message::from(contracts::ReleaseStock {
+        order_id: contracts::value::OrderId::new(order_id),
+    });
     contracts::Envelope::build(Uuid::now_v7(), &message).at(time::OffsetDateTime::now_utc())
 }

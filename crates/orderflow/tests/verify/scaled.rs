@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use contracts::value::{Email, Money, OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, Queue, ReleaseStock, StockLine};
 use order_domain::{OrderCommand, OrderEvent, decide, replay};
 use orderflow::verify::{Broker, Kind, verify_scaled};
@@ -28,12 +29,12 @@ use crate::golden::AT_ONCE;
 fn completed_order(order_id: Uuid, payment_id: Uuid) -> Vec<Envelope> {
     let now = OffsetDateTime::now_utc();
     let mut events = vec![OrderEvent::Placed(OrderPlaced {
-        order_id,
-        customer_email: "ada@example.com".into(),
+        order_id: OrderId::new(order_id),
+        customer_email: Email::parse("ada@example.com").expect("a valid email"),
         items: vec![OrderLine {
-            product_id: "product-002".into(),
+            product_id: Sku::parse("product-002").expect("a valid sku"),
             name: "Mouse".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 2_599,
         }],
         total_minor: 2_599,
@@ -64,33 +65,36 @@ async fn install_with_a_completed_order(database: &TestDatabase) -> Uuid {
 
     let orders = PgOrderStore::new(connect(Queue::Order).await.expect("order schema"));
     let mut tx = orders.begin().await.expect("begin");
-    tx.append(order_id, 0, &events).await.expect("append");
+    tx.append(OrderId::new(order_id), 0, &events)
+        .await
+        .expect("append");
     tx.commit().await.expect("commit");
 
     let inventory = PgInventoryStore::new(connect(Queue::Inventory).await.expect("schema"));
     let mut tx = inventory.begin().await.expect("begin");
-    tx.create_stock("product-002", 10).await.expect("stock");
+    let sku = Sku::parse("product-002").expect("a valid sku");
+    tx.create_stock(&sku, 10).await.expect("stock");
     let line = StockLine {
-        product_id: "product-002".into(),
-        quantity: 1,
+        product_id: sku,
+        quantity: Quantity::new(1).expect("a valid quantity"),
     };
-    let reserved = tx.reserve(order_id, &[line]).await.expect("reserve");
+    let order = OrderId::new(order_id);
+    let reserved = tx.reserve(order, &[line]).await.expect("reserve");
     reserved.expect("enough stock");
-    tx.commit_reservation(order_id).await.expect("sell");
+    tx.commit_reservation(order).await.expect("sell");
     tx.commit().await.expect("commit");
 
     let payments = PgPaymentStore::new(connect(Queue::Payment).await.expect("schema"));
     let mut tx = payments.begin().await.expect("begin");
     let payment = Payment {
         payment_id,
-        order_id,
-        amount_minor: 2_599,
-        currency: "USD".into(),
+        order_id: OrderId::new(order_id),
+        amount: Money::new(2_599, "USD"),
         status: PaymentStatus::Pending,
         failure_reason: None,
     };
     assert!(tx.insert_pending(&payment).await.expect("charge"));
-    (tx.set_status(order_id, PaymentStatus::Succeeded, None)
+    (tx.set_status(OrderId::new(order_id), PaymentStatus::Succeeded, None)
         .await)
         .expect("captured");
     tx.commit().await.expect("commit");
@@ -195,7 +199,9 @@ async fn dead_letters_on_rabbitmq_are_listed_when_the_broker_is_given() {
             .await
             .expect("connect to rabbitmq");
         let order_id = Uuid::now_v7();
-        let poison = Message::from(ReleaseStock { order_id });
+        let poison = Message::from(ReleaseStock {
+            order_id: OrderId::new(order_id),
+        });
         let poison = Envelope::build(Uuid::now_v7(), &poison).at(OffsetDateTime::now_utc());
         transport.publish(&[poison]).await.expect("publish");
         let consumer = transport.consumer(Queue::Inventory);

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced};
 use order_domain::saga::SagaStep;
 use orderflow::verify::Kind;
@@ -25,12 +26,12 @@ async fn place_waiting_order(data_dir: &Path) -> Uuid {
     let placed = Envelope::build(
         Uuid::now_v7(),
         &Message::from(OrderPlaced {
-            order_id,
-            customer_email: "ada@example.com".into(),
+            order_id: OrderId::new(order_id),
+            customer_email: Email::parse("ada@example.com").expect("a valid email"),
             items: vec![OrderLine {
-                product_id: "product-002".into(),
+                product_id: Sku::parse("product-002").expect("a valid sku"),
                 name: "Mouse".into(),
-                quantity: 1,
+                quantity: Quantity::new(1).expect("a valid quantity"),
                 unit_price_minor: 2_599,
             }],
             total_minor: 2_599,
@@ -42,7 +43,7 @@ async fn place_waiting_order(data_dir: &Path) -> Uuid {
     .at(OffsetDateTime::now_utc());
     let orders = SqliteOrderStore::new(databases.order.clone());
     let mut tx = orders.begin().await.expect("begin");
-    tx.append(order_id, 0, std::slice::from_ref(&placed))
+    tx.append(OrderId::new(order_id), 0, std::slice::from_ref(&placed))
         .await
         .expect("append");
     tx.commit().await.expect("commit");
@@ -60,7 +61,7 @@ async fn set_deadline(data_dir: &Path, order_id: Uuid, after: Duration) {
     let databases = Databases::open(data_dir).await.expect("open the data dir");
     let orders = SqliteOrderStore::new(databases.order.clone());
     let mut tx = orders.begin().await.expect("begin");
-    tx.set_deadline(order_id, SagaStep::AwaitingStock, after)
+    tx.set_deadline(OrderId::new(order_id), SagaStep::AwaitingStock, after)
         .await
         .expect("set the deadline");
     tx.commit().await.expect("commit");
@@ -172,7 +173,10 @@ async fn a_read_model_behind_the_event_store_is_reported() {
     let databases = Databases::open(data_dir.path()).await.expect("open");
     let read_model = SqliteQueryStore::new(databases.query.clone());
     let mut tx = read_model.begin().await.expect("begin");
-    let kept = tx.events(orders.completed).await.expect("kept events");
+    let kept = tx
+        .events(OrderId::new(orders.completed))
+        .await
+        .expect("kept events");
     let view = query_domain::project(&kept)
         .expect("a fold")
         .expect("a view");

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use contracts::value::{Email, OrderId, Quantity};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, StockLine};
 use inventory_domain::ReservationStatus;
 use order_domain::saga::SagaStep;
@@ -14,7 +15,7 @@ use store::query::QueryStore;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::message_about;
+use super::{message_about, new_order_id, sku};
 
 /// Three services' stores, each beside its audit reads on the same database.
 pub struct AuditStores {
@@ -29,7 +30,7 @@ pub struct AuditStores {
 /// Order streams come in pages in order id order, each with every event in stream order and
 /// how long it has been quiet.
 pub async fn order_streams_are_paged_in_id_order_with_every_event(stores: AuditStores) {
-    let mut orders = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+    let mut orders = [new_order_id(), new_order_id(), new_order_id()];
     orders.sort();
     for (order, events) in orders.iter().zip([2, 1, 3]) {
         let envelopes: Vec<Envelope> = (0..events).map(|_| message_about(*order)).collect();
@@ -40,7 +41,8 @@ pub async fn order_streams_are_paged_in_id_order_with_every_event(stores: AuditS
 
     let first = stores.order_audit.streams(None, 2).await.expect("page");
     let ids: Vec<Uuid> = first.iter().map(|stream| stream.order_id).collect();
-    assert_eq!(ids, orders[..2]);
+    let expected: Vec<Uuid> = orders[..2].iter().map(|order| order.as_uuid()).collect();
+    assert_eq!(ids, expected);
     let versions: Vec<u64> = first[0].events.iter().map(|e| e.version).collect();
     assert_eq!(versions, [1, 2]);
     assert!(
@@ -50,19 +52,22 @@ pub async fn order_streams_are_paged_in_id_order_with_every_event(stores: AuditS
     );
     let second = stores
         .order_audit
-        .streams(Some(orders[1]), 2)
+        .streams(Some(orders[1].as_uuid()), 2)
         .await
         .expect("page");
     assert_eq!(second.len(), 1);
-    assert_eq!(second[0].order_id, orders[2]);
+    assert_eq!(second[0].order_id, orders[2].as_uuid());
     assert_eq!(second[0].events.len(), 3);
-    let after_last = stores.order_audit.streams(Some(orders[2]), 2).await;
+    let after_last = stores
+        .order_audit
+        .streams(Some(orders[2].as_uuid()), 2)
+        .await;
     assert!(after_last.expect("page").is_empty());
 }
 
 /// A pending deadline says how long ago it fell due, negative while it is ahead.
 pub async fn pending_deadlines_say_how_long_ago_they_fell_due(stores: AuditStores) {
-    let (due, ahead) = (Uuid::now_v7(), Uuid::now_v7());
+    let (due, ahead) = (new_order_id(), new_order_id());
     let mut tx = stores.order.begin().await.expect("begin");
     tx.set_deadline(due, SagaStep::AwaitingStock, StdDuration::ZERO)
         .await
@@ -82,10 +87,10 @@ pub async fn pending_deadlines_say_how_long_ago_they_fell_due(stores: AuditStore
         .await
         .expect("deadlines");
     assert_eq!(deadlines.len(), 2);
-    let of = |order| {
+    let of = |order: OrderId| {
         deadlines
             .iter()
-            .find(|deadline| deadline.order_id == order)
+            .find(|deadline| deadline.order_id == order.as_uuid())
             .expect("listed")
     };
     assert_eq!(of(due).step, SagaStep::AwaitingStock);
@@ -100,14 +105,18 @@ pub async fn pending_deadlines_say_how_long_ago_they_fell_due(stores: AuditStore
 
 /// Stock counters and reservations are read as stored, and follow a release.
 pub async fn stock_counters_and_reservations_are_read_as_stored(stores: AuditStores) {
-    let (kept, released) = (Uuid::now_v7(), Uuid::now_v7());
+    let (kept, released) = (new_order_id(), new_order_id());
     let mut tx = stores.inventory.begin().await.expect("begin");
-    tx.create_stock("product-002", 10).await.expect("create");
-    tx.create_stock("product-001", 5).await.expect("create");
+    tx.create_stock(&sku("product-002"), 10)
+        .await
+        .expect("create");
+    tx.create_stock(&sku("product-001"), 5)
+        .await
+        .expect("create");
     for (order, quantity) in [(kept, 2), (released, 3)] {
         let line = StockLine {
-            product_id: "product-002".into(),
-            quantity,
+            product_id: sku("product-002"),
+            quantity: Quantity::new(quantity).expect("a valid quantity"),
         };
         tx.reserve(order, &[line])
             .await
@@ -139,11 +148,11 @@ pub async fn stock_counters_and_reservations_are_read_as_stored(stores: AuditSto
     );
     let mut expected = [
         ReservationRecord {
-            order_id: kept,
+            order_id: kept.as_uuid(),
             status: ReservationStatus::Held,
         },
         ReservationRecord {
-            order_id: released,
+            order_id: released.as_uuid(),
             status: ReservationStatus::Released,
         },
     ];
@@ -203,12 +212,12 @@ pub async fn the_read_model_is_paged_by_order_with_kept_events_and_views(stores:
 fn placed() -> Envelope {
     let placed_at = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
     let message = Message::from(OrderPlaced {
-        order_id: Uuid::now_v7(),
-        customer_email: "ada@example.com".into(),
+        order_id: new_order_id(),
+        customer_email: Email::parse("ada@example.com").expect("a valid email"),
         items: vec![OrderLine {
-            product_id: "product-002".into(),
+            product_id: sku("product-002"),
             name: "Mouse".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 2_599,
         }],
         total_minor: 2_599,

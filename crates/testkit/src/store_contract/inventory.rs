@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use contracts::StockLine;
+use contracts::value::{OrderId, Quantity};
 use inventory_domain::{InsufficientStock, ReservationStatus, StockError, StockLevel};
 use store::inventory::InventoryStore;
-use uuid::Uuid;
+
+use super::{new_order_id, sku};
 
 /// Stock is created once per product (creating it again changes nothing) and listed by sku.
 pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventoryStore>) {
@@ -17,8 +19,8 @@ pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventorySto
     assert_eq!(
         store.stock_levels().await.expect("stock levels"),
         [
-            ("product-001".to_owned(), StockLevel::new(3)),
-            ("product-002".to_owned(), StockLevel::new(5)),
+            (sku("product-001"), StockLevel::new(3)),
+            (sku("product-002"), StockLevel::new(5)),
         ]
     );
 }
@@ -30,7 +32,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     store: Arc<dyn InventoryStore>,
 ) {
     create_stock(&store, &[("product-001", 5), ("product-002", 1)]).await;
-    let short = Uuid::now_v7();
+    let short = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     let outcome = tx
         .reserve(short, &lines(&[("product-001", 2), ("product-002", 2)]))
@@ -39,7 +41,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     assert_eq!(
         outcome,
         Err(InsufficientStock {
-            sku: "product-002".into(),
+            sku: sku("product-002"),
             requested: 2,
             available: 1,
         })
@@ -53,7 +55,7 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     assert_eq!(tx.reservation(short).await.expect("reservation"), None);
     drop(tx);
 
-    let served = Uuid::now_v7();
+    let served = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     tx.reserve(served, &lines(&[("product-001", 2), ("product-002", 1)]))
         .await
@@ -85,11 +87,11 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
 pub async fn an_unknown_product_has_nothing_available(store: Arc<dyn InventoryStore>) {
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(
-        tx.reserve(Uuid::now_v7(), &lines(&[("no-such-product", 1)]))
+        tx.reserve(new_order_id(), &lines(&[("no-such-product", 1)]))
             .await
             .expect("reserve"),
         Err(InsufficientStock {
-            sku: "no-such-product".into(),
+            sku: sku("no-such-product"),
             requested: 1,
             available: 0,
         })
@@ -110,7 +112,7 @@ pub async fn concurrent_reservations_never_take_more_than_the_stock(
             tokio::spawn(async move {
                 let mut tx = store.begin().await.expect("begin");
                 let outcome = tx
-                    .reserve(Uuid::now_v7(), &lines(&[("product-001", 1)]))
+                    .reserve(new_order_id(), &lines(&[("product-001", 1)]))
                     .await
                     .expect("reserve");
                 if outcome.is_ok() {
@@ -156,7 +158,7 @@ pub async fn concurrent_reservations_of_several_products_all_finish(
             };
             tokio::spawn(async move {
                 let mut tx = store.begin().await?;
-                let outcome = tx.reserve(Uuid::now_v7(), &lines(&order)).await?;
+                let outcome = tx.reserve(new_order_id(), &lines(&order)).await?;
                 if outcome.is_ok() {
                     tx.commit().await?;
                 }
@@ -185,7 +187,7 @@ pub async fn concurrent_reservations_of_several_products_all_finish(
 /// racing the reservation) reads the reservation once that one committed, not before.
 pub async fn a_release_racing_the_reservation_of_its_order_sees_it(store: Arc<dyn InventoryStore>) {
     create_stock(&store, &[("product-001", 5)]).await;
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let mut reserving = store.begin().await.expect("begin");
     assert_eq!(
         reserving.reservation(order).await.expect("reservation"),
@@ -271,14 +273,14 @@ pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>)
 
     let mut tx = store.begin().await.expect("begin");
     assert_eq!(
-        tx.adjust("product-001", -4).await.expect("adjust"),
+        tx.adjust(&sku("product-001"), -4).await.expect("adjust"),
         Err(StockError::BelowZero {
             delta: -4,
             available: 3
         })
     );
     let restocked = tx
-        .adjust("product-001", 10)
+        .adjust(&sku("product-001"), 10)
         .await
         .expect("adjust")
         .expect("a restock is allowed");
@@ -295,7 +297,7 @@ pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>)
 
     let mut tx = store.begin().await.expect("begin");
     let emptied = tx
-        .adjust("product-001", -13)
+        .adjust(&sku("product-001"), -13)
         .await
         .expect("adjust")
         .expect("down to zero is allowed");
@@ -310,24 +312,26 @@ pub async fn an_adjustment_below_zero_is_refused(store: Arc<dyn InventoryStore>)
 fn lines(lines: &[(&str, u32)]) -> Vec<StockLine> {
     lines
         .iter()
-        .map(|&(product_id, quantity)| StockLine {
-            product_id: product_id.into(),
-            quantity,
+        .map(|&(product_id, units)| StockLine {
+            product_id: sku(product_id),
+            quantity: Quantity::new(units).expect("the suite's quantities are valid"),
         })
         .collect()
 }
 
 async fn create_stock(store: &Arc<dyn InventoryStore>, stock: &[(&str, u32)]) {
     let mut tx = store.begin().await.expect("begin");
-    for &(sku, initial) in stock {
-        tx.create_stock(sku, initial).await.expect("create stock");
+    for &(product_id, initial) in stock {
+        tx.create_stock(&sku(product_id), initial)
+            .await
+            .expect("create stock");
     }
     tx.commit().await.expect("commit");
 }
 
 /// Reserves `wanted` for a new order, which it returns.
-async fn reserve(store: &Arc<dyn InventoryStore>, wanted: &[(&str, u32)]) -> Uuid {
-    let order = Uuid::now_v7();
+async fn reserve(store: &Arc<dyn InventoryStore>, wanted: &[(&str, u32)]) -> OrderId {
+    let order = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     tx.reserve(order, &lines(wanted))
         .await

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use store::{OutboxEntry, OutboxReader};
 use uuid::Uuid;
 
-use super::{UnitOfWorkSource, message_about};
+use super::{UnitOfWorkSource, message_about, new_order_id};
 
 /// `mark_handled` says `true` the first time a message id is recorded and `false` after, in the
 /// same transaction and in later ones.
@@ -85,7 +85,7 @@ pub async fn outbox_messages_are_pending_only_once_committed(
     source: impl UnitOfWorkSource,
     outbox: Arc<dyn OutboxReader>,
 ) {
-    let message = message_about(Uuid::now_v7());
+    let message = message_about(new_order_id());
     let mut tx = source.begin_unit_of_work().await.expect("begin");
     tx.enqueue(&message).await.expect("enqueue");
     assert_eq!(outbox.lag().await.expect("lag"), 0, "not committed yet");
@@ -114,7 +114,7 @@ pub async fn pending_messages_come_in_commit_order_and_leave_once_published(
     source: impl UnitOfWorkSource,
     outbox: Arc<dyn OutboxReader>,
 ) {
-    let order_id = Uuid::now_v7();
+    let order_id = new_order_id();
     let (first, second, third) = (
         message_about(order_id),
         message_about(order_id),
@@ -178,7 +178,7 @@ pub async fn a_commit_with_outbox_messages_wakes_a_waiting_relay(
     let writer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let mut tx = source.begin_unit_of_work().await.expect("begin");
-        tx.enqueue(&message_about(Uuid::now_v7()))
+        tx.enqueue(&message_about(new_order_id()))
             .await
             .expect("enqueue");
         tx.commit().await.expect("commit");

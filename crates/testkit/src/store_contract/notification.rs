@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
+use contracts::value::{Email, OrderId};
 use store::notification::{Notification, NotificationStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::new_order_id;
+
 /// A notification reads back as it was sent, and is recorded once however often its message
 /// is recorded.
 pub async fn a_notification_is_recorded_once_per_message(store: Arc<dyn NotificationStore>) {
-    let sent = notification(Uuid::now_v7(), 0);
+    let sent = notification(new_order_id(), 0);
     record(&store, &[sent.clone(), sent.clone()]).await;
     record(&store, std::slice::from_ref(&sent)).await;
 
@@ -25,7 +28,7 @@ pub async fn a_notification_is_recorded_once_per_message(store: Arc<dyn Notifica
 pub async fn sent_notifications_are_newest_first_filtered_by_order_and_limited(
     store: Arc<dyn NotificationStore>,
 ) {
-    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ada, bob) = (new_order_id(), new_order_id());
     let (first, second, third) = (
         notification(ada, 0),
         notification(bob, 1),
@@ -46,7 +49,7 @@ pub async fn sent_notifications_are_newest_first_filtered_by_order_and_limited(
 
 /// A notification recorded in a dropped transaction was not sent.
 pub async fn a_dropped_notification_transaction_records_nothing(store: Arc<dyn NotificationStore>) {
-    let sent = notification(Uuid::now_v7(), 0);
+    let sent = notification(new_order_id(), 0);
     let mut tx = store.begin().await.expect("begin");
     tx.record_sent(&sent).await.expect("record");
     drop(tx);
@@ -56,11 +59,11 @@ pub async fn a_dropped_notification_transaction_records_nothing(store: Arc<dyn N
 }
 
 /// A notification sent `seconds` after a fixed time, with milliseconds (what is stored).
-fn notification(order_id: Uuid, seconds: i64) -> Notification {
+fn notification(order_id: OrderId, seconds: i64) -> Notification {
     Notification {
         order_id,
         message_id: Uuid::now_v7(),
-        recipient: "ada@example.com".into(),
+        recipient: Email::parse("ada@example.com").expect("a valid email"),
         subject: format!("Your order {order_id} is confirmed"),
         body: "Thank you".into(),
         sent_at: OffsetDateTime::UNIX_EPOCH

@@ -3,19 +3,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contracts::value::{Money, OrderId};
 use order_domain::saga::SagaStep;
 use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, Product};
-use uuid::Uuid;
 
-use super::{assert_conflict, message_about};
+use super::{assert_conflict, message_about, new_order_id, sku};
 
 /// Events are appended at the stream's current version and read back in stream order, each
 /// stream apart from the others.
 pub async fn events_are_appended_at_the_expected_version_and_read_in_order(
     store: Arc<dyn OrderStore>,
 ) {
-    let (order, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let (order, other) = (new_order_id(), new_order_id());
     let (e1, e2, e3) = (
         message_about(order),
         message_about(order),
@@ -39,7 +39,7 @@ pub async fn events_are_appended_at_the_expected_version_and_read_in_order(
     assert_eq!(versions, [1, 2, 3]);
     let envelopes: Vec<_> = stream.iter().map(|event| event.envelope.clone()).collect();
     assert_eq!(envelopes, [e1, e2, e3]);
-    assert!(store.load(Uuid::now_v7()).await.expect("load").is_empty());
+    assert!(store.load(new_order_id()).await.expect("load").is_empty());
 
     let other_stream = store.load(other).await.expect("load the other stream");
     let other_envelopes: Vec<_> = other_stream
@@ -51,7 +51,7 @@ pub async fn events_are_appended_at_the_expected_version_and_read_in_order(
 
 /// Appending at any version but the current one is a conflict, and appends nothing.
 pub async fn appending_at_a_stale_version_is_a_conflict(store: Arc<dyn OrderStore>) {
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     tx.append(order, 0, &[message_about(order)])
         .await
@@ -71,7 +71,7 @@ pub async fn appending_at_a_stale_version_is_a_conflict(store: Arc<dyn OrderStor
 /// Of transactions appending to one stream at the same version at once, exactly one commits;
 /// the others see a conflict.
 pub async fn of_concurrent_appends_at_one_version_exactly_one_wins(store: Arc<dyn OrderStore>) {
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let writers: Vec<_> = (0..8)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -98,7 +98,7 @@ pub async fn of_concurrent_appends_at_one_version_exactly_one_wins(store: Arc<dy
 /// after.
 pub async fn a_deadline_falls_due_only_after_its_delay(store: Arc<dyn OrderStore>) {
     const DELAY: Duration = Duration::from_millis(300);
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let started = Instant::now();
     let mut tx = store.begin().await.expect("begin");
     tx.set_deadline(order, SagaStep::AwaitingStock, DELAY)
@@ -134,7 +134,7 @@ pub async fn a_deadline_falls_due_only_after_its_delay(store: Arc<dyn OrderStore
 /// Postponing pushes every pending deadline back by the same time: one that was due is due no
 /// more, and every pending deadline is counted.
 pub async fn postponing_pushes_every_pending_deadline_back(store: Arc<dyn OrderStore>) {
-    let (due, later) = (Uuid::now_v7(), Uuid::now_v7());
+    let (due, later) = (new_order_id(), new_order_id());
     set_deadline(&store, due, SagaStep::AwaitingStock, Duration::ZERO).await;
     set_deadline(
         &store,
@@ -161,7 +161,7 @@ pub async fn postponing_pushes_every_pending_deadline_back(store: Arc<dyn OrderS
 /// An order has one deadline: setting another replaces step and due time; due deadlines come
 /// at most `max` at a time.
 pub async fn setting_a_deadline_replaces_the_previous_one(store: Arc<dyn OrderStore>) {
-    let (order, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let (order, other) = (new_order_id(), new_order_id());
     set_deadline(&store, order, SagaStep::AwaitingStock, Duration::ZERO).await;
     set_deadline(
         &store,
@@ -186,7 +186,7 @@ pub async fn setting_a_deadline_replaces_the_previous_one(store: Arc<dyn OrderSt
 /// Clearing the deadline of one step leaves a deadline of another step (a timer that fired
 /// late must not remove the next step's deadline); clearing without a step removes any.
 pub async fn clearing_a_deadline_for_another_step_leaves_it(store: Arc<dyn OrderStore>) {
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     set_deadline(&store, order, SagaStep::AwaitingPayment, Duration::ZERO).await;
 
     let mut tx = store.begin().await.expect("begin");
@@ -214,7 +214,7 @@ pub async fn clearing_a_deadline_for_another_step_leaves_it(store: Arc<dyn Order
 pub async fn an_idempotency_key_is_taken_once(store: Arc<dyn OrderStore>) {
     let request = IdempotentRequest {
         request_hash: "hash-1".into(),
-        order_id: Uuid::now_v7(),
+        order_id: new_order_id(),
     };
     let mut tx = store.begin().await.expect("begin");
     tx.remember_request("key-1", &request)
@@ -233,7 +233,7 @@ pub async fn an_idempotency_key_is_taken_once(store: Arc<dyn OrderStore>) {
     let mut tx = store.begin().await.expect("begin");
     let again = IdempotentRequest {
         request_hash: "hash-2".into(),
-        order_id: Uuid::now_v7(),
+        order_id: new_order_id(),
     };
     assert_conflict(
         tx.remember_request("key-1", &again).await,
@@ -263,7 +263,7 @@ pub async fn the_catalog_is_upserted_and_listed_by_sku(store: Arc<dyn OrderStore
 
 /// Nothing written in a transaction that was dropped is stored.
 pub async fn a_dropped_order_transaction_stores_nothing(store: Arc<dyn OrderStore>) {
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     tx.append(order, 0, &[message_about(order)])
         .await
@@ -289,7 +289,12 @@ pub async fn a_dropped_order_transaction_stores_nothing(store: Arc<dyn OrderStor
     assert!(store.products().await.expect("products").is_empty());
 }
 
-async fn set_deadline(store: &Arc<dyn OrderStore>, order: Uuid, step: SagaStep, after: Duration) {
+async fn set_deadline(
+    store: &Arc<dyn OrderStore>,
+    order: OrderId,
+    step: SagaStep,
+    after: Duration,
+) {
     let mut tx = store.begin().await.expect("begin");
     tx.set_deadline(order, step, after)
         .await
@@ -297,11 +302,10 @@ async fn set_deadline(store: &Arc<dyn OrderStore>, order: Uuid, step: SagaStep, 
     tx.commit().await.expect("commit");
 }
 
-fn product(sku: &str, name: &str, price_minor: i64) -> Product {
+fn product(product_id: &str, name: &str, price_minor: i64) -> Product {
     Product {
-        sku: sku.into(),
+        sku: sku(product_id),
         name: name.into(),
-        price_minor,
-        currency: "USD".into(),
+        price: Money::new(price_minor, "USD"),
     }
 }

@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
+use contracts::value::{Money, OrderId};
 use payment_domain::{Payment, PaymentStatus};
 use store::payment::PaymentStore;
 use uuid::Uuid;
 
+use super::new_order_id;
+
 /// The first pending payment of an order is recorded; a later one is refused and the first
 /// kept.
 pub async fn a_payment_is_recorded_once_per_order(store: Arc<dyn PaymentStore>) {
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let first = pending(order, 2_599);
     let mut tx = store.begin().await.expect("begin");
     assert!(tx.insert_pending(&first).await.expect("insert"));
@@ -29,13 +32,13 @@ pub async fn a_payment_is_recorded_once_per_order(store: Arc<dyn PaymentStore>) 
         Some(first.clone())
     );
     assert_eq!(store.payments().await.expect("payments"), [first]);
-    assert_eq!(store.payment(Uuid::now_v7()).await.expect("payment"), None);
+    assert_eq!(store.payment(new_order_id()).await.expect("payment"), None);
 }
 
 /// Of consumers charging one order at once (a redelivered command), exactly one records the
 /// payment.
 pub async fn concurrent_charges_of_one_order_record_one_payment(store: Arc<dyn PaymentStore>) {
-    let order = Uuid::now_v7();
+    let order = new_order_id();
     let charges: Vec<_> = (0..8)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -63,7 +66,7 @@ pub async fn concurrent_charges_of_one_order_record_one_payment(store: Arc<dyn P
 /// A payment moves to the status it is given; a failure keeps its reason; a status set in a
 /// dropped transaction is not stored.
 pub async fn a_payment_status_moves_and_a_failure_keeps_its_reason(store: Arc<dyn PaymentStore>) {
-    let (paid, declined) = (pending(Uuid::now_v7(), 100), pending(Uuid::now_v7(), 200));
+    let (paid, declined) = (pending(new_order_id(), 100), pending(new_order_id(), 200));
     let mut tx = store.begin().await.expect("begin");
     tx.insert_pending(&paid).await.expect("insert");
     tx.insert_pending(&declined).await.expect("insert");
@@ -114,12 +117,11 @@ pub async fn a_payment_status_moves_and_a_failure_keeps_its_reason(store: Arc<dy
     );
 }
 
-fn pending(order_id: Uuid, amount_minor: i64) -> Payment {
+fn pending(order_id: OrderId, amount_minor: i64) -> Payment {
     Payment {
         payment_id: Uuid::now_v7(),
         order_id,
-        amount_minor,
-        currency: "EUR".to_owned(),
+        amount: Money::new(amount_minor, "EUR"),
         status: PaymentStatus::Pending,
         failure_reason: None,
     }

@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use contracts::value::{Email, OrderId, Quantity};
 use contracts::{Envelope, Message, OrderInventoryReserved, OrderLine, OrderPlaced};
 use query_domain::{self as view, Cursor, OrderView};
 use store::query::{OrderFilter, QueryStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+use super::{new_order_id, sku};
 
 /// An order event is kept once, read back for its order, and its order is listed.
 pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<dyn QueryStore>) {
@@ -15,10 +18,10 @@ pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<
     assert!(tx.keep_event(&event).await.expect("keep"));
     assert!(!tx.keep_event(&event).await.expect("keep again"));
     assert_eq!(
-        tx.events(event.correlation_id).await.expect("events"),
+        tx.events(order_of(&event)).await.expect("events"),
         std::slice::from_ref(&event)
     );
-    assert!(tx.events(Uuid::now_v7()).await.expect("events").is_empty());
+    assert!(tx.events(new_order_id()).await.expect("events").is_empty());
     tx.commit().await.expect("commit");
 
     let mut tx = store.begin().await.expect("begin");
@@ -29,7 +32,7 @@ pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<
     drop(tx);
     assert_eq!(
         store.order_ids().await.expect("order ids"),
-        [event.correlation_id]
+        [order_of(&event)]
     );
 }
 
@@ -42,7 +45,7 @@ pub async fn a_dropped_query_transaction_keeps_nothing(store: Arc<dyn QueryStore
     drop(tx);
 
     assert!(store.order_ids().await.expect("order ids").is_empty());
-    assert_eq!(store.view(event.correlation_id).await.expect("view"), None);
+    assert_eq!(store.view(order_of(&event)).await.expect("view"), None);
 }
 
 /// A fold of an order that starts while another fold of it is under way (two of its events
@@ -50,7 +53,7 @@ pub async fn a_dropped_query_transaction_keeps_nothing(store: Arc<dyn QueryStore
 /// every event.
 pub async fn a_fold_racing_another_fold_of_its_order_sees_its_event(store: Arc<dyn QueryStore>) {
     let first = placed("ada@example.com", "product-001", 0);
-    let order = first.correlation_id;
+    let order = order_of(&first);
     let second = Envelope::build(
         uuid::Uuid::now_v7(),
         &Message::from(OrderInventoryReserved {
@@ -91,7 +94,7 @@ pub async fn saving_a_view_again_replaces_it(store: Arc<dyn QueryStore>) {
     save(&store, std::slice::from_ref(&view)).await;
 
     assert_eq!(
-        store.view(view.order_id).await.expect("view"),
+        store.view(OrderId::new(view.order_id)).await.expect("view"),
         Some(view.clone())
     );
     let completed = OrderFilter {
@@ -197,12 +200,12 @@ fn placed(email: &str, product_id: &str, seconds: i64) -> Envelope {
     let placed_at =
         OffsetDateTime::UNIX_EPOCH + Duration::days(20_000) + Duration::seconds(seconds);
     let message = Message::from(OrderPlaced {
-        order_id: Uuid::now_v7(),
-        customer_email: email.into(),
+        order_id: new_order_id(),
+        customer_email: Email::parse(email).expect("a valid email"),
         items: vec![OrderLine {
-            product_id: product_id.into(),
+            product_id: sku(product_id),
             name: "Mouse".into(),
-            quantity: 1,
+            quantity: Quantity::new(1).expect("a valid quantity"),
             unit_price_minor: 2_599,
         }],
         total_minor: 2_599,
@@ -233,6 +236,11 @@ fn all() -> OrderFilter {
         limit: 100,
         ..OrderFilter::default()
     }
+}
+
+/// The order an event is about.
+fn order_of(event: &Envelope) -> OrderId {
+    OrderId::new(event.correlation_id)
 }
 
 fn ids(views: Vec<OrderView>) -> Vec<Uuid> {

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use contracts::value::{Email, OrderId};
 use contracts::{ChargePayment, Envelope, Message, OrderCompleted, Queue, StockReserved};
 use time::OffsetDateTime;
 use transport::{DeadLetters, Delivery, Publisher, QueueConsumer, RetryPolicy};
@@ -84,8 +85,8 @@ const SLACK: Duration = Duration::from_millis(25);
 
 fn order_completed() -> Envelope {
     let message = Message::from(OrderCompleted {
-        order_id: Uuid::now_v7(),
-        customer_email: "ada@example.com".to_owned(),
+        order_id: OrderId::new(Uuid::now_v7()),
+        customer_email: Email::parse("ada@example.com").expect("a valid email"),
         total_minor: 12_999,
         currency: "USD".to_owned(),
         completed_at: OffsetDateTime::now_utc(),
@@ -99,7 +100,7 @@ fn order_completed() -> Envelope {
 
 fn charge_payment() -> Envelope {
     let message = Message::from(ChargePayment {
-        order_id: Uuid::now_v7(),
+        order_id: OrderId::new(Uuid::now_v7()),
         amount_minor: 4_200,
         currency: "EUR".to_owned(),
         payment_token: "tok_visa".to_owned(),
@@ -110,7 +111,7 @@ fn charge_payment() -> Envelope {
 /// A message for the order queue only.
 fn stock_reserved() -> Envelope {
     let message = Message::from(StockReserved {
-        order_id: Uuid::now_v7(),
+        order_id: OrderId::new(Uuid::now_v7()),
     });
     Envelope::build(uuid::Uuid::now_v7(), &message).at(OffsetDateTime::now_utc())
 }

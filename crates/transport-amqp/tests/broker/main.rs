@@ -8,6 +8,7 @@ mod wire;
 
 use std::time::{Duration, Instant};
 
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, Queue, StockReserved};
 use testkit::transport_contract::retry_policy;
 use time::OffsetDateTime;
@@ -32,7 +33,7 @@ pub(crate) async fn connect(prefix: &str, queues: &[Queue]) -> AmqpTransport {
 
 pub(crate) fn stock_reserved() -> Envelope {
     let message = Message::from(StockReserved {
-        order_id: Uuid::now_v7(),
+        order_id: OrderId::new(Uuid::now_v7()),
     });
     Envelope::build(uuid::Uuid::now_v7(), &message).at(OffsetDateTime::now_utc())
 }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use contracts::value::OrderId;
 use contracts::{Envelope, Message, Queue, StockReserved};
 use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeleteOptions};
 use lapin::types::ShortString;
@@ -18,7 +19,7 @@ async fn a_published_message_is_persistent_json_with_its_id_type_and_trace() {
     with_prefix(|prefix| async move {
         let transport = connect(&prefix, &[Queue::Order]).await;
         let message = Message::from(StockReserved {
-            order_id: Uuid::now_v7(),
+            order_id: OrderId::new(Uuid::now_v7()),
         });
         let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let envelope = Envelope::build(uuid::Uuid::now_v7(), &message)

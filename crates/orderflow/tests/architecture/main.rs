@@ -8,11 +8,16 @@
 //! - A crate that talks to a database, broker or cache driver is a declared adapter (or the
 //!   binary, or test support), so a new adapter cannot slip past the rules above.
 //! - No dependency cycles through dev-dependencies.
+//!
+//! And one rule read from the source: domain crates and `contracts` read no clock and draw no
+//! random number outside their tests (times and ids arrive in commands).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
 use serde_json::Value;
+
+mod purity;
 
 /// Crates that do I/O: none of them may be reachable from a domain crate.
 const IO_CRATES: &[&str] = &[
