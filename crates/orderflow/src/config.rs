@@ -40,6 +40,11 @@ pub struct ServiceSettings {
     #[arg(long, env = "ORDERFLOW_PAYMENT_FAILURE_RATE", default_value_t = 0.0)]
     pub payment_failure_rate: f64,
 
+    /// How long the simulated gateway leaves a charge with the test token `tok_chargeHeld`
+    /// unanswered, in milliseconds.
+    #[arg(long, env = "ORDERFLOW_PAYMENT_HOLD_MS", default_value_t = 10_000)]
+    pub payment_hold_ms: u64,
+
     /// Concurrent consumers per queue in this process.
     #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub consumers: u32,
@@ -55,6 +60,7 @@ impl Default for ServiceSettings {
             payment_deadline_ms: 30_000,
             payment_latency_ms: 0,
             payment_failure_rate: 0.0,
+            payment_hold_ms: 10_000,
             consumers: 4,
         }
     }
@@ -80,6 +86,7 @@ impl ServiceSettings {
         SimulatedGatewaySettings {
             latency: Duration::from_millis(self.payment_latency_ms),
             transient_failure_rate: self.payment_failure_rate.clamp(0.0, 1.0),
+            hold: Duration::from_millis(self.payment_hold_ms),
         }
     }
 }
