@@ -8,6 +8,7 @@ use clap::Args;
 use order_service::SagaDeadlines;
 use payment_service::SimulatedGatewaySettings;
 use transport::RetryPolicy;
+use transport::faults::Faults;
 
 /// How the services behave, whatever they run on.
 #[derive(Clone, Debug, Args)]
@@ -48,6 +49,11 @@ pub struct ServiceSettings {
     /// Concurrent consumers per queue in this process.
     #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub consumers: u32,
+
+    /// For tests only: inject delivery faults into every queue of this process, e.g.
+    /// `seed=7,duplicate=0.3,republish=0.1,reorder=8,delay=0.2:300ms,drop_ack=0.1`.
+    #[arg(long, env = "ORDERFLOW_FAULTS")]
+    pub faults: Option<Faults>,
 }
 
 impl Default for ServiceSettings {
@@ -62,6 +68,7 @@ impl Default for ServiceSettings {
             payment_failure_rate: 0.0,
             payment_hold_ms: 10_000,
             consumers: 4,
+            faults: None,
         }
     }
 }

@@ -207,7 +207,14 @@ impl FaultyConsumer {
             state.held.drain(..).partition(|held| held.ready_at <= now);
         let take = if self.reorders() {
             let window = ready.len().min(self.faults.reorder_window);
+            let before: Vec<i64> = ready[..window].iter().map(|h| h.delivery.tag).collect();
             ready[..window].shuffle(&mut state.deliveries);
+            let moved = ready[..window]
+                .iter()
+                .zip(before)
+                .filter(|(held, tag)| held.delivery.tag != *tag)
+                .count();
+            count_many(self.inner.queue(), "reorder", moved);
             window.min(max)
         } else {
             ready.len().min(max)
@@ -232,9 +239,16 @@ impl FaultyConsumer {
     }
 }
 
+/// Counts injected faults, so a test can see that they happened.
 fn count(queue: Queue, fault: &'static str) {
-    metrics::counter!("orderflow_injected_faults_total", "queue" => queue.name(), "fault" => fault)
-        .increment(1);
+    count_many(queue, fault, 1);
+}
+
+fn count_many(queue: Queue, fault: &'static str, times: usize) {
+    if times > 0 {
+        metrics::counter!("orderflow_injected_faults_total", "queue" => queue.name(), "fault" => fault)
+            .increment(times as u64);
+    }
 }
 
 #[async_trait]

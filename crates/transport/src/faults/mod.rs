@@ -54,10 +54,6 @@ impl FaultInjector {
         }
     }
 
-    pub fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
     /// `inner`, a consumer of this injector's queue, with faults; `index` tells the consumers
     /// of one queue apart, so each draws its own decisions.
     pub fn consumer(&self, inner: Arc<dyn QueueConsumer>, index: u32) -> Arc<dyn QueueConsumer> {
