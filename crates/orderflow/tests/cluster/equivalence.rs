@@ -1,0 +1,146 @@
+//! Proof under hostile delivery on the local cluster: the equivalence check of
+//! `tests/equivalence` (same workload, same end-state comparison), with fewer orders, on one
+//! process per service and two replicas of inventory and payment, over RabbitMQ and
+//! PostgreSQL. Every service process injects the faults; republished messages are real second
+//! copies on RabbitMQ here, which competing consumers of different processes may handle at once.
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use contracts::Queue;
+
+use crate::api::Api;
+use crate::end_state::{
+    PaymentRecord, SystemUnderTest, assert_equivalent, assert_faults_were_injected, run,
+};
+use crate::harness::{ADMIN_TOKEN, Cluster};
+use crate::workload::{PAYMENT_DEADLINE, PAYMENT_HOLD, Seed, plan};
+
+struct ClusterSystem {
+    cluster: Cluster,
+    api: Api,
+}
+
+impl ClusterSystem {
+    async fn start(faults: Option<String>) -> Self {
+        let deadline = PAYMENT_DEADLINE.as_millis().to_string();
+        let hold = PAYMENT_HOLD.as_millis().to_string();
+        let mut settings = vec![
+            ("ORDERFLOW_PAYMENT_DEADLINE_MS", deadline.as_str()),
+            ("ORDERFLOW_PAYMENT_HOLD_MS", hold.as_str()),
+        ];
+        if let Some(faults) = &faults {
+            settings.push(("ORDERFLOW_FAULTS", faults));
+        }
+        let cluster = Cluster::start(2, &settings).await;
+        let api = Api::new(cluster.gateway.clone(), ADMIN_TOKEN.to_owned());
+        Self { cluster, api }
+    }
+
+    /// Faults injected by every service process (the gateway consumes nothing).
+    async fn injected_faults(&self) -> HashMap<String, u64> {
+        let base: u16 = (self.cluster.gateway.rsplit(':').next())
+            .and_then(|port| port.parse().ok())
+            .expect("the gateway's port");
+        // order, inventory, payment, notification, query; then the second inventory and
+        // payment replicas (see `scripts/local-cluster`).
+        let mut total = HashMap::new();
+        for offset in [1, 2, 3, 4, 5, 12, 13] {
+            let api = Api::new(
+                format!("http://127.0.0.1:{}", base + offset),
+                ADMIN_TOKEN.to_owned(),
+            );
+            for (fault, count) in api.injected_faults().await {
+                *total.entry(fault).or_default() += count;
+            }
+        }
+        total
+    }
+
+    async fn connect(&self) -> sqlx::PgConnection {
+        let url = self.cluster.database.as_ref().expect("database").url();
+        <sqlx::PgConnection as sqlx::Connection>::connect(url)
+            .await
+            .expect("connect")
+    }
+}
+
+#[async_trait]
+impl SystemUnderTest for ClusterSystem {
+    fn api(&self) -> &Api {
+        &self.api
+    }
+
+    async fn payments(&self) -> HashMap<String, PaymentRecord> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT order_id, status, amount_minor FROM payment_service.payments")
+                .fetch_all(&mut self.connect().await)
+                .await
+                .expect("read payments");
+        rows.into_iter()
+            .map(|(order_id, status, amount_minor)| {
+                let record = PaymentRecord {
+                    status,
+                    amount_minor,
+                };
+                (order_id, record)
+            })
+            .collect()
+    }
+
+    async fn messages_in_flight(&self) -> u64 {
+        let mut connection = self.connect().await;
+        let mut in_flight = 0;
+        for service in Queue::ALL {
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {}_service.outbox",
+                service.name()
+            )))
+            .fetch_one(&mut connection)
+            .await
+            .expect("count the outbox");
+            in_flight += u64::try_from(count).unwrap_or(0);
+        }
+        // Ready and unacknowledged messages of the consuming queues and their retry tiers;
+        // parked ones (`.dlq`) are not in flight, and the end state reports them.
+        let output = Command::new("rabbitmqctl")
+            .args(["-q", "list_queues", "name", "messages"])
+            .output()
+            .expect("rabbitmqctl");
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let mut fields = line.split_whitespace();
+            let (Some(name), Some(messages)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            if name.starts_with(&self.cluster.amqp_prefix) && !name.ends_with(".dlq") {
+                in_flight += messages.parse::<u64>().unwrap_or(1);
+            }
+        }
+        in_flight
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_orders_end_the_same_in_the_cluster_under_hostile_delivery_as_cleanly() {
+    let seed = Seed::from_env(1, "cluster equivalence");
+    let plan = plan(seed, 200);
+
+    let started = Instant::now();
+    let clean = ClusterSystem::start(None).await;
+    println!("clean cluster started: {:?}", started.elapsed());
+    let clean_end = run(&clean, &plan, 8, seed).await;
+    println!("clean run: {:?}", started.elapsed());
+    clean.cluster.remove().await;
+    let started = Instant::now();
+    let hostile = ClusterSystem::start(Some(seed.faults())).await;
+    println!("hostile cluster started: {:?}", started.elapsed());
+    let hostile_end = run(&hostile, &plan, 8, seed).await;
+    println!("hostile run: {:?}", started.elapsed());
+    let injected = hostile.injected_faults().await;
+    hostile.cluster.remove().await;
+
+    assert_faults_were_injected(seed, &injected);
+    assert_equivalent(seed, &plan, &clean_end, &hostile_end);
+}
