@@ -3,9 +3,13 @@
 //!
 //! The email goes out before the transaction that records it: a crash between the two sends
 //! it again on redelivery (at-least-once email is the accepted trade-off). The record is
-//! checked before sending too, so a message that was already handled sends nothing.
+//! checked before sending too, so a message that was already handled sends nothing, and two
+//! deliveries of one message at once in this process take turns: the second is retried after
+//! the first recorded its email, and sends nothing. (Replicas of this service in several
+//! processes could still both send, in the moment between one's check and its record.)
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use contracts::Envelope;
@@ -25,12 +29,18 @@ use crate::ports::EmailSender;
 pub struct NotificationService {
     store: Arc<dyn NotificationStore>,
     sender: Arc<dyn EmailSender>,
+    /// Messages whose email this process is sending right now.
+    sending: Arc<Mutex<HashSet<Uuid>>>,
 }
 
 impl NotificationService {
     /// A service recording into `store` and sending through `sender`.
     pub fn new(store: Arc<dyn NotificationStore>, sender: Arc<dyn EmailSender>) -> Self {
-        Self { store, sender }
+        Self {
+            store,
+            sender,
+            sending: Arc::default(),
+        }
     }
 
     /// Sent notifications, newest first; only those for `order_id` when given.
@@ -63,6 +73,11 @@ impl Handler for NotificationService {
         let Some(draft) = compose::draft(&envelope.decode()?) else {
             return Ok(());
         };
+        let Some(_turn) = Turn::take(&self.sending, envelope.message_id) else {
+            return Err(HandleError::Unavailable(anyhow::anyhow!(
+                "another consumer of this process is sending this notification"
+            )));
+        };
         if self.store.was_sent(envelope.message_id).await? {
             debug!("notification already sent; duplicate ignored");
             return Ok(());
@@ -79,6 +94,7 @@ impl Handler for NotificationService {
             .send(&notification)
             .await
             .map_err(|error| HandleError::Rejected(anyhow::Error::new(error)))?;
+        metrics::counter!("orderflow_emails_sent_total").increment(1);
 
         let mut tx = self.store.begin().await?;
         if !tx.mark_handled(envelope.message_id).await? {
@@ -95,6 +111,35 @@ impl Handler for NotificationService {
             "customer notified"
         );
         Ok(())
+    }
+}
+
+/// The right to send one message's email in this process, given back when dropped.
+struct Turn<'a> {
+    sending: &'a Mutex<HashSet<Uuid>>,
+    message_id: Uuid,
+}
+
+impl<'a> Turn<'a> {
+    /// The turn for `message_id`, or `None` while another consumer has it.
+    fn take(sending: &'a Mutex<HashSet<Uuid>>, message_id: Uuid) -> Option<Self> {
+        let taken = sending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(message_id);
+        taken.then_some(Self {
+            sending,
+            message_id,
+        })
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.sending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.message_id);
     }
 }
 

@@ -43,6 +43,18 @@ impl EmailSender for RecordingSender {
     }
 }
 
+/// Takes a while to accept each email, as a mail server does, and remembers it.
+#[derive(Default)]
+struct SlowSender(RecordingSender);
+
+#[async_trait]
+impl EmailSender for SlowSender {
+    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.0.send(notification).await
+    }
+}
+
 /// Refuses every email, as a mail server that rejects the recipient would.
 struct FailingSender;
 
@@ -141,6 +153,29 @@ async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
 
     assert_eq!(app.mailbox().await.len(), 1);
     assert_eq!(sender.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn two_deliveries_of_one_message_at_once_send_one_email() {
+    let sender = Arc::new(SlowSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let completed = order_completed(Uuid::now_v7());
+
+    // Two consumers of the queue got the same message (a redelivery, a second copy).
+    let (first, second) = tokio::join!(
+        app.service.handle(&completed),
+        app.service.handle(&completed)
+    );
+    let mut outcomes = [first, second];
+    outcomes.sort_by_key(Result::is_err);
+
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[1], Ok(()) | Err(HandleError::Unavailable(_))),
+        "the other one is acknowledged or retried later, never charged: {outcomes:?}"
+    );
+    assert_eq!(sender.0.sent().len(), 1, "one email");
+    assert_eq!(app.mailbox().await.len(), 1);
 }
 
 #[tokio::test]
