@@ -18,6 +18,11 @@ use crate::end_state::{
 use crate::harness::{ADMIN_TOKEN, Cluster};
 use crate::workload::{PAYMENT_DEADLINE, PAYMENT_HOLD, Seed, plan};
 
+/// Port offsets of the service processes: order, inventory, payment, notification, query,
+/// then the second replicas of inventory and payment.
+const SERVICE_PROCESSES: [u16; 7] = [1, 2, 3, NOTIFICATION, 5, 12, 13];
+const NOTIFICATION: u16 = 4;
+
 struct ClusterSystem {
     cluster: Cluster,
     api: Api,
@@ -41,22 +46,25 @@ impl ClusterSystem {
 
     /// Faults injected by every service process (the gateway consumes nothing).
     async fn injected_faults(&self) -> HashMap<String, u64> {
-        let base: u16 = (self.cluster.gateway.rsplit(':').next())
-            .and_then(|port| port.parse().ok())
-            .expect("the gateway's port");
-        // order, inventory, payment, notification, query; then the second inventory and
-        // payment replicas (see `scripts/local-cluster`).
         let mut total = HashMap::new();
-        for offset in [1, 2, 3, 4, 5, 12, 13] {
-            let api = Api::new(
-                format!("http://127.0.0.1:{}", base + offset),
-                ADMIN_TOKEN.to_owned(),
-            );
-            for (fault, count) in api.injected_faults().await {
+        for process in SERVICE_PROCESSES {
+            for (fault, count) in self.service(process).injected_faults().await {
                 *total.entry(fault).or_default() += count;
             }
         }
         total
+    }
+
+    /// The API of the service process whose port is `offset` above the gateway's (see
+    /// `scripts/local-cluster`).
+    fn service(&self, offset: u16) -> Api {
+        let base: u16 = (self.cluster.gateway.rsplit(':').next())
+            .and_then(|port| port.parse().ok())
+            .expect("the gateway's port");
+        Api::new(
+            format!("http://127.0.0.1:{}", base + offset),
+            ADMIN_TOKEN.to_owned(),
+        )
     }
 
     async fn connect(&self) -> sqlx::PgConnection {
@@ -119,6 +127,10 @@ impl SystemUnderTest for ClusterSystem {
             }
         }
         in_flight
+    }
+
+    async fn emails_sent(&self) -> u64 {
+        self.service(NOTIFICATION).emails_sent().await
     }
 }
 

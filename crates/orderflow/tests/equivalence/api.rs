@@ -127,26 +127,43 @@ impl Api {
 
     /// How many faults of each kind this process injected, from its Prometheus metrics.
     pub(crate) async fn injected_faults(&self) -> HashMap<String, u64> {
+        let mut counts = HashMap::new();
+        for (labels, value) in self.counter("orderflow_injected_faults_total").await {
+            let fault = labels
+                .split("fault=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect("a fault label");
+            *counts.entry(fault.to_owned()).or_default() += value;
+        }
+        counts
+    }
+
+    /// Emails this process handed to its mail sender, from its Prometheus metrics.
+    pub(crate) async fn emails_sent(&self) -> u64 {
+        let samples = self.counter("orderflow_emails_sent_total").await;
+        samples.iter().map(|(_, value)| value).sum()
+    }
+
+    /// The samples of a Prometheus counter of this process: its labels, and its value.
+    async fn counter(&self, name: &str) -> Vec<(String, u64)> {
         let response = self.http.get(self.url("/metrics")).send().await;
         let text = response
             .expect("get metrics")
             .text()
             .await
             .expect("metrics");
-        let mut counts = HashMap::new();
-        for line in text.lines() {
-            let Some(labels) = line.strip_prefix("orderflow_injected_faults_total{") else {
-                continue;
-            };
-            let fault = labels
-                .split("fault=\"")
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .expect("a fault label");
-            let value: Option<u64> = line.rsplit(' ').next().and_then(|v| v.parse().ok());
-            *counts.entry(fault.to_owned()).or_default() += value.expect("a count");
-        }
-        counts
+        text.lines()
+            .filter_map(|line| {
+                let sample = line.strip_prefix(name)?;
+                let (labels, value) = sample.rsplit_once(' ')?;
+                let labels = match labels {
+                    "" => "",
+                    braced => braced.strip_prefix('{')?.strip_suffix('}')?,
+                };
+                Some((labels.to_owned(), value.parse().expect("a count")))
+            })
+            .collect()
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {

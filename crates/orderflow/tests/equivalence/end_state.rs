@@ -31,6 +31,10 @@ pub(crate) trait SystemUnderTest: Sync {
 
     /// Messages queued, leased, waiting for a retry or for their relay, anywhere.
     async fn messages_in_flight(&self) -> u64;
+
+    /// Emails handed to the mail sender so far (the mailbox records each once; this counts
+    /// every send).
+    async fn emails_sent(&self) -> u64;
 }
 
 /// How one order ended, without what differs between runs by nature (ids and times).
@@ -68,8 +72,10 @@ pub(crate) async fn run(
     seed: Seed,
 ) -> EndState {
     let api = system.api();
+    let emails_before = system.emails_sent().await;
     let ids = place_all(api, plan, parallel).await;
     wait_until_settled(api, &ids, || system.messages_in_flight(), seed).await;
+    let emails = system.emails_sent().await - emails_before;
     let read_model: HashMap<String, OrderView> = api
         .read_model()
         .await
@@ -87,6 +93,12 @@ pub(crate) async fn run(
         state.problems.push(format!("dead letters: {dead_letters}"));
     }
     state.check_stock();
+    if emails != plan.len() as u64 {
+        let orders = plan.len();
+        state
+            .problems
+            .push(format!("{emails} emails sent for {orders} orders"));
+    }
     if payments.len() > ids.len() {
         state
             .problems

@@ -93,6 +93,10 @@ impl SystemUnderTest for EmbeddedSystem {
         }
         in_flight
     }
+
+    async fn emails_sent(&self) -> u64 {
+        self.api.emails_sent().await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
