@@ -15,11 +15,11 @@ use contracts::Queue;
 use rand::Rng as _;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom as _;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::Faults;
+use super::copies::{CopyPool, Held};
 use crate::{Delivery, QueueConsumer, TransportError};
 
 /// The reason a dropped acknowledgement gives for the redelivery it causes.
@@ -29,46 +29,6 @@ pub(super) const ACK_DROPPED: &str = "ack dropped by fault injection";
 const HOLD_LIMIT: usize = 64;
 /// How far a copy may trail its original when no delay is configured.
 const COPY_SPREAD: Duration = Duration::from_millis(100);
-
-/// Copies waiting to be handed out by any consumer of one queue in this process.
-#[derive(Debug, Default)]
-pub(crate) struct CopyPool {
-    copies: Mutex<Vec<Held>>,
-    added: Notify,
-}
-
-impl CopyPool {
-    fn lock(&self) -> MutexGuard<'_, Vec<Held>> {
-        self.copies.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn add(&self, copies: Vec<Held>) {
-        if copies.is_empty() {
-            return;
-        }
-        self.lock().extend(copies);
-        self.added.notify_waiters();
-    }
-
-    /// Takes the copies that are due at `now`.
-    fn take_due(&self, now: Instant) -> Vec<Held> {
-        let mut copies = self.lock();
-        let (due, later) = copies.drain(..).partition(|copy| copy.ready_at <= now);
-        *copies = later;
-        due
-    }
-
-    fn next_due(&self) -> Option<Instant> {
-        self.lock().iter().map(|copy| copy.ready_at).min()
-    }
-}
-
-/// A delivery not handed out yet.
-#[derive(Clone, Debug)]
-struct Held {
-    ready_at: Instant,
-    delivery: Delivery,
-}
 
 /// Where a delivery this consumer handed out came from: the wrapped consumer's tag, or none
 /// for a copy.

@@ -15,6 +15,7 @@
 //! so a seed repeats a run's pattern of faults, not the run bit for bit.
 
 mod consumer;
+mod copies;
 #[cfg(test)]
 mod fake_queue;
 mod publisher;
@@ -32,7 +33,8 @@ use crate::{Publisher, QueueConsumer};
 
 pub use settings::{Faults, InvalidFaults};
 
-use consumer::{CopyPool, FaultyConsumer};
+use consumer::FaultyConsumer;
+use copies::CopyPool;
 use publisher::FaultyPublisher;
 
 /// Wraps the consumers and the publisher of one queue's service in one process with the
