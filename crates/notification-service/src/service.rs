@@ -2,7 +2,8 @@
 //! and list what was sent (the mailbox).
 //!
 //! The email goes out before the transaction that records it: a crash between the two sends
-//! it again on redelivery (at-least-once email is the accepted trade-off). The record is
+//! it again on redelivery (at-least-once email is the accepted trade-off); an outage between
+//! them is waited out in place, so it does not. The record is
 //! checked before sending too, so a message that was already handled sends nothing, and two
 //! deliveries of one message at once in this process take turns: the second is retried after
 //! the first recorded its email, and sends nothing. (Replicas of this service in several
@@ -10,12 +11,13 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::redact_email;
 use time::OffsetDateTime;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use transport::{HandleError, Handler};
 use uuid::Uuid;
 
@@ -23,6 +25,10 @@ use crate::compose::{self, NOTIFIED_TYPES};
 use store::notification::{Notification, NotificationStore};
 
 use crate::ports::EmailSender;
+
+/// How long recording a sent email is retried in place before the message is let go (and
+/// its redelivery sends the email again).
+const RECORD_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Emails customers about their orders; consumes the notification queue.
 #[derive(Clone)]
@@ -95,15 +101,10 @@ impl Handler for NotificationService {
             .await
             .map_err(|error| HandleError::Rejected(anyhow::Error::new(error)))?;
         metrics::counter!("orderflow_emails_sent_total").increment(1);
-
-        let mut tx = self.store.begin().await?;
-        if !tx.mark_handled(envelope.message_id).await? {
-            // Another consumer recorded it between our check and our send.
+        if !self.record(&notification).await? {
             debug!("notification recorded concurrently; duplicate ignored");
             return Ok(());
         }
-        tx.record_sent(&notification).await?;
-        tx.commit().await?;
         metrics::counter!("orderflow_notifications_sent_total", "type" => envelope.message_type.clone()).increment(1);
         info!(
             order.id = %notification.order_id,
@@ -111,6 +112,41 @@ impl Handler for NotificationService {
             "customer notified"
         );
         Ok(())
+    }
+}
+
+impl NotificationService {
+    /// Records a sent email with its inbox entry; `false` when another consumer recorded it
+    /// first. The email is out already: an outage is waited out here, for a while, rather
+    /// than by a redelivery of the message, which would send the email again.
+    async fn record(&self, notification: &Notification) -> Result<bool, HandleError> {
+        let mut delay = Duration::from_millis(50);
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.try_record(notification).await {
+                Err(store::StoreError::Unavailable(error)) if waited < RECORD_PATIENCE => {
+                    warn!(
+                        error = format!("{error:#}"),
+                        delay_ms = delay.as_millis(),
+                        "cannot record a sent email yet; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                result => return result.map_err(HandleError::from),
+            }
+        }
+    }
+
+    async fn try_record(&self, notification: &Notification) -> store::Result<bool> {
+        let mut tx = self.store.begin().await?;
+        if !tx.mark_handled(notification.message_id).await? {
+            return Ok(false);
+        }
+        tx.record_sent(notification).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 

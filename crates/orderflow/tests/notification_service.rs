@@ -1,6 +1,7 @@
 //! The notification service against its real SQLite mailbox, and on the embedded queue with
 //! retries and dead letters.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use contracts::{
 };
 use notification_service::NotificationService;
 use notification_service::ports::{EmailSender, SendError};
-use store::notification::Notification;
+use store::StoreError;
+use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sqlite::{Databases, SqliteNotificationStore, SqliteQueue};
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -62,6 +64,31 @@ struct FailingSender;
 impl EmailSender for FailingSender {
     async fn send(&self, _: &Notification) -> Result<(), SendError> {
         Err(SendError("550 mailbox unavailable".into()))
+    }
+}
+
+/// The real mailbox, whose first transaction fails as if the database were briefly out of
+/// reach.
+struct BrieflyUnavailable {
+    store: SqliteNotificationStore,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl NotificationStore for BrieflyUnavailable {
+    async fn begin(&self) -> store::Result<Box<dyn NotificationTx>> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(anyhow::anyhow!("database is busy")));
+        }
+        self.store.begin().await
+    }
+
+    async fn sent(&self, order_id: Option<Uuid>, limit: usize) -> store::Result<Vec<Notification>> {
+        self.store.sent(order_id, limit).await
+    }
+
+    async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
+        self.store.was_sent(message_id).await
     }
 }
 
@@ -175,6 +202,27 @@ async fn two_deliveries_of_one_message_at_once_send_one_email() {
         "the other one is acknowledged or retried later, never charged: {outcomes:?}"
     );
     assert_eq!(sender.0.sent().len(), 1, "one email");
+    assert_eq!(app.mailbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_outage_between_sending_and_recording_does_not_send_the_email_again() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let store = BrieflyUnavailable {
+        store: SqliteNotificationStore::new(app.databases.notification.clone()),
+        failed: AtomicBool::new(false),
+    };
+    let service = NotificationService::new(Arc::new(store), sender.clone());
+    let completed = order_completed(Uuid::now_v7());
+
+    let first = service.handle(&completed).await;
+    if first.is_err() {
+        // As the consumer loop would: the message comes back.
+        service.handle(&completed).await.expect("handled");
+    }
+
+    assert_eq!(sender.sent().len(), 1, "one email");
     assert_eq!(app.mailbox().await.len(), 1);
 }
 
