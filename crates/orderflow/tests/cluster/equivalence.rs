@@ -6,10 +6,12 @@
 
 use std::collections::HashMap;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use contracts::Queue;
+use sqlx::{Connection as _, PgConnection};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::api::Api;
 use crate::end_state::{
@@ -24,6 +26,9 @@ const SERVICE_PROCESSES: [u16; 7] = [1, 2, 3, NOTIFICATION, 5, 12, 13];
 const NOTIFICATION: u16 = 4;
 
 struct ClusterSystem {
+    /// Kept for the whole run: other tests may hold most of PostgreSQL's connections. Declared
+    /// first, so it is closed before the cluster's database is dropped.
+    connection: Mutex<Option<PgConnection>>,
     cluster: Cluster,
     api: Api,
 }
@@ -41,7 +46,19 @@ impl ClusterSystem {
         }
         let cluster = Cluster::start(2, &settings).await;
         let api = Api::new(cluster.gateway.clone(), ADMIN_TOKEN.to_owned());
-        Self { cluster, api }
+        Self {
+            connection: Mutex::new(None),
+            cluster,
+            api,
+        }
+    }
+
+    /// Closes the connection, then stops and removes the cluster.
+    async fn remove(self) {
+        if let Some(connection) = self.connection.into_inner() {
+            let _ = connection.close().await;
+        }
+        self.cluster.remove().await;
     }
 
     /// Faults injected by every service process (the gateway consumes nothing).
@@ -67,11 +84,27 @@ impl ClusterSystem {
         )
     }
 
-    async fn connect(&self) -> sqlx::PgConnection {
-        let url = self.cluster.database.as_ref().expect("database").url();
-        <sqlx::PgConnection as sqlx::Connection>::connect(url)
-            .await
-            .expect("connect")
+    /// The connection to the cluster's database, opened on first use. PostgreSQL refuses new
+    /// connections while other tests hold all of them, so opening it is retried for a while.
+    async fn connection(&self) -> MappedMutexGuard<'_, PgConnection> {
+        let mut connection = self.connection.lock().await;
+        if connection.is_none() {
+            let url = self.cluster.database.as_ref().expect("database").url();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                match PgConnection::connect(url).await {
+                    Ok(opened) => break *connection = Some(opened),
+                    Err(error) if Instant::now() < deadline => {
+                        println!("cannot connect yet ({error}); retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(error) => panic!("cannot connect to the cluster's database: {error}"),
+                }
+            }
+        }
+        MutexGuard::map(connection, |connection| {
+            connection.as_mut().expect("connected")
+        })
     }
 }
 
@@ -84,7 +117,7 @@ impl SystemUnderTest for ClusterSystem {
     async fn payments(&self) -> HashMap<String, PaymentRecord> {
         let rows: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT order_id, status, amount_minor FROM payment_service.payments")
-                .fetch_all(&mut self.connect().await)
+                .fetch_all(&mut *self.connection().await)
                 .await
                 .expect("read payments");
         rows.into_iter()
@@ -99,14 +132,14 @@ impl SystemUnderTest for ClusterSystem {
     }
 
     async fn messages_in_flight(&self) -> u64 {
-        let mut connection = self.connect().await;
+        let mut connection = self.connection().await;
         let mut in_flight = 0;
         for service in Queue::ALL {
             let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM {}_service.outbox",
                 service.name()
             )))
-            .fetch_one(&mut connection)
+            .fetch_one(&mut *connection)
             .await
             .expect("count the outbox");
             in_flight += u64::try_from(count).unwrap_or(0);
@@ -144,14 +177,14 @@ async fn two_hundred_orders_end_the_same_in_the_cluster_under_hostile_delivery_a
     println!("clean cluster started: {:?}", started.elapsed());
     let clean_end = run(&clean, &plan, 8, seed).await;
     println!("clean run: {:?}", started.elapsed());
-    clean.cluster.remove().await;
+    clean.remove().await;
     let started = Instant::now();
     let hostile = ClusterSystem::start(Some(seed.faults())).await;
     println!("hostile cluster started: {:?}", started.elapsed());
     let hostile_end = run(&hostile, &plan, 8, seed).await;
     println!("hostile run: {:?}", started.elapsed());
     let injected = hostile.injected_faults().await;
-    hostile.cluster.remove().await;
+    hostile.remove().await;
 
     assert_faults_were_injected(seed, &injected);
     assert_equivalent(seed, &plan, &clean_end, &hostile_end);
