@@ -1,6 +1,6 @@
 //! The fault-injecting consumer. It takes deliveries from the consumer it wraps and decides,
 //! for each, whether to copy it (a copy is handed out later and settled here, never through the
-//! transport) and whether to hold it back; ready deliveries wait for a reordering window and
+//! transport: acknowledged, or dropped if it fails, since its original carries the message) and whether to hold it back; ready deliveries wait for a reordering window and
 //! leave it shuffled. Acknowledgements may be turned into an immediate redelivery.
 //!
 //! Deliveries get tags of this consumer's own, mapped back to the wrapped consumer's tags when
@@ -289,18 +289,12 @@ impl QueueConsumer for FaultyConsumer {
         if let Some(inner) = self.settle(delivery)? {
             return self.inner.retry(&inner, delay, error, charge_attempt).await;
         }
-        // A copy lives only here: it comes back from here, like a retried message.
-        let mut state = self.state();
-        let tag = state.tag(Origin(None));
-        state.held.push(Held {
-            ready_at: Instant::now() + delay,
-            delivery: Delivery {
-                tag,
-                attempts: delivery.attempts + u32::from(charge_attempt),
-                redeliveries: delivery.redeliveries + 1,
-                envelope: delivery.envelope.clone(),
-            },
-        });
+        // The original is retried on its own. Retrying copies too would multiply them: every
+        // redelivery of a message that keeps failing may be copied again.
+        debug!(
+            message.id = %delivery.envelope.message_id,
+            error, "a copy made by fault injection failed; dropping the copy"
+        );
         Ok(())
     }
 
