@@ -5,6 +5,7 @@
 //! its kind means it to end), then against the other run.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{StreamExt as _, stream};
@@ -12,7 +13,7 @@ use query_domain::{OrderView, project};
 use serde_json::Value;
 
 use crate::api::Api;
-use crate::workload::{Kind, Planned, Seed, place_all, wait_until_settled};
+use crate::workload::{Kind, PAYMENT_DEADLINE, Planned, Seed, place_all, wait_until_settled};
 
 /// A payment as the payment service keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +63,9 @@ pub(crate) struct EndState {
     stock: Value,
     /// What is wrong within this run alone.
     problems: Vec<String>,
+    /// From stock reserved to paid, the longest a completed order took: how close the run came
+    /// to the payment deadline, which the workload's outcomes rely on not reaching.
+    slowest_payment: Duration,
 }
 
 /// Runs `plan` on `system`, waits until everything settled, and reads the end state.
@@ -87,6 +91,7 @@ pub(crate) async fn run(
         orders: Vec::with_capacity(plan.len()),
         stock: api.admin("/api/v1/admin/stock").await,
         problems: Vec::new(),
+        slowest_payment: Duration::ZERO,
     };
     let dead_letters = api.admin("/api/v1/admin/dead-letters").await;
     if dead_letters != Value::Array(vec![]) {
@@ -128,11 +133,24 @@ pub(crate) async fn run(
                 "{label}: reading it gives {view:?}, the read model lists {listed:?}"
             ));
         }
+        state.slowest_payment = state.slowest_payment.max(payment_time(listed));
         let end = order_end(&id, listed, payments.get(&id).cloned(), &sent);
         state.check_order(&label, planned.kind, &end);
         state.orders.push(comparable(planned.kind, end));
     }
     state
+}
+
+/// How long the order waited for its payment, if it was paid.
+fn payment_time(view: &OrderView) -> Duration {
+    let at = |step: &str| {
+        let entry = view.history.iter().find(|entry| entry.step == step);
+        entry.map(|entry| entry.at)
+    };
+    match (at("order.inventory_reserved"), at("order.paid")) {
+        (Some(reserved), Some(paid)) => (paid - reserved).unsigned_abs(),
+        _ => Duration::ZERO,
+    }
 }
 
 /// An order's event log, its view as read, and the notifications sent about it.
@@ -294,10 +312,20 @@ pub(crate) fn assert_equivalent(seed: Seed, plan: &[Planned], clean: &EndState, 
             clean.stock, faulty.stock
         ));
     }
+    println!(
+        "slowest payment: {:?} clean, {:?} hostile; the deadline is {PAYMENT_DEADLINE:?}",
+        clean.slowest_payment, faulty.slowest_payment
+    );
     assert!(
         report.is_empty(),
-        "{} differences or problems ({seed}):\n{}",
+        "{} differences or problems ({seed}; {}):\n{}",
         report.len(),
+        if clean.problems.is_empty() {
+            "the clean run went as planned"
+        } else {
+            "the clean run itself did not go as planned: if orders timed out, the machine was \
+             too busy for the workload's timing, which says nothing about delivery"
+        },
         report
             .iter()
             .take(40)

@@ -115,12 +115,12 @@ async fn a_thousand_orders_end_the_same_under_hostile_delivery_as_on_a_clean_tra
 
     let started = Instant::now();
     let clean = EmbeddedSystem::start(None).await;
-    let clean_end = run(&clean, &plan, 16, seed).await;
+    let clean_end = run(&clean, &plan, 12, seed).await;
     clean.system.stop().await.expect("clean stop");
     println!("clean run: {:?}", started.elapsed());
     let started = Instant::now();
     let hostile = EmbeddedSystem::start(Some(seed.faults())).await;
-    let hostile_end = run(&hostile, &plan, 16, seed).await;
+    let hostile_end = run(&hostile, &plan, 12, seed).await;
     let injected = hostile.api.injected_faults().await;
     hostile.system.stop().await.expect("clean stop");
     println!("hostile run: {:?}", started.elapsed());
