@@ -2,34 +2,51 @@
 //! and list what was sent (the mailbox).
 //!
 //! The email goes out before the transaction that records it: a crash between the two sends
-//! it again on redelivery (at-least-once email is the accepted trade-off). The record is
-//! checked before sending too, so a message that was already handled sends nothing.
+//! it again on redelivery (at-least-once email is the accepted trade-off); an outage between
+//! them is waited out in place, so it does not. The record is
+//! checked before sending too, so a message that was already handled sends nothing, and two
+//! deliveries of one message at once in this process take turns: the second is retried after
+//! the first recorded its email, and sends nothing. (Replicas of this service in several
+//! processes could still both send, in the moment between one's check and its record.)
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use time::OffsetDateTime;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 use transport::{HandleError, Handler};
+use uuid::Uuid;
 
 use crate::compose::{self, NOTIFIED_TYPES};
 use store::notification::{Notification, NotificationStore};
 
 use crate::ports::EmailSender;
 
+/// How long recording a sent email is retried in place before the message is let go (and
+/// its redelivery sends the email again).
+const RECORD_PATIENCE: Duration = Duration::from_secs(30);
+
 /// Emails customers about their orders; consumes the notification queue.
 #[derive(Clone)]
 pub struct NotificationService {
     store: Arc<dyn NotificationStore>,
     sender: Arc<dyn EmailSender>,
+    /// Messages whose email this process is sending right now.
+    sending: Arc<Mutex<HashSet<Uuid>>>,
 }
 
 impl NotificationService {
     /// A service recording into `store` and sending through `sender`.
     pub fn new(store: Arc<dyn NotificationStore>, sender: Arc<dyn EmailSender>) -> Self {
-        Self { store, sender }
+        Self {
+            store,
+            sender,
+            sending: Arc::default(),
+        }
     }
 
     /// Sent notifications, newest first; only those for `order_id` when given.
@@ -71,6 +88,11 @@ impl Handler for NotificationService {
         let Some(draft) = compose::draft(&message) else {
             return Ok(());
         };
+        let Some(_turn) = Turn::take(&self.sending, envelope.message_id) else {
+            return Err(HandleError::Unavailable(anyhow::anyhow!(
+                "another consumer of this process is sending this notification"
+            )));
+        };
         if self.store.was_sent(envelope.message_id).await? {
             debug!("notification already sent; duplicate ignored");
             return Ok(());
@@ -87,15 +109,11 @@ impl Handler for NotificationService {
             .send(&notification)
             .await
             .map_err(|error| HandleError::Rejected(anyhow::Error::new(error)))?;
-
-        let mut tx = self.store.begin().await?;
-        if !tx.mark_handled(envelope.message_id).await? {
-            // Another consumer recorded it between our check and our send.
+        metrics::counter!("orderflow_emails_sent_total").increment(1);
+        if !self.record(&notification).await? {
             debug!("notification recorded concurrently; duplicate ignored");
             return Ok(());
         }
-        tx.record_sent(&notification).await?;
-        tx.commit().await?;
         metrics::counter!("orderflow_notifications_sent_total", "type" => envelope.message_type.clone()).increment(1);
         info!(
             order.id = %notification.order_id,
@@ -103,6 +121,70 @@ impl Handler for NotificationService {
             "customer notified"
         );
         Ok(())
+    }
+}
+
+impl NotificationService {
+    /// Records a sent email with its inbox entry; `false` when another consumer recorded it
+    /// first. The email is out already: an outage is waited out here, for a while, rather
+    /// than by a redelivery of the message, which would send the email again.
+    async fn record(&self, notification: &Notification) -> Result<bool, HandleError> {
+        let mut delay = Duration::from_millis(50);
+        let mut waited = Duration::ZERO;
+        loop {
+            match self.try_record(notification).await {
+                Err(store::StoreError::Unavailable(error)) if waited < RECORD_PATIENCE => {
+                    warn!(
+                        error = format!("{error:#}"),
+                        delay_ms = delay.as_millis(),
+                        "cannot record a sent email yet; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+                result => return result.map_err(HandleError::from),
+            }
+        }
+    }
+
+    async fn try_record(&self, notification: &Notification) -> store::Result<bool> {
+        let mut tx = self.store.begin().await?;
+        if !tx.mark_handled(notification.message_id).await? {
+            return Ok(false);
+        }
+        tx.record_sent(notification).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// The right to send one message's email in this process, given back when dropped.
+struct Turn<'a> {
+    sending: &'a Mutex<HashSet<Uuid>>,
+    message_id: Uuid,
+}
+
+impl<'a> Turn<'a> {
+    /// The turn for `message_id`, or `None` while another consumer has it.
+    fn take(sending: &'a Mutex<HashSet<Uuid>>, message_id: Uuid) -> Option<Self> {
+        let taken = sending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(message_id);
+        taken.then_some(Self {
+            sending,
+            message_id,
+        })
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.sending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.message_id);
     }
 }
 

@@ -4,7 +4,9 @@
 //! PostgreSQL, RabbitMQ and Redis when scaled out). [`start_service`] then builds the service
 //! on them, seeds its demo data, and runs its outbox relay, its queue consumers and (for the
 //! order service) the saga's deadline timer under the process's supervisor. The ports of the
-//! services it started are gathered in [`LocalPorts`] for the HTTP API.
+//! services it started are gathered in [`LocalPorts`] for the HTTP API. When fault injection is
+//! configured (`ORDERFLOW_FAULTS`, for tests), the consumers and the relay's publisher are
+//! wrapped here, so both modes, and every process of a cluster, get the same faults.
 
 use std::sync::Arc;
 
@@ -25,6 +27,8 @@ use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::{QueryStore, ViewCache};
+use tracing::warn;
+use transport::faults::FaultInjector;
 use transport::{DeadLetters, Handler, Outages, Publisher, QueueConsumer, run_consumer, run_relay};
 
 use crate::config::ServiceSettings;
@@ -106,17 +110,33 @@ pub(crate) async fn start_service(
     let outages = Outages::new();
     let handler = build_service(service, adapters, settings, &outages, supervisor, ports).await?;
     let shutdown = supervisor.token();
+    let faults = settings.faults.map(|faults| {
+        warn!(
+            queue = service.name(),
+            faults = %faults,
+            "fault injection is on: a test facility, never for production"
+        );
+        FaultInjector::new(faults, service)
+    });
+    let publisher = adapters.publisher();
     let relay = run_relay(
         service.name(),
         adapters.outbox(service),
-        adapters.publisher(),
+        match &faults {
+            Some(faults) => faults.publisher(publisher),
+            None => publisher,
+        },
         outages.reporter(),
         shutdown.clone(),
     );
     supervisor.spawn("relay", relay);
-    for _ in 0..settings.consumers {
+    for index in 0..settings.consumers {
+        let consumer = adapters.consumer(service);
         let consumer = run_consumer(
-            adapters.consumer(service),
+            match &faults {
+                Some(faults) => faults.consumer(consumer, index),
+                None => consumer,
+            },
             handler.clone(),
             settings.retry_policy(),
             outages.reporter(),

@@ -8,6 +8,7 @@ use clap::Args;
 use order_service::SagaDeadlines;
 use payment_service::SimulatedGatewaySettings;
 use transport::RetryPolicy;
+use transport::faults::Faults;
 
 /// How the services behave, whatever they run on.
 #[derive(Clone, Debug, Args)]
@@ -40,9 +41,19 @@ pub struct ServiceSettings {
     #[arg(long, env = "ORDERFLOW_PAYMENT_FAILURE_RATE", default_value_t = 0.0)]
     pub payment_failure_rate: f64,
 
+    /// How long the simulated gateway leaves a charge with the test token `tok_chargeHeld`
+    /// unanswered, in milliseconds.
+    #[arg(long, env = "ORDERFLOW_PAYMENT_HOLD_MS", default_value_t = 10_000)]
+    pub payment_hold_ms: u64,
+
     /// Concurrent consumers per queue in this process.
     #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub consumers: u32,
+
+    /// For tests only: inject delivery faults into every queue of this process, e.g.
+    /// `seed=7,duplicate=0.3,republish=0.1,reorder=8,delay=0.2:300ms,drop_ack=0.1`.
+    #[arg(long, env = "ORDERFLOW_FAULTS")]
+    pub faults: Option<Faults>,
 }
 
 impl Default for ServiceSettings {
@@ -55,7 +66,9 @@ impl Default for ServiceSettings {
             payment_deadline_ms: 30_000,
             payment_latency_ms: 0,
             payment_failure_rate: 0.0,
+            payment_hold_ms: 10_000,
             consumers: 4,
+            faults: None,
         }
     }
 }
@@ -80,6 +93,7 @@ impl ServiceSettings {
         SimulatedGatewaySettings {
             latency: Duration::from_millis(self.payment_latency_ms),
             transient_failure_rate: self.payment_failure_rate.clamp(0.0, 1.0),
+            hold: Duration::from_millis(self.payment_hold_ms),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The notification service against its real SQLite mailbox, and on the embedded queue with
 //! retries and dead letters.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +12,8 @@ use contracts::{
 };
 use notification_service::NotificationService;
 use notification_service::ports::{EmailSender, SendError};
-use store::notification::Notification;
+use store::StoreError;
+use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sqlite::{Databases, SqliteNotificationStore, SqliteQueue};
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -44,6 +46,18 @@ impl EmailSender for RecordingSender {
     }
 }
 
+/// Takes a while to accept each email, as a mail server does, and remembers it.
+#[derive(Default)]
+struct SlowSender(RecordingSender);
+
+#[async_trait]
+impl EmailSender for SlowSender {
+    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.0.send(notification).await
+    }
+}
+
 /// Refuses every email, as a mail server that rejects the recipient would.
 struct FailingSender;
 
@@ -51,6 +65,35 @@ struct FailingSender;
 impl EmailSender for FailingSender {
     async fn send(&self, _: &Notification) -> Result<(), SendError> {
         Err(SendError("550 mailbox unavailable".into()))
+    }
+}
+
+/// The real mailbox, whose first transaction fails as if the database were briefly out of
+/// reach.
+struct BrieflyUnavailable {
+    store: SqliteNotificationStore,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl NotificationStore for BrieflyUnavailable {
+    async fn begin(&self) -> store::Result<Box<dyn NotificationTx>> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(anyhow::anyhow!("database is busy")));
+        }
+        self.store.begin().await
+    }
+
+    async fn sent(
+        &self,
+        order_id: Option<OrderId>,
+        limit: usize,
+    ) -> store::Result<Vec<Notification>> {
+        self.store.sent(order_id, limit).await
+    }
+
+    async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
+        self.store.was_sent(message_id).await
     }
 }
 
@@ -153,6 +196,50 @@ async fn the_same_message_again_sends_nothing_and_records_nothing_more() {
 }
 
 #[tokio::test]
+async fn two_deliveries_of_one_message_at_once_send_one_email() {
+    let sender = Arc::new(SlowSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let completed = order_completed(OrderId::new(Uuid::now_v7()));
+
+    // Two consumers of the queue got the same message (a redelivery, a second copy).
+    let (first, second) = tokio::join!(
+        app.service.handle(&completed),
+        app.service.handle(&completed)
+    );
+    let mut outcomes = [first, second];
+    outcomes.sort_by_key(Result::is_err);
+
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[1], Ok(()) | Err(HandleError::Unavailable(_))),
+        "the other one is acknowledged or retried later, never charged: {outcomes:?}"
+    );
+    assert_eq!(sender.0.sent().len(), 1, "one email");
+    assert_eq!(app.mailbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_outage_between_sending_and_recording_does_not_send_the_email_again() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let store = BrieflyUnavailable {
+        store: SqliteNotificationStore::new(app.databases.notification.clone()),
+        failed: AtomicBool::new(false),
+    };
+    let service = NotificationService::new(Arc::new(store), sender.clone());
+    let completed = order_completed(OrderId::new(Uuid::now_v7()));
+
+    let first = service.handle(&completed).await;
+    if first.is_err() {
+        // As the consumer loop would: the message comes back.
+        service.handle(&completed).await.expect("handled");
+    }
+
+    assert_eq!(sender.sent().len(), 1, "one email");
+    assert_eq!(app.mailbox().await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_cancelled_order_sends_the_reason() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
@@ -197,7 +284,7 @@ async fn a_message_it_cannot_read_or_does_not_consume_is_rejected_not_ignored() 
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
     let reserved = envelope(OrderInventoryReserved {
-        order_id: contracts::value::OrderId::new(Uuid::now_v7()),
+        order_id: OrderId::new(Uuid::now_v7()),
         reserved_at: OffsetDateTime::now_utc(),
     });
     let unknown_type = Envelope {
@@ -209,7 +296,7 @@ async fn a_message_it_cannot_read_or_does_not_consume_is_rejected_not_ignored() 
         ..reserved.clone()
     };
     let not_its_own = envelope(contracts::ReleaseStock {
-        order_id: contracts::value::OrderId::new(Uuid::now_v7()),
+        order_id: OrderId::new(Uuid::now_v7()),
     });
 
     for poison in [unknown_type, future_version, not_its_own] {

@@ -20,7 +20,7 @@ use tracing::info;
 use transport::{HandleError, Handler};
 use uuid::Uuid;
 
-pub use simulated::{DECLINED_TOKEN, SimulatedGateway, SimulatedGatewaySettings};
+pub use simulated::{DECLINED_TOKEN, HELD_TOKEN, SimulatedGateway, SimulatedGatewaySettings};
 
 use ports::{ChargeOutcome, PaymentGateway};
 use store::payment::PaymentStore;

@@ -1,6 +1,11 @@
 //! A payment gateway that runs in-process, for the embedded mode and for tests: test card
 //! tokens in the style of the big processors, a configurable latency and a configurable rate
 //! of transient failures.
+//!
+//! Test tokens: [`DECLINED_TOKEN`] is always declined; [`HELD_TOKEN`] gets no answer until a
+//! configured time after the gateway first saw the charge (each call until then fails as
+//! unavailable, and the payment service retries), then it is captured: a payment that answers
+//! after the saga's deadline, on demand. Any other token is captured.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,11 +14,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::value::Money;
 use rand::Rng as _;
+use tokio::time::Instant;
 
 use crate::ports::{ChargeOutcome, GatewayUnavailable, PaymentGateway};
 
 /// The token that is always declined.
 pub const DECLINED_TOKEN: &str = "tok_chargeDeclined";
+
+/// The token whose charge gets no answer for [`SimulatedGatewaySettings::hold`], then is
+/// captured.
+pub const HELD_TOKEN: &str = "tok_chargeHeld";
 
 /// How the simulated gateway behaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,6 +32,8 @@ pub struct SimulatedGatewaySettings {
     pub latency: Duration,
     /// The share of calls, from 0 to 1, that fail without an answer.
     pub transient_failure_rate: f64,
+    /// How long a charge with [`HELD_TOKEN`] goes unanswered after the gateway first saw it.
+    pub hold: Duration,
 }
 
 impl Default for SimulatedGatewaySettings {
@@ -29,6 +41,7 @@ impl Default for SimulatedGatewaySettings {
         Self {
             latency: Duration::ZERO,
             transient_failure_rate: 0.0,
+            hold: Duration::from_secs(10),
         }
     }
 }
@@ -39,6 +52,8 @@ impl Default for SimulatedGatewaySettings {
 pub struct SimulatedGateway {
     settings: SimulatedGatewaySettings,
     answered: Mutex<HashMap<String, ChargeOutcome>>,
+    /// When each held charge was first asked for, by idempotency key.
+    held_since: Mutex<HashMap<String, Instant>>,
 }
 
 impl SimulatedGateway {
@@ -46,7 +61,20 @@ impl SimulatedGateway {
         Self {
             settings,
             answered: Mutex::default(),
+            held_since: Mutex::default(),
         }
+    }
+
+    /// Whether the held charge under `key` is still unanswered.
+    fn still_held(&self, key: &str) -> bool {
+        let mut held_since = self
+            .held_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let since = *held_since
+            .entry(key.to_owned())
+            .or_insert_with(Instant::now);
+        since.elapsed() < self.settings.hold
     }
 
     async fn call(&self) -> Result<(), GatewayUnavailable> {
@@ -77,6 +105,11 @@ impl PaymentGateway for SimulatedGateway {
         token: &str,
     ) -> Result<ChargeOutcome, GatewayUnavailable> {
         self.call().await?;
+        if token == HELD_TOKEN && self.still_held(idempotency_key) {
+            return Err(GatewayUnavailable(
+                "the charge is held: no answer yet".to_owned(),
+            ));
+        }
         let outcome = if token == DECLINED_TOKEN {
             ChargeOutcome::Declined {
                 reason: "card declined".to_owned(),
@@ -145,7 +178,7 @@ mod tests {
         let latency = Duration::from_millis(700);
         let gateway = SimulatedGateway::new(SimulatedGatewaySettings {
             latency,
-            transient_failure_rate: 0.0,
+            ..SimulatedGatewaySettings::default()
         });
         let started = tokio::time::Instant::now();
 
@@ -161,8 +194,8 @@ mod tests {
     #[tokio::test]
     async fn a_failure_rate_of_one_fails_every_call_without_an_answer() {
         let gateway = SimulatedGateway::new(SimulatedGatewaySettings {
-            latency: Duration::ZERO,
             transient_failure_rate: 1.0,
+            ..SimulatedGatewaySettings::default()
         });
         assert!(
             gateway
@@ -170,5 +203,30 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_held_charge_is_unanswered_until_its_hold_has_passed_then_captured() {
+        let hold = Duration::from_millis(500);
+        let gateway = SimulatedGateway::new(SimulatedGatewaySettings {
+            hold,
+            ..SimulatedGatewaySettings::default()
+        });
+        let amount = price();
+        let charge = || gateway.charge("order-1", &amount, HELD_TOKEN);
+
+        let first = charge().await;
+        tokio::time::advance(hold - Duration::from_millis(1)).await;
+        let just_before = charge().await;
+        let other_order = gateway.charge("order-2", &price(), HELD_TOKEN).await;
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let after = charge().await;
+
+        assert!(first.is_err() && just_before.is_err(), "held");
+        assert!(
+            other_order.is_err(),
+            "each charge is held from its own first call"
+        );
+        assert_eq!(after.expect("answered"), ChargeOutcome::Captured);
     }
 }

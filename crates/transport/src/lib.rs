@@ -1,11 +1,13 @@
 //! Moving messages between services: the transport ports ([`Publisher`], [`QueueConsumer`],
 //! [`DeadLetters`]), the retry and dead-letter policy, the consumer loop that classifies every
-//! failure, the outbox relay, and the record of the process's own outages they report to.
+//! failure, the outbox relay, and the record of the process's own outages they report to; for
+//! tests, a fault-injecting decorator over any transport ([`faults`]).
 //!
 //! Delivery is at-least-once; handlers make effects exactly-once with the inbox. Only a message
 //! that fails by its own fault uses up attempts; an outage is waited out without end.
 
 mod consumer;
+pub mod faults;
 mod outages;
 mod ports;
 mod relay;

@@ -1,7 +1,16 @@
 //! The scaled-out mode checked from outside: `scripts/local-cluster` runs every service as its
 //! own process on PostgreSQL, RabbitMQ and Redis, and the tests talk to the gateway.
 
+// The equivalence check's workload and end state, shared with `tests/equivalence`.
+#[path = "../equivalence/api.rs"]
+mod api;
+#[path = "../equivalence/end_state.rs"]
+mod end_state;
+#[path = "../equivalence/workload.rs"]
+mod workload;
+
 mod checks;
+mod equivalence;
 mod harness;
 mod load;
 mod outages;
