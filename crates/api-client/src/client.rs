@@ -89,6 +89,19 @@ impl ApiClient {
             .timeout(self.timeout)
     }
 
+    /// A request to `/api/v1/<segments…>` whose answer is a stream: without a timeout.
+    pub(crate) fn stream_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        self.http.request(method, self.endpoint(segments))
+    }
+
+    /// A call that had no answer.
+    pub(crate) fn unreachable(&self, source: reqwest::Error) -> ClientError {
+        ClientError::Unreachable {
+            url: source.url().cloned().unwrap_or_else(|| self.base.clone()),
+            source: source.without_url(),
+        }
+    }
+
     /// A request to an admin route: with the admin token, when this client has one.
     pub(crate) fn admin_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
         let request = self.request(method, segments);
@@ -104,10 +117,7 @@ impl ApiClient {
     /// [`ClientError::Unreachable`] when no whole answer arrives in time; the answer's
     /// problem when its status is not a success.
     pub(crate) async fn send(&self, request: RequestBuilder) -> Result<Answer> {
-        let unreachable = |source: reqwest::Error| ClientError::Unreachable {
-            url: source.url().cloned().unwrap_or_else(|| self.base.clone()),
-            source: source.without_url(),
-        };
+        let unreachable = |source| self.unreachable(source);
         let response = request.send().await.map_err(unreachable)?;
         let url = response.url().clone();
         let status = response.status();

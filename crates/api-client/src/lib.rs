@@ -14,8 +14,10 @@ mod answer;
 mod client;
 mod error;
 mod routes;
+mod updates;
 
 pub use client::ApiClient;
 pub use error::{BuildError, ClientError, Result};
 pub use reqwest::{StatusCode, Url};
 pub use routes::Placement;
+pub use updates::UpdateStream;

@@ -28,6 +28,7 @@ pub struct StockAdjustment {
 
 /// The query of `GET /api/v1/admin/notifications`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
     pub order_id: Option<Uuid>,
     pub limit: Option<usize>,

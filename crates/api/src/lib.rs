@@ -13,6 +13,7 @@ mod field;
 mod list;
 mod orders;
 mod problem;
+mod updates;
 
 pub use admin::{
     DeadLetter, DeadLetterReplayed, Notification, NotificationQuery, ProjectionRebuilt,
@@ -32,3 +33,4 @@ pub use orders::{
 pub use problem::{FieldProblem, ProblemDetails};
 /// The answer to `GET /api/v1/orders/{id}`: the read model's view, computed by `query-domain`.
 pub use query_domain::{OrderView, OrderViewItem, SagaHistoryEntry};
+pub use updates::{LAGGED_EVENT, OrderUpdate, UPDATE_EVENT, UpdateNotice};

@@ -3,7 +3,7 @@
 //! handlers cannot tell the difference, so one router serves the embedded mode, the gateway
 //! process and every service process.
 
-use api::{CatalogItem, ListQuery, Notification, OrderPage, OrderView, StockView};
+use api::{CatalogItem, ListQuery, Notification, OrderPage, OrderView, StockView, UpdateNotice};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::{OrderId, Sku};
@@ -28,7 +28,12 @@ pub trait OrderCommands: Send + Sync {
     /// The order's events; empty for an unknown order.
     async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError>;
     async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError>;
+    /// Every order status change from now on, as the order service commits them.
+    async fn updates(&self) -> Result<OrderUpdates, ApiError>;
 }
+
+/// A subscription to order status changes: ends when its source goes away.
+pub type OrderUpdates = futures_util::stream::BoxStream<'static, UpdateNotice>;
 
 /// The read model.
 #[async_trait]
@@ -84,6 +89,10 @@ impl OrderCommands for OrderService {
             .into_iter()
             .map(catalog_item)
             .collect())
+    }
+
+    async fn updates(&self) -> Result<OrderUpdates, ApiError> {
+        Ok(crate::updates::from_broadcast(self.subscribe_updates()))
     }
 }
 

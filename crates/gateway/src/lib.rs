@@ -15,6 +15,7 @@ mod openapi;
 mod orders;
 mod products;
 pub mod remote;
+mod updates;
 
 use std::sync::Arc;
 
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(orders::routes())
         .merge(products::routes())
+        .merge(updates::routes())
         .nest("/admin", admin::routes(state.clone()));
     Router::new()
         .nest("/api/v1", api)

@@ -18,6 +18,7 @@ use crate::AppState;
         crate::orders::list_orders,
         crate::orders::cancel_order,
         crate::orders::order_events,
+        crate::updates::order_updates,
         crate::products::list_products,
         crate::products::get_product,
         crate::products::catalog_only,

@@ -13,7 +13,7 @@ use contracts::Envelope;
 use contracts::value::{OrderId, Sku};
 use order_service::{OrderRequest, Placed};
 
-use crate::backends::{Mailbox, OrderCommands, OrderReads, Stock};
+use crate::backends::{Mailbox, OrderCommands, OrderReads, OrderUpdates, Stock};
 use crate::error::ApiError;
 
 /// A service in another process, reached at its base URL (e.g. `http://127.0.0.1:8081`).
@@ -103,6 +103,13 @@ impl OrderCommands for Remote {
     async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError> {
         let catalog = self.client.catalog().await;
         catalog.map_err(|error| self.api_error(error))
+    }
+
+    async fn updates(&self) -> Result<OrderUpdates, ApiError> {
+        let stream = self.client.order_updates().await;
+        Ok(crate::updates::from_remote(
+            stream.map_err(|error| self.api_error(error))?,
+        ))
     }
 }
 

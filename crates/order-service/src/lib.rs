@@ -38,10 +38,16 @@ impl Default for SagaDeadlines {
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
     deadlines: SagaDeadlines,
+    /// Committed status changes, for [`OrderService::subscribe_updates`].
+    updates: tokio::sync::broadcast::Sender<api::OrderUpdate>,
 }
 
 impl OrderService {
     pub fn new(store: Arc<dyn OrderStore>, deadlines: SagaDeadlines) -> Self {
-        Self { store, deadlines }
+        Self {
+            store,
+            deadlines,
+            updates: app::updates::channel(),
+        }
     }
 }

@@ -65,6 +65,8 @@ pub enum Command {
     /// scaled out: exit 0 when they hold, 1 with every violation listed, 2 when the databases
     /// could not be checked.
     Verify(crate::verify::VerifyArgs),
+    /// Load a running server with orders and report throughput and latencies.
+    Bench(crate::bench::BenchArgs),
     /// List and replay dead letters on a running server.
     Dlq {
         #[command(flatten)]

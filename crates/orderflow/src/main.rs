@@ -31,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
             admin,
             command,
         }) => print(Client::new(&server.url)?.dlq(&admin, command).await?),
+        Some(Command::Bench(args)) => std::process::exit(orderflow::bench::run(&args).await?),
         Some(Command::Verify(args)) => {
             std::process::exit(orderflow::verify::run(&args).await as i32)
         }

@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global log subscriber once; later calls do nothing.
@@ -20,10 +20,25 @@ pub fn init_logging() {
     };
 }
 
+/// Buckets of `orderflow_order_seconds` (placement to completion or cancellation): a
+/// Prometheus histogram, where other timings are summaries.
+const ORDER_SECONDS_BUCKETS: [f64; 14] = [
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
 /// The process's Prometheus recorder, installed on first use.
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("orderflow_order_seconds".to_owned()),
+                    &ORDER_SECONDS_BUCKETS,
+                )
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
         .clone()
 }

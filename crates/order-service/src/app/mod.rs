@@ -7,6 +7,7 @@ pub(crate) mod queries;
 pub(crate) mod replies;
 pub(crate) mod saga_runner;
 pub(crate) mod timers;
+pub(crate) mod updates;
 
 #[cfg(test)]
 mod timers_tests;

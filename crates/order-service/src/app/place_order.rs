@@ -211,10 +211,11 @@ impl OrderService {
                 other => other?,
             }
         }
+        let events = decision.events.clone();
         self.write(&mut *tx, order_id, 0, decision, None, None)
             .await?;
         tx.commit().await?;
-        metrics::counter!("orderflow_orders_placed_total").increment(1);
+        self.committed(None, &events);
         Ok(Placed {
             order_id,
             replayed: false,

@@ -98,9 +98,8 @@ impl OrderService {
                 Err(store::StoreError::Conflict) => continue,
                 result => result?,
             }
-            let order = new_events
-                .iter()
-                .fold(Some(order), order_domain::evolve)
+            let order = self
+                .committed(Some(order), &new_events)
                 .ok_or(SagaError::UnknownOrder(order_id))?;
             return Ok(Outcome::Applied(order));
         }
