@@ -23,79 +23,10 @@ use transport::{
 };
 use uuid::Uuid;
 
-/// Accepts every email and remembers it.
-#[derive(Default)]
-struct RecordingSender {
-    sent: Mutex<Vec<Notification>>,
-}
+#[path = "notification_service/senders.rs"]
+mod senders;
 
-impl RecordingSender {
-    fn sent(&self) -> Vec<Notification> {
-        self.sent.lock().expect("sent emails").clone()
-    }
-}
-
-#[async_trait]
-impl EmailSender for RecordingSender {
-    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
-        self.sent
-            .lock()
-            .expect("sent emails")
-            .push(notification.clone());
-        Ok(())
-    }
-}
-
-/// Takes a while to accept each email, as a mail server does, and remembers it.
-#[derive(Default)]
-struct SlowSender(RecordingSender);
-
-#[async_trait]
-impl EmailSender for SlowSender {
-    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        self.0.send(notification).await
-    }
-}
-
-/// Refuses every email, as a mail server that rejects the recipient would.
-struct FailingSender;
-
-#[async_trait]
-impl EmailSender for FailingSender {
-    async fn send(&self, _: &Notification) -> Result<(), SendError> {
-        Err(SendError("550 mailbox unavailable".into()))
-    }
-}
-
-/// The real mailbox, whose first transaction fails as if the database were briefly out of
-/// reach.
-struct BrieflyUnavailable {
-    store: SqliteNotificationStore,
-    failed: AtomicBool,
-}
-
-#[async_trait]
-impl NotificationStore for BrieflyUnavailable {
-    async fn begin(&self) -> store::Result<Box<dyn NotificationTx>> {
-        if !self.failed.swap(true, Ordering::SeqCst) {
-            return Err(StoreError::Unavailable(anyhow::anyhow!("database is busy")));
-        }
-        self.store.begin().await
-    }
-
-    async fn sent(
-        &self,
-        order_id: Option<OrderId>,
-        limit: usize,
-    ) -> store::Result<Vec<Notification>> {
-        self.store.sent(order_id, limit).await
-    }
-
-    async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
-        self.store.was_sent(message_id).await
-    }
-}
+use senders::{BrieflyUnavailable, FailingSender, RecordingSender, SlowSender};
 
 struct TestApp {
     service: NotificationService,

@@ -1,0 +1,78 @@
+//! The test doubles of the notification service's tests: email senders that record, take
+//! their time or refuse, and a mailbox whose first transaction finds the database unavailable.
+
+use super::*;
+
+/// Accepts every email and remembers it.
+#[derive(Default)]
+pub(crate) struct RecordingSender {
+    sent: Mutex<Vec<Notification>>,
+}
+
+impl RecordingSender {
+    pub(crate) fn sent(&self) -> Vec<Notification> {
+        self.sent.lock().expect("sent emails").clone()
+    }
+}
+
+#[async_trait]
+impl EmailSender for RecordingSender {
+    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        self.sent
+            .lock()
+            .expect("sent emails")
+            .push(notification.clone());
+        Ok(())
+    }
+}
+
+/// Takes a while to accept each email, as a mail server does, and remembers it.
+#[derive(Default)]
+pub(crate) struct SlowSender(pub(crate) RecordingSender);
+
+#[async_trait]
+impl EmailSender for SlowSender {
+    async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.0.send(notification).await
+    }
+}
+
+/// Refuses every email, as a mail server that rejects the recipient would.
+pub(crate) struct FailingSender;
+
+#[async_trait]
+impl EmailSender for FailingSender {
+    async fn send(&self, _: &Notification) -> Result<(), SendError> {
+        Err(SendError("550 mailbox unavailable".into()))
+    }
+}
+
+/// The real mailbox, whose first transaction fails as if the database were briefly out of
+/// reach.
+pub(crate) struct BrieflyUnavailable {
+    pub(crate) store: SqliteNotificationStore,
+    pub(crate) failed: AtomicBool,
+}
+
+#[async_trait]
+impl NotificationStore for BrieflyUnavailable {
+    async fn begin(&self) -> store::Result<Box<dyn NotificationTx>> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(anyhow::anyhow!("database is busy")));
+        }
+        self.store.begin().await
+    }
+
+    async fn sent(
+        &self,
+        order_id: Option<OrderId>,
+        limit: usize,
+    ) -> store::Result<Vec<Notification>> {
+        self.store.sent(order_id, limit).await
+    }
+
+    async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
+        self.store.was_sent(message_id).await
+    }
+}
