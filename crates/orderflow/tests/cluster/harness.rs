@@ -202,12 +202,24 @@ impl Cluster {
             .expect("pid")
     }
 
+    /// Kills the process with SIGKILL and returns once it is gone (or a zombie): on a busy
+    /// machine a process takes a while to die, and a `start` issued meanwhile would take it
+    /// for running and not start it again.
     pub(crate) fn kill_9(&self, name: &str) {
+        let pid = self.pid(name);
         let status = Command::new("kill")
-            .args(["-KILL", &self.pid(name).to_string()])
+            .args(["-KILL", &pid.to_string()])
             .status()
             .expect("kill");
         assert!(status.success(), "kill -9 {name}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while is_alive(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} (pid {pid}) still alive 30 s after kill -9"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub(crate) async fn place(&self, body: &Value) -> (u16, Value) {
@@ -356,4 +368,16 @@ impl Drop for Cluster {
             .join();
         }
     }
+}
+
+/// Whether `pid` is a live process: neither gone nor a zombie waiting to be reaped.
+fn is_alive(pid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    let state = stat
+        .rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next());
+    !matches!(state, None | Some('Z' | 'X'))
 }
