@@ -71,7 +71,7 @@ impl QueryService {
             .transpose()?;
         let filter = OrderFilter {
             customer_email: non_blank(query.customer_email).map(|email| email.to_lowercase()),
-            status: query.status.map(|status| status.as_str().to_owned()),
+            status: query.status,
             text: non_blank(query.text),
             before: before.map(|cursor| (cursor.created_at_ms, cursor.order_id)),
             // One more than asked tells whether another page follows.

@@ -62,7 +62,7 @@ where
     }
     if let Some(status) = &filter.status {
         sql.push(" AND status = ")
-            .push_bind(status.trim().to_uppercase());
+            .push_bind(status.as_str().to_owned());
     }
     if let Some(text) = &filter.text {
         let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
@@ -85,6 +85,7 @@ where
 #[cfg(test)]
 mod tests {
     use contracts::value::OrderId;
+    use order_domain::OrderStatus;
     use query_domain::OrderViewItem;
     use sqlx::{Postgres, Sqlite};
     use time::OffsetDateTime;
@@ -155,7 +156,7 @@ mod tests {
     fn every_filter_adds_its_condition_with_the_dialects_placeholders() {
         let filter = OrderFilter {
             customer_email: Some(" Ada@Example.com ".into()),
-            status: Some("completed".into()),
+            status: Some(OrderStatus::Completed),
             text: Some("50%".into()),
             before: Some((1_700_000_000_000, OrderId::new(Uuid::now_v7()))),
             limit: 10,

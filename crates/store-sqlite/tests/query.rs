@@ -2,6 +2,7 @@
 
 use contracts::value::{Email, OrderId, Quantity, Sku};
 use contracts::{Envelope, Message, OrderLine, OrderPlaced, Queue};
+use order_domain::OrderStatus;
 use query_domain::{self as view, OrderView};
 use store::query::{OrderFilter, QueryStore as _};
 use store_sqlite::{SqliteDatabase, SqliteQueryStore};
@@ -127,7 +128,7 @@ async fn saving_a_view_again_replaces_it() {
         Some(view.clone())
     );
     let completed = OrderFilter {
-        status: Some("COMPLETED".into()),
+        status: Some(OrderStatus::Completed),
         ..filter()
     };
     assert_eq!(store.list(&completed).await.expect("list"), [view]);

@@ -5,6 +5,7 @@ use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
+use order_domain::OrderStatus;
 use query_domain::OrderView;
 
 /// Filters for listing orders; `None` means "any". Clients page with an opaque cursor, which
@@ -13,8 +14,8 @@ use query_domain::OrderView;
 pub struct OrderFilter {
     /// Exact address, compared in lowercase.
     pub customer_email: Option<String>,
-    /// Exact status, e.g. `COMPLETED`.
-    pub status: Option<String>,
+    /// Exact status, parsed once at the edge.
+    pub status: Option<OrderStatus>,
     /// Free text, case-insensitive: a substring of the order id, the customer's email or a
     /// product id.
     pub text: Option<String>,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use contracts::value::{Email, OrderId, Quantity};
 use contracts::{Envelope, Message, OrderInventoryReserved, OrderLine, OrderPlaced};
+use order_domain::OrderStatus;
 use query_domain::{self as view, Cursor, OrderView};
 use store::query::{OrderFilter, QueryStore};
 use time::{Duration, OffsetDateTime};
@@ -98,7 +99,7 @@ pub async fn saving_a_view_again_replaces_it(store: Arc<dyn QueryStore>) {
         Some(view.clone())
     );
     let completed = OrderFilter {
-        status: Some("completed".into()),
+        status: Some(OrderStatus::Completed),
         ..all()
     };
     assert_eq!(
@@ -180,7 +181,7 @@ pub async fn views_are_listed_newest_first_by_filter_and_before_a_cursor(
         ada_newest_first[2..]
     );
     let completed = OrderFilter {
-        status: Some("COMPLETED".into()),
+        status: Some(OrderStatus::Completed),
         ..by_ada
     };
     assert_eq!(
