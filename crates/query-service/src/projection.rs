@@ -19,23 +19,9 @@ use store::query::QueryTx;
 #[async_trait]
 impl Handler for QueryService {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
-        // Read first, whatever the type: a message this build cannot read is poison, and must
-        // end in a dead letter rather than be acknowledged unread.
-        let message = envelope.decode()?;
-        if !envelope.message_type.starts_with("order.") {
-            debug!("not an order event; ignored");
+        let Some(order_id) = projected_order(envelope)? else {
             return Ok(());
-        }
-        let order_id = message.order_id();
-        if order_id.as_uuid() != envelope.correlation_id {
-            return Err(HandleError::Rejected(anyhow::anyhow!(
-                "correlation id {} does not match the payload's order id {order_id}",
-                envelope.correlation_id
-            )));
-        }
-        if OrderEvent::try_from(message).is_err() {
-            return Ok(());
-        }
+        };
         let mut tx = self.store.begin().await?;
         if !tx.mark_handled(envelope.message_id).await? {
             debug!("event already projected; duplicate ignored");
@@ -56,6 +42,92 @@ impl Handler for QueryService {
         );
         Ok(())
     }
+
+    fn handles_batches(&self) -> bool {
+        true
+    }
+
+    /// Keeps every new event of the batch and folds each order it touches once, all in one
+    /// transaction. If anything fails, nothing of the batch is kept and each message is handled
+    /// on its own, so the one at fault is found and charged alone.
+    async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandleError>> {
+        match self.project_together(envelopes).await {
+            Ok(views) => {
+                for view in &views {
+                    self.cache.put(view).await;
+                }
+                metrics::counter!("orderflow_views_projected_total").increment(views.len() as u64);
+                envelopes.iter().map(|_| Ok(())).collect()
+            }
+            Err(error) => {
+                debug!(error = %error, "batch not projected together; one message at a time");
+                let mut outcomes = Vec::with_capacity(envelopes.len());
+                for envelope in envelopes {
+                    outcomes.push(self.handle(envelope).await);
+                }
+                outcomes
+            }
+        }
+    }
+}
+
+impl QueryService {
+    /// The batch path of [`Handler::handle_batch`]: the views it saved, or the first failure.
+    async fn project_together(
+        &self,
+        envelopes: &[&Envelope],
+    ) -> Result<Vec<OrderView>, HandleError> {
+        let mut touched: Vec<OrderId> = Vec::new();
+        let mut tx = self.store.begin().await?;
+        for envelope in envelopes {
+            let Some(order_id) = projected_order(envelope)? else {
+                continue;
+            };
+            if !tx.mark_handled(envelope.message_id).await? {
+                continue;
+            }
+            tx.keep_event(envelope).await?;
+            if !touched.contains(&order_id) {
+                touched.push(order_id);
+            }
+        }
+        let mut views = Vec::with_capacity(touched.len());
+        for order_id in touched {
+            if let Some(view) = refresh_view(tx.as_mut(), order_id)
+                .await
+                .map_err(handle_error)?
+            {
+                views.push(view);
+            }
+        }
+        tx.commit().await?;
+        Ok(views)
+    }
+}
+
+/// The order whose view `envelope` changes; `None` for a message the read model ignores.
+///
+/// # Errors
+/// [`HandleError::Rejected`] for a message this build cannot read (poison: it must end in a
+/// dead letter rather than be acknowledged unread) or whose ids disagree.
+fn projected_order(envelope: &Envelope) -> Result<Option<OrderId>, HandleError> {
+    // Read first, whatever the type.
+    let message = envelope.decode()?;
+    if !envelope.message_type.starts_with("order.") {
+        debug!("not an order event; ignored");
+        return Ok(None);
+    }
+    let order_id = message.order_id();
+    if order_id.as_uuid() != envelope.correlation_id {
+        return Err(HandleError::Rejected(anyhow::anyhow!(
+            "correlation id {} does not match the payload's order id {order_id}",
+            envelope.correlation_id
+        )));
+    }
+    if OrderEvent::try_from(message).is_err() {
+        return Ok(None);
+    }
+    Ok(Some(order_id))
 }
 
 /// Folds the order's kept events into its view and saves it; `None` (and nothing saved) while

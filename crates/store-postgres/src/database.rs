@@ -12,7 +12,7 @@ use contracts::Queue;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use store_sql::migrations::Scripts;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 use crate::error::SqlResultExt as _;
 use crate::unit_of_work::PgTx;
@@ -53,10 +53,8 @@ pub struct PgDatabase {
 struct Inner {
     service: Queue,
     pool: PgPool,
-    /// How to open a connection on this schema (the outbox listener opens its own).
-    options: PgConnectOptions,
-    /// Cancelled by [`PgDatabase::close`]: stops the outbox listeners.
-    closed: CancellationToken,
+    /// Woken when a transaction of this process that wrote to the outbox commits.
+    outbox_committed: Notify,
 }
 
 impl PgDatabase {
@@ -88,7 +86,10 @@ impl PgDatabase {
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(IDLE_TIMEOUT)
-            .connect_with(options.clone())
+            // No ping before each use: a round trip per transaction for nothing. A broken
+            // connection fails its statement instead, which is an outage like any other.
+            .test_before_acquire(false)
+            .connect_with(options)
             .await
             .with_context(|| format!("connect to the {} database", service.name()))?;
         let mut migrator = MIGRATIONS.migrator(service);
@@ -103,8 +104,7 @@ impl PgDatabase {
             inner: Arc::new(Inner {
                 service,
                 pool,
-                options,
-                closed: CancellationToken::new(),
+                outbox_committed: Notify::new(),
             }),
         })
     }
@@ -127,7 +127,7 @@ impl PgDatabase {
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(PoolSettings::default().acquire_timeout)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .with_context(|| format!("connect to the {} database", service.name()))?;
         let exists: bool = sqlx::query_scalar(
@@ -147,8 +147,7 @@ impl PgDatabase {
             inner: Arc::new(Inner {
                 service,
                 pool,
-                options,
-                closed: CancellationToken::new(),
+                outbox_committed: Notify::new(),
             }),
         })
     }
@@ -167,18 +166,11 @@ impl PgDatabase {
         &self.inner.pool
     }
 
-    pub(crate) fn connect_options(&self) -> &PgConnectOptions {
-        &self.inner.options
-    }
-
-    pub(crate) fn closed(&self) -> &CancellationToken {
-        &self.inner.closed
-    }
-
-    /// The channel a commit with outbox messages notifies; one per service, since every
-    /// service's schema shares the database's channels.
-    pub(crate) fn outbox_channel(&self) -> String {
-        format!("orderflow_outbox_{}", self.inner.service.name())
+    /// Woken by each commit of this process that wrote to the outbox: this service's relay
+    /// runs in every process that writes its outbox, so no commit needs to reach another
+    /// process (a relay also polls, for rows other replicas' relays left behind).
+    pub(crate) fn outbox_committed(&self) -> &Notify {
+        &self.inner.outbox_committed
     }
 
     pub(crate) async fn begin(&self) -> store::Result<PgTx> {
@@ -199,9 +191,8 @@ impl PgDatabase {
         matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
     }
 
-    /// Stops the outbox listeners and closes the pool, waiting for connections in use.
+    /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
-        self.inner.closed.cancel();
         self.inner.pool.close().await;
     }
 }

@@ -24,7 +24,6 @@ mod audit;
 mod database;
 mod error;
 mod inventory;
-mod listener;
 mod notification;
 mod order;
 mod outbox;

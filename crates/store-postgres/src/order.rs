@@ -7,10 +7,9 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
+use store::StoreError;
 use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
-use store_sql::order::{
-    due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
-};
+use store_sql::order::{due_deadline, idempotent_request, product, recorded_event};
 use store_sql::value::{duration_millis, envelope_json, to_limit};
 
 use crate::database::PgDatabase;
@@ -104,18 +103,31 @@ impl OrderTx for PgTx {
         expected_version: u64,
         events: &[Envelope],
     ) -> store::Result<()> {
-        let current: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(stream_version), 0)::bigint FROM events WHERE stream_id = $1",
-        )
+        let Some((first, rest)) = events.split_first() else {
+            return Ok(());
+        };
+        let expected = i64::try_from(expected_version).map_err(|_| StoreError::Conflict)?;
+        // The version check and the first event in one statement: it inserts only when the
+        // stream stands at `expected`. Two writers that both see it so race on the UNIQUE
+        // (stream_id, stream_version) constraint: the second waits for the first and, if it
+        // commits, fails with a unique violation, which is a Conflict too.
+        let appended = sqlx::query(concat!(
+            "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
+            "SELECT $1, $2 + 1, $3, $4, ",
+            now_ms!(),
+            " WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2"
+        ))
         .bind(order_id.to_string())
-        .fetch_one(&mut *self.tx)
+        .bind(expected)
+        .bind(first.message_id.to_string())
+        .bind(envelope_json(first)?)
+        .execute(&mut *self.tx)
         .await
-        .or_store_error("read stream version")?;
-        ensure_stream_at(current, expected_version)?;
-        for (offset, envelope) in (1..).zip(events) {
-            // Two writers that both read `current` race here: the UNIQUE (stream_id,
-            // stream_version) constraint makes the second wait for the first and, if it
-            // commits, fail with a unique violation, which is a Conflict.
+        .or_store_error("append order event")?;
+        if appended.rows_affected() != 1 {
+            return Err(StoreError::Conflict);
+        }
+        for (offset, envelope) in (2..).zip(rest) {
             sqlx::query(concat!(
                 "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
                 "VALUES ($1, $2, $3, $4, ",
@@ -123,7 +135,7 @@ impl OrderTx for PgTx {
                 ")"
             ))
             .bind(order_id.to_string())
-            .bind(current + offset)
+            .bind(expected + offset)
             .bind(envelope.message_id.to_string())
             .bind(envelope_json(envelope)?)
             .execute(&mut *self.tx)

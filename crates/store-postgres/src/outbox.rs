@@ -9,7 +9,6 @@
 //! deleted when published, so a row committed late by a slower transaction is simply read next
 //! time: there is no position to skip past it. It never publishes anything itself.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,7 +19,6 @@ use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
-use crate::listener::OutboxWakeups;
 
 /// How long a relay holds the rows it read before another relay may take them.
 const DEFAULT_CLAIM: Duration = Duration::from_secs(30);
@@ -34,7 +32,6 @@ pub struct PgOutbox {
     /// Who claims rows: this relay, as opposed to other replicas.
     relay_id: String,
     claim: Duration,
-    wakeups: Arc<OutboxWakeups>,
 }
 
 impl PgOutbox {
@@ -43,7 +40,6 @@ impl PgOutbox {
     pub fn new(database: PgDatabase) -> Self {
         Self {
             relay_id: Uuid::new_v4().to_string(),
-            wakeups: Arc::new(OutboxWakeups::new(database.clone())),
             database,
             claim: DEFAULT_CLAIM,
         }
@@ -62,8 +58,6 @@ impl PgOutbox {
 #[async_trait]
 impl OutboxReader for PgOutbox {
     async fn pending(&self, max: usize) -> store::Result<Vec<OutboxEntry>> {
-        // Listening from the first read on, so the first wait already hears commits.
-        self.wakeups.ensure_listening();
         let rows = sqlx::query(concat!(
             "UPDATE outbox SET claimed_by = $3, claimed_until = ",
             now_ms!(),
@@ -99,7 +93,9 @@ impl OutboxReader for PgOutbox {
     }
 
     async fn wait_for_new(&self, timeout: Duration) {
-        self.wakeups.wait(timeout).await;
+        // A commit while nobody waited left a permit: a commit between the read and this
+        // wait is not missed.
+        let _ = tokio::time::timeout(timeout, self.database.outbox_committed().notified()).await;
     }
 
     async fn lag(&self) -> store::Result<u64> {

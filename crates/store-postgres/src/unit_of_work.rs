@@ -89,18 +89,14 @@ impl UnitOfWork for PgTx {
 
     async fn commit(self: Box<Self>) -> store::Result<()> {
         let Self {
-            mut tx,
+            tx,
             database,
             wrote_outbox,
         } = *self;
+        tx.commit().await.or_store_error("commit")?;
         if wrote_outbox {
-            // Delivered to listening relays (in any process) only if the commit succeeds.
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(database.outbox_channel())
-                .execute(&mut *tx)
-                .await
-                .or_store_error("notify outbox relays")?;
+            database.outbox_committed().notify_one();
         }
-        tx.commit().await.or_store_error("commit")
+        Ok(())
     }
 }

@@ -34,7 +34,19 @@ impl Postgres {
         }
     }
 
+    /// The schema of `service`, connected once and shared, as in a process: its stores and its
+    /// relay's outbox on one pool (a commit wakes the relay of its own process).
     async fn database(&self, service: Queue) -> PgDatabase {
+        let connected = self
+            .connected
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .find(|database| database.service() == service)
+            .cloned();
+        if let Some(database) = connected {
+            return database;
+        }
         let database = PgDatabase::connect(self.test_database.url(), service)
             .await
             .expect("connect and migrate");

@@ -191,61 +191,6 @@ async fn a_message_claimed_by_a_relay_that_died_is_handed_out_once_its_claim_exp
     test_database.drop_database().await.expect("drop database");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_relay_is_woken_again_after_its_listening_connection_is_killed() {
-    let test_database = TestDatabase::create().await.expect("create database");
-    let database = PgDatabase::connect(test_database.url(), Queue::Order)
-        .await
-        .expect("connect");
-    let store = PgOrderStore::new(database.clone());
-    let outbox = PgOutbox::new(database.clone());
-    assert!(outbox.pending(10).await.expect("pending").is_empty());
-
-    let admin = sqlx::PgPool::connect(test_database.url())
-        .await
-        .expect("connect");
-    let started = Instant::now();
-    let killed = loop {
-        let killed: Vec<bool> = sqlx::query_scalar(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
-        )
-        .fetch_all(&admin)
-        .await
-        .expect("kill the listening connection");
-        if !killed.is_empty() {
-            break killed;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never listened"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(killed, [true]);
-    admin.close().await;
-    // Use up the wake-ups of the first connection and of the reconnection.
-    outbox.wait_for_new(Duration::from_millis(500)).await;
-    outbox.wait_for_new(Duration::from_millis(500)).await;
-
-    let started = Instant::now();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        enqueue(&store, 1).await;
-    });
-    while outbox.lag().await.expect("lag") == 0 {
-        outbox.wait_for_new(Duration::from_secs(20)).await;
-    }
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "woken by the commit, not by the polling timeout (after {:?})",
-        started.elapsed()
-    );
-    writer.await.expect("writer task");
-    database.close().await;
-    test_database.drop_database().await.expect("drop database");
-}
-
 #[tokio::test]
 async fn a_broken_check_constraint_is_unexpected_not_a_conflict() {
     let test_database = TestDatabase::create().await.expect("create database");

@@ -47,6 +47,22 @@ pub trait Handler: Send + Sync {
     /// # Errors
     /// [`HandleError`], classified as above.
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError>;
+
+    /// Whether [`Handler::handle_batch`] does better than one [`Handler::handle`] after another.
+    fn handles_batches(&self) -> bool {
+        false
+    }
+
+    /// Handles several messages, one outcome each, in order: a handler that can store many in
+    /// one transaction does (fewer commits and round trips per message), and falls back to one
+    /// at a time when any of them fails, so that one bad message never fails its batch-mates.
+    async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandleError>> {
+        let mut outcomes = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            outcomes.push(self.handle(envelope).await);
+        }
+        outcomes
+    }
 }
 
 const IDLE_WAIT: Duration = Duration::from_millis(500);
@@ -96,48 +112,104 @@ pub async fn run_consumer(
                 () = consumer.wait_for_messages(IDLE_WAIT) => continue,
             }
         }
+        if deliveries.len() > 1 && handler.handles_batches() {
+            handle_batch(consumer.as_ref(), handler.as_ref(), &policy, &deliveries).await;
+            continue;
+        }
         for delivery in deliveries {
-            let span = info_span!(
-                "handle_message",
-                queue,
-                message.id = %delivery.envelope.message_id,
-                message.r#type = %delivery.envelope.message_type,
-                order.id = %delivery.envelope.correlation_id,
-                attempt = delivery.attempts + 1,
-            );
-            settle(consumer.as_ref(), handler.as_ref(), &policy, &delivery)
+            let span = message_span(queue, &delivery);
+            let started = std::time::Instant::now();
+            let outcome = handle_one(handler.as_ref(), &delivery.envelope)
+                .instrument(span.clone())
+                .await;
+            metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
+                .record(started.elapsed());
+            settle(consumer.as_ref(), &policy, &delivery, outcome)
                 .instrument(span)
                 .await;
         }
     }
 }
 
-async fn settle(
+fn message_span(queue: &str, delivery: &Delivery) -> tracing::Span {
+    info_span!(
+        "handle_message",
+        queue,
+        message.id = %delivery.envelope.message_id,
+        message.r#type = %delivery.envelope.message_type,
+        order.id = %delivery.envelope.correlation_id,
+        attempt = delivery.attempts + 1,
+    )
+}
+
+/// A panicking handler is a bug: the message is rejected like any other failure, and the
+/// consumer goes on.
+fn panic_rejection(panic: &(dyn std::any::Any + Send)) -> HandleError {
+    let reason = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    HandleError::Rejected(anyhow::anyhow!("handler panicked: {reason}"))
+}
+
+async fn handle_one(handler: &dyn Handler, envelope: &Envelope) -> Result<(), HandleError> {
+    AssertUnwindSafe(handler.handle(envelope))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(panic_rejection(panic.as_ref())))
+}
+
+/// Handles `deliveries` together, then settles each by its own outcome. If the batch panics,
+/// each message is handled again on its own, so only the one at fault is charged.
+async fn handle_batch(
     consumer: &dyn QueueConsumer,
     handler: &dyn Handler,
     policy: &RetryPolicy,
+    deliveries: &[Delivery],
+) {
+    let queue = consumer.queue().name();
+    let started = std::time::Instant::now();
+    let envelopes: Vec<&Envelope> = deliveries.iter().map(|d| &d.envelope).collect();
+    let batch = AssertUnwindSafe(handler.handle_batch(&envelopes))
+        .catch_unwind()
+        .instrument(info_span!(
+            "handle_batch",
+            queue,
+            messages = deliveries.len()
+        ))
+        .await;
+    let outcomes = match batch {
+        Ok(outcomes) if outcomes.len() == deliveries.len() => outcomes,
+        _ => {
+            let mut outcomes = Vec::with_capacity(deliveries.len());
+            for delivery in deliveries {
+                outcomes.push(
+                    handle_one(handler, &delivery.envelope)
+                        .instrument(message_span(queue, delivery))
+                        .await,
+                );
+            }
+            outcomes
+        }
+    };
+    let each = started.elapsed() / u32::try_from(deliveries.len()).unwrap_or(u32::MAX);
+    for (delivery, outcome) in deliveries.iter().zip(outcomes) {
+        metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(each);
+        settle(consumer, policy, delivery, outcome)
+            .instrument(message_span(queue, delivery))
+            .await;
+    }
+}
+
+async fn settle(
+    consumer: &dyn QueueConsumer,
+    policy: &RetryPolicy,
     delivery: &Delivery,
+    outcome: Result<(), HandleError>,
 ) {
     let queue = consumer.queue().name();
     let message_type = delivery.envelope.message_type.clone();
-    let started = std::time::Instant::now();
-    // A panicking handler is a bug: the message is rejected like any other failure, and the
-    // consumer goes on.
-    let outcome = AssertUnwindSafe(handler.handle(&delivery.envelope))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| {
-            let reason = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(HandleError::Rejected(anyhow::anyhow!(
-                "handler panicked: {reason}"
-            )))
-        });
-    metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
-        .record(started.elapsed());
     let settled = match outcome {
         Ok(()) => {
             debug!("handled");

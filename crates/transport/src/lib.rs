@@ -14,6 +14,8 @@ mod relay;
 mod retry;
 
 #[cfg(test)]
+mod batch_tests;
+#[cfg(test)]
 mod consumer_tests;
 #[cfg(test)]
 mod outage_tests;

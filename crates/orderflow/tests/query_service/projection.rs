@@ -119,3 +119,56 @@ async fn a_message_of_a_type_nobody_knows_is_rejected_not_ignored() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn a_batch_of_two_orders_events_each_twice_gives_both_views() {
+    let app = spawn_app().await;
+    let (first, second) = (new_order_id(), new_order_id());
+    let mut events = completed_order(first, "ada@example.com", "product-002", at(0));
+    events.extend(completed_order(
+        second,
+        "bob@example.com",
+        "product-001",
+        at(1),
+    ));
+    events.extend(events.clone());
+    let batch: Vec<&Envelope> = events.iter().collect();
+
+    let outcomes = app.service.handle_batch(&batch).await;
+
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    for (order_id, email) in [(first, "ada@example.com"), (second, "bob@example.com")] {
+        let view = app
+            .service
+            .order(order_id)
+            .await
+            .expect("read the view")
+            .expect("a view");
+        assert_eq!(view.status, "COMPLETED");
+        assert_eq!(view.customer_email, email);
+        assert_eq!(view.history.len(), 4, "each event once: {:?}", view.history);
+    }
+}
+
+#[tokio::test]
+async fn a_poison_event_in_a_batch_is_rejected_alone() {
+    let app = spawn_app().await;
+    let good = new_order_id();
+    let mut broken = placed(new_order_id(), "eve@example.com", "product-002", at(0));
+    broken.payload = serde_json::json!({"order_id": broken.correlation_id, "items": "not a list"});
+    let events = completed_order(good, "ada@example.com", "product-002", at(0));
+    let mut batch: Vec<&Envelope> = events.iter().collect();
+    batch.insert(1, &broken);
+
+    let outcomes = app.service.handle_batch(&batch).await;
+
+    assert!(
+        matches!(outcomes[1], Err(HandleError::Rejected(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes.iter().filter(|outcome| outcome.is_ok()).count(), 4);
+    assert_eq!(
+        app.store.order_ids().await.expect("read order ids"),
+        vec![good]
+    );
+}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{Delivery, Publisher, QueueConsumer, TransportError};
 
 /// The `index`-th test message: its order id is `index`, so a trace can name it.
-pub(super) fn message(index: u128) -> Envelope {
+pub(crate) fn message(index: u128) -> Envelope {
     let message = Message::from(StockReserved {
         order_id: contracts::value::OrderId::new(Uuid::from_u128(index)),
     });
@@ -23,31 +23,31 @@ pub(super) fn message(index: u128) -> Envelope {
 }
 
 /// Which test message a delivery carries.
-pub(super) fn index_of(delivery: &Delivery) -> u128 {
+pub(crate) fn index_of(delivery: &Delivery) -> u128 {
     delivery.envelope.correlation_id.as_u128()
 }
 
 #[derive(Default)]
-pub(super) struct FakeQueue {
+pub(crate) struct FakeQueue {
     state: Mutex<FakeState>,
 }
 
 #[derive(Default)]
-pub(super) struct FakeState {
+pub(crate) struct FakeState {
     /// Messages not leased, with when they become visible, in the order they came.
     waiting: Vec<(Instant, Delivery)>,
     leased: HashMap<i64, Delivery>,
     next_tag: i64,
-    pub(super) acked: Vec<Uuid>,
+    pub(crate) acked: Vec<Uuid>,
     /// `(message, delay, error, charged)` of every retry.
-    pub(super) retried: Vec<(Uuid, Duration, String, bool)>,
-    pub(super) dead_lettered: Vec<Uuid>,
+    pub(crate) retried: Vec<(Uuid, Duration, String, bool)>,
+    pub(crate) dead_lettered: Vec<Uuid>,
     /// Every batch published, as message ids.
-    pub(super) published: Vec<Vec<Uuid>>,
+    pub(crate) published: Vec<Vec<Uuid>>,
 }
 
 impl FakeQueue {
-    pub(super) fn with_messages(count: u128) -> Self {
+    pub(crate) fn with_messages(count: u128) -> Self {
         let queue = Self::default();
         for index in 0..count {
             queue.put(message(index));
@@ -55,7 +55,7 @@ impl FakeQueue {
         queue
     }
 
-    pub(super) fn state(&self) -> MutexGuard<'_, FakeState> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, FakeState> {
         self.state.lock().expect("not poisoned")
     }
 
@@ -70,7 +70,7 @@ impl FakeQueue {
     }
 
     /// Whether every message was settled for good (acknowledged or dead-lettered).
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         let state = self.state();
         state.waiting.is_empty() && state.leased.is_empty()
     }

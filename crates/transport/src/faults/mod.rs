@@ -17,7 +17,7 @@
 mod consumer;
 mod copies;
 #[cfg(test)]
-mod fake_queue;
+pub(crate) mod fake_queue;
 mod publisher;
 mod settings;
 #[cfg(test)]
