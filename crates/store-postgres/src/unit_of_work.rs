@@ -87,6 +87,31 @@ impl UnitOfWork for PgTx {
         Ok(())
     }
 
+    async fn enqueue_all(&mut self, envelopes: &[Envelope]) -> store::Result<()> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = envelopes.iter().map(|e| e.message_id.to_string()).collect();
+        let bodies = envelopes
+            .iter()
+            .map(envelope_json)
+            .collect::<store::Result<Vec<_>>>()?;
+        // One round trip for them all; ids are taken in the arrays' order.
+        sqlx::query(concat!(
+            "INSERT INTO outbox (message_id, envelope, created_at) SELECT message_id, envelope, ",
+            now_ms!(),
+            " FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS m(message_id, envelope, n)",
+            " ORDER BY n"
+        ))
+        .bind(ids)
+        .bind(bodies)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("write outbox messages")?;
+        self.wrote_outbox = true;
+        Ok(())
+    }
+
     async fn commit(self: Box<Self>) -> store::Result<()> {
         let Self {
             tx,

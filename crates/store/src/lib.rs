@@ -53,6 +53,18 @@ pub trait UnitOfWork: Send {
     /// [`StoreError`] when the write fails.
     async fn enqueue(&mut self, envelope: &Envelope) -> Result<()>;
 
+    /// Adds several messages to the outbox, in order; an adapter that can write them in one
+    /// statement does.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    async fn enqueue_all(&mut self, envelopes: &[Envelope]) -> Result<()> {
+        for envelope in envelopes {
+            self.enqueue(envelope).await?;
+        }
+        Ok(())
+    }
+
     /// Makes every change of this transaction durable at once.
     ///
     /// # Errors

@@ -31,7 +31,10 @@ pub async fn run_relay(
         }
         match relayed {
             Ok(0) if shutdown.is_cancelled() => return,
-            Ok(0) => {
+            // Nothing, or a batch short of full, drained the outbox as it stood: wait for the
+            // next commit (one that came meanwhile has left its wake-up) instead of reading
+            // once more for nothing. On shutdown, read until nothing is left.
+            Ok(relayed) if relayed < BATCH && !shutdown.is_cancelled() => {
                 failures = 0;
                 tokio::select! {
                     () = outbox.wait_for_new(POLL) => {}

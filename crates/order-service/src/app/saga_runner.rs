@@ -133,12 +133,14 @@ impl OrderService {
         if !events.is_empty() {
             tx.append(order_id, expected_version, &events).await?;
         }
-        for event in &events {
-            tx.enqueue(event).await?;
-        }
-        for command in decision.commands {
-            tx.enqueue(&envelope(command.into())).await?;
-        }
+        let mut outgoing = events;
+        outgoing.extend(
+            decision
+                .commands
+                .into_iter()
+                .map(|command| envelope(command.into())),
+        );
+        tx.enqueue_all(&outgoing).await?;
         match decision.deadline {
             Deadline::Keep => {}
             Deadline::Set(step) => tx.set_deadline(order_id, step, self.deadline(step)).await?,

@@ -108,7 +108,7 @@ pub async fn outbox_messages_are_pending_only_once_committed(
     assert_eq!(outbox.lag().await.expect("lag"), 0);
 }
 
-/// Pending messages come oldest first, at most as many as asked, are handed out again (to the
+/// Pending messages come oldest first (several enqueued at once in their order), at most as many as asked, are handed out again (to the
 /// same relay) and stay counted until marked published, and are gone once they are.
 pub async fn pending_messages_come_in_commit_order_and_leave_once_published(
     source: impl UnitOfWorkSource,
@@ -124,8 +124,10 @@ pub async fn pending_messages_come_in_commit_order_and_leave_once_published(
     tx.enqueue(&first).await.expect("enqueue");
     tx.commit().await.expect("commit");
     let mut tx = source.begin_unit_of_work().await.expect("begin");
-    tx.enqueue(&second).await.expect("enqueue");
-    tx.enqueue(&third).await.expect("enqueue");
+    // Several at once keep their order.
+    tx.enqueue_all(&[second.clone(), third.clone()])
+        .await
+        .expect("enqueue all");
     tx.commit().await.expect("commit");
     assert_eq!(outbox.lag().await.expect("lag"), 3);
 
