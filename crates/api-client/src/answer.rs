@@ -1,7 +1,9 @@
 //! An answer as it arrived, read into the route's type or into the problem it reports.
 
+use std::time::Duration;
+
 use api::ProblemDetails;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
@@ -39,9 +41,16 @@ impl Answer {
             Ok(problem) => Err(ClientError::Problem {
                 status: self.status,
                 problem: Box::new(problem),
+                retry_after: self.retry_after(),
             }),
             Err(source) => Err(self.unexpected(source)),
         }
+    }
+
+    /// `Retry-After` in seconds; the HTTP-date form is not read (the API never sends it).
+    fn retry_after(&self) -> Option<Duration> {
+        let seconds = self.headers.get(RETRY_AFTER)?.to_str().ok()?;
+        seconds.trim().parse().ok().map(Duration::from_secs)
     }
 
     pub(crate) fn has_header(&self, name: &str) -> bool {
@@ -73,10 +82,14 @@ mod tests {
     use super::*;
 
     fn answer(status: u16, body: &serde_json::Value) -> Answer {
+        answer_with(status, HeaderMap::new(), body)
+    }
+
+    fn answer_with(status: u16, headers: HeaderMap, body: &serde_json::Value) -> Answer {
         Answer::new(
             Url::parse("http://127.0.0.1:8080/api/v1/orders").expect("a URL"),
             StatusCode::from_u16(status).expect("a status"),
-            HeaderMap::new(),
+            headers,
             serde_json::to_vec(body).expect("a body"),
         )
     }
@@ -94,10 +107,16 @@ mod tests {
 
         let error = answer(422, &body).successful().expect_err("a problem");
 
-        let ClientError::Problem { status, problem } = error else {
+        let ClientError::Problem {
+            status,
+            problem,
+            retry_after,
+        } = error
+        else {
             panic!("not a problem: {error:?}");
         };
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(retry_after, None);
         assert_eq!(problem.code, "validation_failed");
         assert_eq!(
             problem.errors,
@@ -105,6 +124,32 @@ mod tests {
                 FieldProblem::new("customer_email", "is missing"),
                 FieldProblem::new("items[0].quantity", "must be at least 1"),
             ]
+        );
+    }
+
+    #[test]
+    fn an_overloaded_answer_carries_its_retry_after_in_seconds() {
+        let body = json!({
+            "type": "/problems/overloaded", "title": "Too much work in flight; retry later",
+            "status": 503, "detail": "overloaded: 25 orders in flight, limit 20",
+            "code": "overloaded"
+        });
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "4".parse().expect("a header value"));
+
+        let error = answer_with(503, headers, &body)
+            .successful()
+            .expect_err("a problem");
+
+        assert!(
+            matches!(
+                &error,
+                ClientError::Problem { status, problem, retry_after: Some(after) }
+                    if *status == StatusCode::SERVICE_UNAVAILABLE
+                        && problem.code == "overloaded"
+                        && *after == Duration::from_secs(4)
+            ),
+            "{error:?}"
         );
     }
 

@@ -1,5 +1,7 @@
 //! What a call of the API can fail with, and what making a client can fail with.
 
+use std::time::Duration;
+
 use api::ProblemDetails;
 use reqwest::{StatusCode, Url};
 
@@ -23,6 +25,9 @@ pub enum ClientError {
         status: StatusCode,
         /// Boxed: the body is large, and most results are not problems.
         problem: Box<ProblemDetails>,
+        /// When to try again, from a `Retry-After` header in seconds (an overloaded server
+        /// sends one with its `503`).
+        retry_after: Option<Duration>,
     },
     /// The server answered, but not with the route's answer nor with a problem: a proxy's
     /// error page, another version of the API, a truncated body.

@@ -2,6 +2,8 @@
 //! `application/problem+json` (RFC 9457) with a stable snake_case `code` and, for validation,
 //! the list of problems by field. Causes of 5xx errors are logged here, once, and never shown.
 
+use std::time::Duration;
+
 use api::FieldProblem;
 /// The body, shared with the API's clients.
 pub(crate) use api::ProblemDetails;
@@ -25,6 +27,13 @@ pub enum ApiError {
     Unauthorized,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// Refused for overload before anything changed: `503` with `Retry-After`. The detail
+    /// names the reason, e.g. `overloaded: 1234 orders in flight, limit 1000`.
+    #[error("{detail}")]
+    Overloaded {
+        detail: String,
+        retry_after: Duration,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -58,6 +67,11 @@ impl ApiError {
                 "unavailable",
                 "Service unavailable",
             ),
+            Self::Overloaded { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Too much work in flight; retry later",
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal_error",
@@ -70,7 +84,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, title) = self.parts();
-        if status.is_server_error() {
+        let retry_after = match &self {
+            Self::Overloaded { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
+        // A refusal for overload is the system working as meant, and may come by the thousand.
+        if status.is_server_error() && retry_after.is_none() {
             let cause = match &self {
                 Self::Unavailable(cause) | Self::Internal(cause) => format!("{cause:#}"),
                 other => other.to_string(),
@@ -101,6 +120,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -140,6 +164,10 @@ impl From<PlaceOrderError> for ApiError {
         match error {
             PlaceOrderError::Invalid(problems) => Self::Invalid(problems),
             PlaceOrderError::IdempotencyKeyReused => Self::IdempotencyKeyReused,
+            PlaceOrderError::Overloaded(overload) => Self::Overloaded {
+                detail: overload.to_string(),
+                retry_after: overload.retry_after,
+            },
             PlaceOrderError::Store(store) => store.into(),
         }
     }

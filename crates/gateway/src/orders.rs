@@ -49,6 +49,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 202, body = OrderAccepted, description = "Accepted; the saga runs in the background"),
         (status = 422, body = crate::error::ProblemDetails, content_type = "application/problem+json",
          description = "Invalid: every problem is listed"),
+        (status = 503, body = crate::error::ProblemDetails, content_type = "application/problem+json",
+         description = "Refused, nothing stored: `overloaded` (more orders in flight than finish in \
+                        good time; the idempotency key is not remembered), or `unavailable`",
+         headers(("Retry-After" = u64, description = "With `overloaded`: seconds to wait before retrying"))),
     )
 )]
 pub(crate) async fn place_order(

@@ -3,6 +3,8 @@
 //! same [`ApiError`]s ([`api_error`]), so a client of the gateway sees what a client of the
 //! service would.
 
+use std::time::Duration;
+
 use api::{
     CatalogItem, ListQuery, Notification, NotificationQuery, OrderPage, OrderView, PlaceOrderBody,
     StockAdjustment, StockView,
@@ -36,9 +38,10 @@ impl Remote {
     }
 }
 
-/// A failed call of another process's API, back as the [`ApiError`] it was there.
+/// A failed call of another process's API, back as the [`ApiError`] it was there. A refusal
+/// for overload passes on as it was, with its `Retry-After` (1 s if it had none).
 fn api_error(base: &str, error: ClientError) -> ApiError {
-    let (status, problem) = match error {
+    let (status, problem, retry_after) = match error {
         ClientError::Unreachable { .. } => {
             return ApiError::Unavailable(
                 anyhow::Error::new(error).context(format!("call {base}")),
@@ -48,11 +51,19 @@ fn api_error(base: &str, error: ClientError) -> ApiError {
             return ApiError::Unavailable(anyhow::Error::new(error));
         }
         ClientError::Unexpected { .. } => return ApiError::Internal(error.into()),
-        ClientError::Problem { status, problem } => (status, *problem),
+        ClientError::Problem {
+            status,
+            problem,
+            retry_after,
+        } => (status, *problem, retry_after),
     };
     let detail = problem.detail;
     match (status, problem.code.as_str()) {
         (_, "idempotency_key_reused") => ApiError::IdempotencyKeyReused,
+        (StatusCode::SERVICE_UNAVAILABLE, "overloaded") => ApiError::Overloaded {
+            detail,
+            retry_after: retry_after.unwrap_or(Duration::from_secs(1)),
+        },
         (StatusCode::UNPROCESSABLE_ENTITY, _) => ApiError::Invalid(problem.errors),
         (StatusCode::NOT_FOUND, _) => ApiError::NotFound(detail),
         (StatusCode::CONFLICT, _) => ApiError::Conflict(detail),
@@ -177,6 +188,15 @@ mod tests {
     const BASE: &str = "http://127.0.0.1:8081/";
 
     fn answered(status: u16, code: &str, errors: Vec<FieldProblem>) -> ApiError {
+        answered_after(status, code, errors, None)
+    }
+
+    fn answered_after(
+        status: u16,
+        code: &str,
+        errors: Vec<FieldProblem>,
+        retry_after: Option<Duration>,
+    ) -> ApiError {
         let problem = ProblemDetails {
             problem_type: format!("/problems/{code}"),
             title: "a title".to_owned(),
@@ -191,6 +211,7 @@ mod tests {
             ClientError::Problem {
                 status,
                 problem: Box::new(problem),
+                retry_after,
             },
         )
     }
@@ -246,6 +267,24 @@ mod tests {
         assert!(matches!(
             unreadable(StatusCode::BAD_GATEWAY),
             ApiError::Internal(_)
+        ));
+    }
+
+    #[test]
+    fn an_overloaded_service_s_refusal_passes_on_with_its_retry_after() {
+        let overloaded =
+            answered_after(503, "overloaded", Vec::new(), Some(Duration::from_secs(4)));
+        assert!(
+            matches!(
+                &overloaded,
+                ApiError::Overloaded { detail, retry_after }
+                    if detail == "what went wrong" && *retry_after == Duration::from_secs(4)
+            ),
+            "{overloaded:?}"
+        );
+        assert!(matches!(
+            answered_after(503, "overloaded", Vec::new(), None),
+            ApiError::Overloaded { retry_after, .. } if retry_after == Duration::from_secs(1)
         ));
     }
 

@@ -4,12 +4,15 @@
 //! It talks to storage only through [`store::order::OrderStore`] and to other services only through
 //! messages written to its outbox in the same transaction as its events.
 
+pub mod admission;
 mod app;
 pub mod catalog;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use admission::monitor::run_admission_monitor;
+pub use admission::{AdmissionSettings, AdmissionStatus, InFlightLimit, Overload};
 pub use app::cancel_order::CancelError;
 pub use app::order_request::{OrderRequest, RequestedLine};
 pub use app::place_order::{DEFAULT_PAYMENT_TOKEN, PlaceOrderError, Placed};
@@ -40,14 +43,27 @@ pub struct OrderService {
     deadlines: SagaDeadlines,
     /// Committed status changes, for [`OrderService::subscribe_updates`].
     updates: tokio::sync::broadcast::Sender<api::OrderUpdate>,
+    /// Whether one more order may be placed now.
+    admission: admission::gate::Gate,
 }
 
 impl OrderService {
+    /// The service, admitting orders by [`AdmissionSettings::for_deadlines`].
     pub fn new(store: Arc<dyn OrderStore>, deadlines: SagaDeadlines) -> Self {
         Self {
             store,
             deadlines,
             updates: app::updates::channel(),
+            admission: admission::gate::Gate::new(AdmissionSettings::for_deadlines(&deadlines)),
+        }
+    }
+
+    /// The same service, admitting orders by `settings`. Call before any order is placed.
+    #[must_use]
+    pub fn with_admission(self, settings: AdmissionSettings) -> Self {
+        Self {
+            admission: admission::gate::Gate::new(settings),
+            ..self
         }
     }
 }

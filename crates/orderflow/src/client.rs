@@ -124,12 +124,19 @@ impl Client {
     }
 }
 
-/// The answer of a call, or what to tell the user: the problem's status and detail, then
-/// each field's problem on a line of its own.
+/// The answer of a call, or what to tell the user: the problem's status and detail (and when
+/// to retry, if the server said), then each field's problem on a line of its own.
 fn answer<T>(result: Result<T, ClientError>) -> anyhow::Result<T> {
     result.map_err(|error| match error {
-        ClientError::Problem { status, problem } => {
+        ClientError::Problem {
+            status,
+            problem,
+            retry_after,
+        } => {
             let mut message = format!("{status}: {}", problem.detail);
+            if let Some(after) = retry_after {
+                let _ = write!(message, " (retry after {} s)", after.as_secs());
+            }
             for field in &problem.errors {
                 let _ = write!(message, "\n  {}: {}", field.field, field.message);
             }

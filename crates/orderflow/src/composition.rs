@@ -3,7 +3,8 @@
 //! A mode supplies its adapters through [`Adapters`] (SQLite and the SQL queue when embedded;
 //! PostgreSQL, RabbitMQ and Redis when scaled out). [`start_service`] then builds the service
 //! on them, seeds its demo data, and runs its outbox relay, its queue consumers and (for the
-//! order service) the saga's deadline timer under the process's supervisor. The ports of the
+//! order service) the saga's deadline timer and admission's monitor under the process's
+//! supervisor. The ports of the
 //! services it started are gathered in [`LocalPorts`] for the HTTP API. When fault injection is
 //! configured (`ORDERFLOW_FAULTS`, for tests), the consumers and the relay's publisher are
 //! wrapped here, so both modes, and every process of a cluster, get the same faults.
@@ -58,6 +59,8 @@ pub(crate) struct LocalPorts {
     pub(crate) reads: Option<Arc<dyn OrderReads>>,
     pub(crate) stock: Option<Arc<dyn Stock>>,
     pub(crate) mailbox: Option<Arc<dyn Mailbox>>,
+    /// The order service itself, whose admission readiness reports.
+    pub(crate) order_service: Option<Arc<OrderService>>,
 }
 
 impl LocalPorts {
@@ -158,11 +161,18 @@ async fn build_service(
 ) -> anyhow::Result<Arc<dyn Handler>> {
     Ok(match service {
         Queue::Order => {
-            let orders = Arc::new(OrderService::new(
-                adapters.order_store(),
-                settings.saga_deadlines(),
-            ));
+            let orders = Arc::new(
+                OrderService::new(adapters.order_store(), settings.saga_deadlines())
+                    .with_admission(settings.admission_settings()),
+            );
             orders.seed_demo_catalog().await.context("seed catalog")?;
+            // Orders a previous run left in flight count from the first POST on.
+            orders
+                .measure_load()
+                .await
+                .context("count orders in flight")?;
+            let monitor = order_service::run_admission_monitor(orders.clone(), supervisor.token());
+            supervisor.spawn("admission", monitor);
             let timer = order_service::run_deadline_timer(
                 orders.clone(),
                 outages.clone(),
@@ -170,6 +180,7 @@ async fn build_service(
             );
             supervisor.spawn("deadlines", timer);
             ports.orders = Some(orders.clone());
+            ports.order_service = Some(orders.clone());
             orders
         }
         Queue::Inventory => {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use order_service::SagaDeadlines;
+use order_service::{AdmissionSettings, InFlightLimit, SagaDeadlines};
 use payment_service::SimulatedGatewaySettings;
 use transport::RetryPolicy;
 use transport::faults::Faults;
@@ -46,6 +46,17 @@ pub struct ServiceSettings {
     #[arg(long, env = "ORDERFLOW_PAYMENT_HOLD_MS", default_value_t = 10_000)]
     pub payment_hold_ms: u64,
 
+    /// Orders in flight (placed, not yet completed or cancelled) at which the order service
+    /// refuses new ones with `503`: `auto` (what ends within the admission target at the
+    /// completion rate measured, at least 64), or a number. Each order process decides alone.
+    #[arg(long, env = "ORDERFLOW_MAX_IN_FLIGHT", default_value = "auto")]
+    pub max_in_flight: InFlightLimit,
+
+    /// How long an order accepted under load should take at most, in milliseconds; the `auto`
+    /// limit admits what ends in this time. Default: a tenth of the shorter step deadline.
+    #[arg(long, env = "ORDERFLOW_ADMISSION_TARGET_MS")]
+    pub admission_target_ms: Option<u64>,
+
     /// Concurrent consumers per queue in this process.
     #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub consumers: u32,
@@ -67,6 +78,8 @@ impl Default for ServiceSettings {
             payment_latency_ms: 0,
             payment_failure_rate: 0.0,
             payment_hold_ms: 10_000,
+            max_in_flight: InFlightLimit::Auto,
+            admission_target_ms: None,
             consumers: 4,
             faults: None,
         }
@@ -86,6 +99,16 @@ impl ServiceSettings {
         SagaDeadlines {
             stock: Duration::from_millis(self.stock_deadline_ms),
             payment: Duration::from_millis(self.payment_deadline_ms),
+        }
+    }
+
+    pub fn admission_settings(&self) -> AdmissionSettings {
+        let derived = AdmissionSettings::for_deadlines(&self.saga_deadlines());
+        AdmissionSettings {
+            limit: self.max_in_flight,
+            target: self
+                .admission_target_ms
+                .map_or(derived.target, Duration::from_millis),
         }
     }
 
@@ -126,6 +149,9 @@ pub struct RunConfig {
     pub settings: ServiceSettings,
 }
 
+/// An in-flight limit no test reaches.
+pub const UNLIMITED_IN_FLIGHT: u64 = 1_000_000;
+
 /// The kind of backends `orderflow run` uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
@@ -134,8 +160,9 @@ pub enum Backend {
 }
 
 impl RunConfig {
-    /// Defaults for `data_dir`, listening on a free port, with short retry delays: what tests
-    /// start from.
+    /// Defaults for `data_dir`, listening on a free port, with short retry delays and no
+    /// admission limit to speak of (tests fire hundreds of orders at a system that has not
+    /// measured its rate yet; admission has tests of its own): what tests start from.
     pub fn for_tests(data_dir: PathBuf) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -146,6 +173,7 @@ impl RunConfig {
             settings: ServiceSettings {
                 retry_delay_ms: 20,
                 retry_max_delay_ms: 500,
+                max_in_flight: InFlightLimit::Fixed(UNLIMITED_IN_FLIGHT),
                 ..ServiceSettings::default()
             },
         }

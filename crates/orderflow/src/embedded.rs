@@ -114,6 +114,7 @@ impl Embedded {
         }
         let readiness = Arc::new(EmbeddedReadiness {
             databases: databases.clone(),
+            orders: ports.order_service.clone(),
             stopping: supervisor.token(),
         });
         let every_service_is_local =

@@ -1,12 +1,14 @@
 //! Readiness of one process: its databases (with their outbox lag, also exported as a
-//! metric), its broker connection, its cache, and whether its background tasks still run. A
-//! check that fails names the technology that does not answer.
+//! metric), its broker connection, its cache, whether its background tasks still run, and
+//! what the order service's admission sees. A check that fails names the technology that does
+//! not answer.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use cache_redis::RedisViewCache;
 use gateway::{Readiness, ReadinessCheck};
+use order_service::OrderService;
 use store::OutboxReader;
 use store_postgres::{PgDatabase, PgOutbox};
 use store_sqlite::{Databases, SqliteOutbox};
@@ -16,6 +18,7 @@ use transport_amqp::AmqpTransport;
 /// The embedded mode: every service database answers, no background task has stopped.
 pub(crate) struct EmbeddedReadiness {
     pub(crate) databases: Databases,
+    pub(crate) orders: Option<Arc<OrderService>>,
     pub(crate) stopping: CancellationToken,
 }
 
@@ -28,6 +31,7 @@ impl ReadinessCheck for EmbeddedReadiness {
             let ready = database.ping().await;
             checks.push(database_check(database.service().name(), "sqlite", ready, &outbox).await);
         }
+        checks.extend(self.orders.as_deref().map(admission_check));
         checks.push(workers_check(&self.stopping));
         checks
     }
@@ -39,6 +43,7 @@ pub(crate) struct ScaledReadiness {
     pub(crate) databases: Vec<(PgDatabase, PgOutbox)>,
     pub(crate) amqp: AmqpTransport,
     pub(crate) redis: Option<Arc<RedisViewCache>>,
+    pub(crate) orders: Option<Arc<OrderService>>,
     pub(crate) stopping: CancellationToken,
 }
 
@@ -67,6 +72,7 @@ impl ReadinessCheck for ScaledReadiness {
                 }),
             });
         }
+        checks.extend(self.orders.as_deref().map(admission_check));
         checks.push(workers_check(&self.stopping));
         checks
     }
@@ -96,6 +102,16 @@ async fn database_check(
         name: format!("{service}-database"),
         ready,
         detail: lag.map(|lag| format!("outbox lag {lag}")),
+    }
+}
+
+/// What admission sees. An overloaded order service is ready: it answers, and refuses what it
+/// cannot finish in time; taking it out of rotation would only move its load elsewhere.
+fn admission_check(orders: &OrderService) -> Readiness {
+    Readiness {
+        name: "order-admission".to_owned(),
+        ready: true,
+        detail: Some(orders.admission().to_string()),
     }
 }
 

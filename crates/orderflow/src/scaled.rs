@@ -211,6 +211,7 @@ impl Scaled {
             databases: databases.clone(),
             amqp: amqp.clone(),
             redis: adapters.view_cache.clone(),
+            orders: ports.order_service.clone(),
             stopping: supervisor.token(),
         });
         let peers = &config.peers;

@@ -83,6 +83,14 @@ impl OrderStore for PgOrderStore {
         Ok(postponed.rows_affected())
     }
 
+    async fn orders_in_flight(&self) -> store::Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deadlines")
+            .fetch_one(self.database.pool())
+            .await
+            .or_store_error("count orders in flight")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
         sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
             .bind(key)

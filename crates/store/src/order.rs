@@ -74,6 +74,14 @@ pub trait OrderStore: Send + Sync {
     /// [`crate::StoreError`] when the update fails (then nothing moved).
     async fn postpone_deadlines(&self, by: Duration) -> Result<u64>;
 
+    /// How many orders the saga is waiting on: placed, not yet completed or cancelled. Each
+    /// has exactly one pending deadline, so this counts the deadlines. The order service's
+    /// admission control samples it a few times a second.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the read fails.
+    async fn orders_in_flight(&self) -> Result<u64>;
+
     /// The request first sent with `key`, if any.
     ///
     /// # Errors

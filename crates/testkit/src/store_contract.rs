@@ -8,8 +8,8 @@
 //! - [`messaging`]: the inbox records each message once, the outbox hands out only committed
 //!   messages in commit order until they are published, and a commit wakes a waiting relay;
 //! - [`order`]: the event store appends at an expected version (exactly one of concurrent
-//!   appends wins), saga deadlines fall due by the database's clock and are postponed
-//!   together, idempotency keys, catalog;
+//!   appends wins), saga deadlines fall due by the database's clock, are postponed
+//!   together and count the orders in flight, idempotency keys, catalog;
 //! - [`inventory`]: reservations are all-or-nothing, concurrent ones never oversell (nor
 //!   deadlock), a transaction about an order waits for one already deciding about it, release
 //!   and commit move units, adjustments never go below zero, stock is always conserved;
@@ -117,6 +117,8 @@ macro_rules! for_each_store_contract_check {
             order::a_deadline_falls_due_only_after_its_delay;
             #[tokio::test]
             order::postponing_pushes_every_pending_deadline_back;
+            #[tokio::test]
+            order::the_orders_in_flight_are_those_with_a_pending_deadline;
             #[tokio::test]
             order::setting_a_deadline_replaces_the_previous_one;
             #[tokio::test]

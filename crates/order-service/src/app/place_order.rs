@@ -11,8 +11,8 @@ use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::OrderService;
 use crate::app::order_request::OrderRequest;
+use crate::{OrderService, Overload};
 use store::order::{IdempotentRequest, Product};
 
 /// The default test card: always succeeds.
@@ -25,6 +25,9 @@ pub enum PlaceOrderError {
     Invalid(Vec<FieldProblem>),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
+    /// Too many orders in flight: refused before anything was read or written.
+    #[error(transparent)]
+    Overloaded(#[from] Overload),
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -162,6 +165,9 @@ impl OrderService {
     /// Accepts an order and starts its saga. With an idempotency key, the same request gets the
     /// same order back; another request under the same key is refused.
     ///
+    /// Admission comes first, from measures kept in memory: an order refused for overload
+    /// costs no read and no write, and its idempotency key is not remembered.
+    ///
     /// # Errors
     /// [`PlaceOrderError`]; nothing is stored then.
     pub async fn place_order(
@@ -169,6 +175,7 @@ impl OrderService {
         request: &OrderRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Placed, PlaceOrderError> {
+        let ticket = self.admission.admit()?;
         let catalog = self.store.products().await?;
         let order = validate(request, &catalog).map_err(PlaceOrderError::Invalid)?;
         let fingerprint = order.fingerprint();
@@ -215,6 +222,7 @@ impl OrderService {
         self.write(&mut *tx, order_id, 0, decision, None, None)
             .await?;
         tx.commit().await?;
+        ticket.placed();
         self.committed(None, &events);
         Ok(Placed {
             order_id,

@@ -86,6 +86,10 @@ impl OrderStore for ScriptedDeadlines {
         Ok(1)
     }
 
+    async fn orders_in_flight(&self) -> store::Result<u64> {
+        unreachable!("the timer does not count orders")
+    }
+
     async fn idempotent_request(&self, _key: &str) -> store::Result<Option<IdempotentRequest>> {
         unreachable!("the timer places no order")
     }

@@ -1,6 +1,7 @@
 //! What the order service tells after each committed change: the lifecycle counters and
-//! histogram of `/metrics`, and an [`OrderUpdate`] to every subscriber of the in-process
-//! broadcast (which the API streams as `GET /api/v1/order-updates`).
+//! histogram of `/metrics`, an [`OrderUpdate`] to every subscriber of the in-process
+//! broadcast (which the API streams as `GET /api/v1/order-updates`), and admission, which
+//! counts the sagas that ended.
 //!
 //! Both happen only after the transaction that appended the events committed, and only for
 //! events that were appended: a redelivered message is a duplicate and changes nothing, so an
@@ -31,6 +32,9 @@ impl OrderService {
             state = order_domain::evolve(state, event);
             let Some(order) = &state else { continue };
             count(order);
+            if order.status.is_terminal() {
+                self.admission.ended();
+            }
             // No subscriber is not an error: nobody is listening.
             let _ = self.updates.send(OrderUpdate {
                 order_id: order.id.as_uuid(),

@@ -25,6 +25,8 @@ pub(crate) struct Run {
     pub(crate) start: Instant,
     pub(crate) tally: Mutex<Tally>,
     next: AtomicU64,
+    /// When the last order was sent, in microseconds since `start`: the load's end.
+    last_sent_micros: AtomicU64,
     /// For the progress bar.
     pub(crate) accepted: AtomicU64,
     pub(crate) ended: AtomicU64,
@@ -45,6 +47,7 @@ impl Run {
             start: Instant::now(),
             tally: Mutex::new(Tally::new()?),
             next: AtomicU64::new(0),
+            last_sent_micros: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
             ended: AtomicU64::new(0),
         })
@@ -52,21 +55,33 @@ impl Run {
 
     /// The number of the next order to send at `intended`, or `None` when the run is over.
     fn next_order(&self, intended: Instant) -> Option<u64> {
-        match self.stop {
+        let next = match self.stop {
             Stop::After(duration) if intended.duration_since(self.start) >= duration => None,
             Stop::Orders(count) => {
                 let n = self.next.fetch_add(1, Ordering::Relaxed);
                 (n < count).then_some(n)
             }
             Stop::After(_) => Some(self.next.fetch_add(1, Ordering::Relaxed)),
+        };
+        if next.is_some() {
+            let sent = u64::try_from(intended.duration_since(self.start).as_micros());
+            self.last_sent_micros
+                .fetch_max(sent.unwrap_or(u64::MAX), Ordering::Relaxed);
         }
+        next
+    }
+
+    /// How long orders were sent for.
+    pub(crate) fn load_duration(&self) -> Duration {
+        Duration::from_micros(self.last_sent_micros.load(Ordering::Relaxed))
     }
 
     fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
         self.tally.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts the answer to a POST; the order's id when it was accepted.
+    /// Counts the answer to a POST; the order's id when it was accepted. Accepted and refused
+    /// answers have latencies of their own: a fast refusal must not flatter the accepted.
     fn answered(
         &self,
         answer: Result<api_client::Placement, ClientError>,
@@ -81,7 +96,7 @@ impl Run {
                 return Some(placement.accepted.order_id);
             }
             Err(ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. }) => {
-                Tally::record(&mut tally.post, latency);
+                Tally::record(&mut tally.refused, latency);
                 status.as_u16().to_string()
             }
             Err(ClientError::Unreachable { .. }) => "unreachable".to_owned(),
@@ -93,7 +108,8 @@ impl Run {
     /// Places order `n`, meant to be sent at `intended`, and waits until it ends.
     async fn place_and_follow(self: Arc<Self>, n: u64, intended: Instant) {
         let answer = self.client.place_order(&self.mix.body(n), None).await;
-        let Some(order_id) = self.answered(answer, intended.elapsed()) else {
+        let accepted_at = Instant::now();
+        let Some(order_id) = self.answered(answer, accepted_at.duration_since(intended)) else {
             return;
         };
         let ended = self.tracker.ended(order_id, self.patience).await;
@@ -106,6 +122,11 @@ impl Run {
                     tally.cancelled += 1;
                 }
                 Tally::record(&mut tally.terminal, ended.seen.duration_since(intended));
+                Tally::record(
+                    &mut tally.accepted_to_terminal,
+                    ended.seen.saturating_duration_since(accepted_at),
+                );
+                tally.ended_at.push(ended.seen.duration_since(self.start));
                 self.ended.fetch_add(1, Ordering::Relaxed);
             }
             None => tally.unfinished += 1,

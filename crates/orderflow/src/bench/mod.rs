@@ -1,7 +1,8 @@
 //! `orderflow bench`: a load generator against any running Orderflow. It places orders in a
 //! mix (ordinary, multi-item, declined, more than the stock), closed loop or open loop, learns
-//! when each ends from the server's stream of order updates, and reports counts, sagas/s,
-//! POST and POST→terminal latencies (HDR histograms) and its own overhead.
+//! when each ends from the server's stream of order updates, and reports counts, sagas/s (in
+//! all, and while the load ran), the latencies of accepted and of refused POSTs, POST→terminal
+//! and accepted→terminal (HDR histograms), and its own overhead.
 //!
 //! It is a client like any other: it only calls the public API through [`ApiClient`].
 
@@ -155,6 +156,7 @@ pub async fn bench(client: &ApiClient, plan: &Plan) -> anyhow::Result<Report> {
     let progress = plan.progress.then(|| progress::show(run.clone()));
     load::drive(run.clone(), plan.load).await;
     let elapsed = run.start.elapsed();
+    let load = run.load_duration();
     if let Some(progress) = progress {
         progress.abort();
     }
@@ -179,7 +181,7 @@ pub async fn bench(client: &ApiClient, plan: &Plan) -> anyhow::Result<Report> {
     Ok(Report::new(
         client.base().to_string(),
         mode,
-        elapsed,
+        (elapsed, load),
         &tally,
         overhead,
     ))

@@ -20,8 +20,14 @@ pub(crate) struct Tally {
     pub(crate) cancelled: u64,
     /// Accepted orders whose end the bench did not see in time.
     pub(crate) unfinished: u64,
+    /// POSTs answered `202`.
     pub(crate) post: Histogram<u64>,
+    /// POSTs answered with a refusal (any other status).
+    pub(crate) refused: Histogram<u64>,
     pub(crate) terminal: Histogram<u64>,
+    pub(crate) accepted_to_terminal: Histogram<u64>,
+    /// When each order was seen to end, since the run's start.
+    pub(crate) ended_at: Vec<Duration>,
 }
 
 impl Tally {
@@ -34,7 +40,10 @@ impl Tally {
             cancelled: 0,
             unfinished: 0,
             post: histogram()?,
+            refused: histogram()?,
             terminal: histogram()?,
+            accepted_to_terminal: histogram()?,
+            ended_at: Vec::new(),
         })
     }
 
@@ -95,10 +104,19 @@ pub struct Report {
     pub unfinished: u64,
     /// Sagas that ended (completed or cancelled) per second of the run.
     pub sagas_per_second: f64,
-    /// From the intended send time to the POST's answer.
+    /// How long orders were sent for (the run ends when every accepted order ended).
+    pub load_seconds: f64,
+    /// Sagas that ended while orders were being sent, per second of that time: what the
+    /// server completes under the load, apart from what it drains after.
+    pub sagas_per_second_during_load: f64,
+    /// From the intended send time to the POST's `202`.
     pub post_latency: Latency,
+    /// From the intended send time to a refusal (`503`, `422`, …).
+    pub refused_latency: Latency,
     /// From the intended send time to the bench learning the order ended.
     pub terminal_latency: Latency,
+    /// From the `202` to the bench learning the order ended.
+    pub accepted_to_terminal_latency: Latency,
     pub overhead: Overhead,
 }
 
@@ -106,13 +124,16 @@ impl Report {
     pub(crate) fn new(
         url: String,
         mode: String,
-        elapsed: Duration,
+        (elapsed, load): (Duration, Duration),
         tally: &Tally,
         overhead: Overhead,
     ) -> Self {
         let seconds = elapsed.as_secs_f64().max(f64::EPSILON);
+        let load_seconds = load.as_secs_f64().max(f64::EPSILON);
         #[expect(clippy::cast_precision_loss, reason = "order counts below 2^52")]
         let ended = (tally.completed + tally.cancelled) as f64;
+        #[expect(clippy::cast_precision_loss, reason = "order counts below 2^52")]
+        let ended_during_load = tally.ended_at.iter().filter(|at| **at <= load).count() as f64;
         Self {
             url,
             mode,
@@ -123,8 +144,12 @@ impl Report {
             cancelled: tally.cancelled,
             unfinished: tally.unfinished,
             sagas_per_second: ended / seconds,
+            load_seconds: load.as_secs_f64(),
+            sagas_per_second_during_load: ended_during_load / load_seconds,
             post_latency: Latency::of(&tally.post),
+            refused_latency: Latency::of(&tally.refused),
             terminal_latency: Latency::of(&tally.terminal),
+            accepted_to_terminal_latency: Latency::of(&tally.accepted_to_terminal),
             overhead,
         }
     }
@@ -157,15 +182,24 @@ impl fmt::Display for Report {
         writeln!(f, "completed  {}", self.completed)?;
         writeln!(f, "cancelled  {}", self.cancelled)?;
         writeln!(f, "unfinished {}", self.unfinished)?;
-        writeln!(f, "sagas/s    {:.1}", self.sagas_per_second)?;
-        writeln!(f, "latency (ms)        p50      p90      p99      max")?;
+        writeln!(
+            f,
+            "sagas/s    {:.1} ({:.1} during the {:.1} s of load)",
+            self.sagas_per_second, self.sagas_per_second_during_load, self.load_seconds
+        )?;
+        writeln!(f, "latency (ms)             p50      p90      p99      max")?;
         for (name, latency) in [
-            ("POST", &self.post_latency),
+            ("POST accepted", &self.post_latency),
+            ("POST refused", &self.refused_latency),
             ("POST→terminal", &self.terminal_latency),
+            ("accepted→terminal", &self.accepted_to_terminal_latency),
         ] {
+            if latency.count == 0 {
+                continue;
+            }
             writeln!(
                 f,
-                "{name:<14} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+                "{name:<19} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
                 latency.p50_ms, latency.p90_ms, latency.p99_ms, latency.max_ms
             )?;
         }
@@ -211,7 +245,9 @@ mod tests {
         tally.accepted = 4;
         tally.completed = 3;
         tally.cancelled = 1;
+        tally.ended_at = [200, 900, 1100, 1900].map(Duration::from_millis).to_vec();
         Tally::record(&mut tally.post, Duration::from_millis(5));
+        Tally::record(&mut tally.refused, Duration::from_millis(2));
         let overhead = Overhead {
             cpu_seconds: None,
             cpu_share: None,
@@ -221,13 +257,19 @@ mod tests {
         let report = Report::new(
             "u".into(),
             "m".into(),
-            Duration::from_secs(2),
+            (Duration::from_secs(2), Duration::from_secs(1)),
             &tally,
             overhead,
         );
         assert!((report.sagas_per_second - 2.0).abs() < 1e-9);
+        assert!(
+            (report.sagas_per_second_during_load - 2.0).abs() < 1e-9,
+            "2 ended during the 1 s of load"
+        );
         assert!(report.every_order_ended());
         assert!((report.post_latency.p50_ms - 5.0).abs() < 0.1);
+        assert!((report.refused_latency.max_ms - 2.0).abs() < 0.1);
+        assert_eq!(report.refused_latency.count, 1);
         Ok(())
     }
 }

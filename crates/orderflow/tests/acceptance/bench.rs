@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use api::{OrderStatus, StockAdjustment, UpdateNotice};
 use api_client::ApiClient;
+use order_service::InFlightLimit;
 use orderflow::bench::{Load, Mix, Plan, Stop, bench};
 use orderflow::verify::{Options, verify_embedded};
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 /// The value of a counter in `/metrics` text, summed over its labels; 0 when absent.
 fn counter(metrics: &str, name: &str) -> f64 {
@@ -60,6 +61,8 @@ async fn a_mixed_bench_of_300_orders_sees_every_order_end_and_leaves_the_databas
         "declined and insufficient orders are cancelled: {report}"
     );
     assert_eq!(report.terminal_latency.count, 300, "{report}");
+    assert_eq!(report.accepted_to_terminal_latency.count, 300, "{report}");
+    assert_eq!(report.refused_latency.count, 0, "{report}");
     assert!(report.overhead.stream_messages >= 600, "{report}");
     let after = app
         .http
@@ -81,6 +84,43 @@ async fn a_mixed_bench_of_300_orders_sees_every_order_end_and_leaves_the_databas
     );
     assert!(after.contains("orderflow_order_seconds_bucket"), "{after}");
     assert_consistent(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_server_s_refusals_are_counted_by_status_with_a_latency_of_their_own() {
+    let app = spawn_app_with(|config| {
+        config.settings.max_in_flight = InFlightLimit::Fixed(5);
+        config.settings.payment_latency_ms = 200;
+    })
+    .await;
+    let client = ApiClient::new(&app.base).expect("client");
+    // 100 orders in 1 s, and 5 in flight at most of orders that take 200 ms each to pay.
+    let plan = Plan {
+        load: Load::Open { rate: 100.0 },
+        stop: Stop::Orders(100),
+        mix: Mix {
+            decline_share: 0.0,
+            insufficient_share: 0.0,
+            multi_item_share: 0.0,
+        },
+        patience: Duration::from_secs(60),
+        progress: false,
+    };
+
+    let report = bench(&client, &plan).await.expect("bench runs");
+
+    let refused = report.rejected.get("503").copied().unwrap_or(0);
+    assert!(refused > 0, "{report}");
+    assert_eq!(report.rejected.values().sum::<u64>(), refused, "{report}");
+    assert_eq!(report.accepted + refused, 100, "{report}");
+    assert_eq!(report.refused_latency.count, refused, "{report}");
+    assert_eq!(report.post_latency.count, report.accepted, "{report}");
+    assert_eq!(
+        report.accepted_to_terminal_latency.count, report.accepted,
+        "{report}"
+    );
+    assert!(report.every_order_ended(), "{report}");
+    assert_eq!(report.completed, report.accepted, "{report}");
 }
 
 /// Verify finds nothing wrong once the last compensations and views have landed.

@@ -29,6 +29,8 @@ fn start(data_dir: &std::path::Path, port: u16) -> Child {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("ORDERFLOW_ADMIN_TOKEN", TOKEN)
         .env("ORDERFLOW_PAYMENT_LATENCY_MS", "10")
+        // All 500 must be in flight at once: admission would refuse most at a cold start.
+        .env("ORDERFLOW_MAX_IN_FLIGHT", "1000000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -2,6 +2,7 @@
 //! real application (SQLite files in a temporary directory, port 0), plus the crash test that
 //! kills the real binary.
 
+mod admission;
 mod bench;
 mod cli;
 mod client;

@@ -9,6 +9,7 @@ mod end_state;
 #[path = "../equivalence/workload.rs"]
 mod workload;
 
+mod admission;
 mod bench;
 mod checks;
 mod equivalence;

@@ -158,6 +158,36 @@ pub async fn postponing_pushes_every_pending_deadline_back(store: Arc<dyn OrderS
         .expect("postpone by nothing");
 }
 
+/// The orders in flight are those with a pending deadline, due or not: one each, whatever
+/// its step; an order whose deadline was cleared (it ended) is no longer counted.
+pub async fn the_orders_in_flight_are_those_with_a_pending_deadline(store: Arc<dyn OrderStore>) {
+    assert_eq!(store.orders_in_flight().await.expect("count"), 0);
+    let (due, later, ended) = (new_order_id(), new_order_id(), new_order_id());
+    set_deadline(&store, due, SagaStep::AwaitingStock, Duration::ZERO).await;
+    set_deadline(
+        &store,
+        later,
+        SagaStep::AwaitingStock,
+        Duration::from_secs(3600),
+    )
+    .await;
+    set_deadline(
+        &store,
+        later,
+        SagaStep::AwaitingPayment,
+        Duration::from_secs(3600),
+    )
+    .await;
+    set_deadline(&store, ended, SagaStep::AwaitingPayment, Duration::ZERO).await;
+    assert_eq!(store.orders_in_flight().await.expect("count"), 3);
+
+    let mut tx = store.begin().await.expect("begin");
+    tx.clear_deadline(ended, None).await.expect("clear");
+    tx.commit().await.expect("commit");
+
+    assert_eq!(store.orders_in_flight().await.expect("count"), 2);
+}
+
 /// An order has one deadline: setting another replaces step and due time; due deadlines come
 /// at most `max` at a time.
 pub async fn setting_a_deadline_replaces_the_previous_one(store: Arc<dyn OrderStore>) {

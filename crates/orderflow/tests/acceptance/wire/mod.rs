@@ -19,10 +19,11 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 /// The headers a client may rely on; the rest (date, length, request id) are the server's.
-const CONTRACT_HEADERS: [&str; 4] = [
+const CONTRACT_HEADERS: [&str; 5] = [
     "content-type",
     "idempotent-replayed",
     "location",
+    "retry-after",
     "www-authenticate",
 ];
 

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{single, spawn_app};
+use order_service::InFlightLimit;
+
+use crate::helpers::{single, spawn_app, spawn_app_with};
 
 const UNKNOWN_ORDER: &str = "01a2093b-0000-7000-8000-000000000000";
 
@@ -110,4 +112,26 @@ async fn cancelling_a_completed_order_is_a_conflict() {
     assert_eq!(refused.body()["code"], "conflict");
     insta::assert_json_snapshot!("problem_cancel_completed_order", refused);
     insta::assert_json_snapshot!("problem_cancel_unknown_order", unknown);
+}
+
+#[tokio::test]
+async fn an_order_beyond_the_in_flight_limit_is_refused_as_overloaded_with_retry_after() {
+    let app = spawn_app_with(|config| {
+        config.settings.max_in_flight = InFlightLimit::Fixed(1);
+    })
+    .await;
+    // A held charge keeps the first order in flight for the hold (10 s); nothing ends
+    // meanwhile, so Retry-After is the admission target (3 s with the default deadlines).
+    let held = json!({
+        "item_id": "product-002", "quantity": 1, "user_email": "test@example.com",
+        "payment_token": "tok_chargeHeld"
+    });
+    app.place_accepted(&held).await;
+
+    let overloaded = app
+        .seen_post_order(&single("product-002", 1), Some("overloaded-key"))
+        .await;
+
+    assert_eq!(overloaded.header("retry-after"), Some("3"));
+    insta::assert_json_snapshot!("problem_overloaded", overloaded);
 }
