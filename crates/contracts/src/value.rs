@@ -36,7 +36,7 @@ impl FromStr for OrderId {
     fn from_str(raw: &str) -> Result<Self, String> {
         raw.parse()
             .map(Self)
-            .map_err(|_| format!("`{raw}` is not an order id"))
+            .map_err(|_| format!("`{}` is not an order id", shown(raw)))
     }
 }
 
@@ -67,7 +67,7 @@ impl Sku {
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(format!("`{raw}` is not a valid product id"))
+            Err(format!("`{}` is not a valid product id", shown(raw)))
         }
     }
 
@@ -213,7 +213,9 @@ impl fmt::Display for Money {
     }
 }
 
-/// A customer's email address, checked for a plausible shape (one `@`, a dotted domain).
+/// A customer's email address, checked for a plausible shape (one `@`, a dotted domain) and
+/// for characters that would change how it reads: control characters, and the invisible ones
+/// that reorder or hide text (bidirectional overrides such as U+202E, zero-width characters).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -223,10 +225,17 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     /// # Errors
-    /// When the address is longer than [`Email::MAX_LEN`] or has no local part, no `@`, or no
-    /// dotted domain.
+    /// When the address is longer than [`Email::MAX_LEN`], has a control or invisible
+    /// formatting character, or has no local part, no `@`, or no dotted domain.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let invalid = || format!("`{raw}` is not a valid email address");
+        let invalid = || format!("`{}` is not a valid email address", shown(raw));
+        if raw.chars().any(is_hidden) {
+            return Err(format!(
+                "`{}` is not a valid email address: it has control or invisible formatting \
+                 characters",
+                shown(raw)
+            ));
+        }
         let trimmed = raw.trim();
         if trimmed.len() > Self::MAX_LEN || trimmed.chars().any(char::is_whitespace) {
             return Err(invalid());
@@ -275,6 +284,43 @@ impl fmt::Display for Email {
     }
 }
 
+/// Control characters, and the invisible characters that reorder or hide text: the
+/// bidirectional marks, embeddings, overrides and isolates, and zero-width characters.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// The longest part of a client's input an error message quotes, in characters.
+const SHOWN_CHARS: usize = 64;
+
+/// `raw` as an error message quotes it: hidden characters escaped (`\u{202e}`), so a message
+/// reads as it is, and at most [`SHOWN_CHARS`] characters of it, so a huge input is not sent
+/// back whole.
+pub fn shown(raw: &str) -> String {
+    let mut shown = String::new();
+    for (count, c) in raw.chars().enumerate() {
+        if count == SHOWN_CHARS {
+            let rest = raw.chars().count() - SHOWN_CHARS;
+            shown.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if is_hidden(c) {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +343,32 @@ mod tests {
             Email::parse("Test@Example.com").map(|e| e.to_string()),
             Ok("test@example.com".into())
         );
+    }
+
+    #[test]
+    fn emails_with_control_or_invisible_formatting_characters_are_refused() {
+        for bad in [
+            "a\u{202E}moc.elpmaxe@b.co",
+            "ad\u{200B}a@example.com",
+            "ada@exa\u{2066}mple.com",
+            "ada\u{0}@example.com",
+            "ada@example.com\u{7}",
+            "\u{FEFF}ada@example.com",
+        ] {
+            let message = Email::parse(bad).expect_err(bad);
+            assert!(
+                !message.chars().any(is_hidden),
+                "the message quotes a hidden character: {message:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_quotes_a_long_input_only_in_part() {
+        let message = Sku::parse(&"x".repeat(50_000)).expect_err("too long");
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains("49936 more characters"), "{message}");
+        assert_eq!(shown("plain"), "plain");
     }
 
     #[test]
