@@ -1,8 +1,8 @@
 //! `/api/v1/orders`: place, read, list, cancel, and the audit trail.
 
 use api::{
-    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, OrderAccepted, OrderPage,
-    OrderView, PlaceOrderBody,
+    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, MAX_SEARCH_TEXT_CHARS,
+    OrderAccepted, OrderPage, OrderView, PlaceOrderBody,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -119,6 +119,19 @@ pub(crate) async fn list_orders(
         return Err(ApiError::invalid(
             "limit",
             format!("must be between 1 and {MAX_PAGE_SIZE}, got {limit}"),
+        ));
+    }
+    // A long pattern costs the search more than it can find, and SQLite refuses one past
+    // 50,000 bytes.
+    if let Some(text) = &query.text
+        && text.chars().count() > MAX_SEARCH_TEXT_CHARS
+    {
+        return Err(ApiError::invalid(
+            "q",
+            format!(
+                "must be at most {MAX_SEARCH_TEXT_CHARS} characters, got {}",
+                text.chars().count()
+            ),
         ));
     }
     Ok(Json(state.reads.list(query).await?))

@@ -124,7 +124,7 @@ impl Embedded {
             readiness,
             &admin_token,
         )?;
-        let addr = crate::http::serve(&mut supervisor, config.listen, state).await?;
+        let addr = crate::http::serve(&mut supervisor, config.listen, state, &config.http).await?;
         info!(%addr, data_dir = %config.data_dir.display(), "orderflow is running");
         Ok(Self {
             addr,
