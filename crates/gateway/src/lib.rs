@@ -14,6 +14,7 @@ mod extract;
 mod health;
 pub mod limits;
 mod openapi;
+mod openapi_answers;
 mod orders;
 mod products;
 pub mod remote;

@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::AppState;
+use crate::openapi_answers::EdgeAnswers;
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -33,7 +34,7 @@ use crate::AppState;
         crate::health::ready,
         crate::health::metrics,
     ),
-    modifiers(&AdminToken),
+    modifiers(&AdminToken, &EdgeAnswers),
     tags(
         (name = "orders", description = "Place, follow and cancel orders"),
         (name = "products", description = "The catalog with available stock"),
