@@ -1,7 +1,8 @@
 //! The answers the edge can give on any route, added to each operation of the OpenAPI document
 //! where they apply, so that the document lists every status a route can answer without each
 //! route repeating them: the limits' `408` and `429`, `413` and `422` where a body or a query
-//! string is read, `401` on admin routes, `500` and `503` where a service is called.
+//! string is read, `401` on admin routes, `500` and `503` where a service is called. Each is
+//! described once, under `components/responses`, and referred to.
 
 use utoipa::Modify;
 use utoipa::openapi::header::HeaderBuilder;
@@ -12,8 +13,46 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 /// Adds the edge's answers to every operation.
 pub(crate) struct EdgeAnswers;
 
+/// Each answer: its status, its name under `components/responses`, and what it means.
+const ANSWERS: [(&str, &str, &str); 8] = [
+    ("401", "Unauthorized", "Missing or wrong admin token"),
+    ("404", "NotFound", "No such resource"),
+    (
+        "408",
+        "RequestTimeout",
+        "Not answered within the request timeout (the body read included)",
+    ),
+    ("413", "PayloadTooLarge", "The body is larger than 256 KiB"),
+    (
+        "422",
+        "Invalid",
+        "Invalid: malformed JSON, another content type, or an invalid field or query parameter, each listed",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Too many requests from this client; `Retry-After` says when to come back",
+    ),
+    (
+        "500",
+        "InternalError",
+        "An internal error; its cause is logged, never shown",
+    ),
+    (
+        "503",
+        "Unavailable",
+        "A service or database this call needs is unavailable",
+    ),
+];
+
 impl Modify for EdgeAnswers {
     fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (status, name, description) in ANSWERS {
+            components
+                .responses
+                .insert(name.to_owned(), problem(status, description));
+        }
         for (path, item) in &mut openapi.paths.paths {
             let operations = [
                 &mut item.get,
@@ -37,43 +76,35 @@ fn add_answers(path: &str, operation: &mut Operation) {
     let has_path_id = path.contains('{');
     let has_body = operation.request_body.is_some();
     let calls_a_service = path.starts_with("/api/");
-    let mut add = |status: &str, description: &str| {
+    let mut add = |status: &str| {
+        let Some((_, name, _)) = ANSWERS.iter().find(|(known, _, _)| *known == status) else {
+            return;
+        };
+        let reference = Ref::new(format!("#/components/responses/{name}"));
         operation
             .responses
             .responses
             .entry(status.to_owned())
-            .or_insert_with(|| problem(status, description));
+            .or_insert(RefOr::Ref(reference));
     };
-    add(
-        "408",
-        "Not answered within the request timeout (the body read included)",
-    );
-    add(
-        "429",
-        "Too many requests from this client; `Retry-After` says when to come back",
-    );
+    add("408");
+    add("429");
     if has_body {
-        add("413", "The body is larger than 256 KiB");
-        add(
-            "422",
-            "Invalid: malformed JSON, another content type, or invalid fields, each listed",
-        );
+        add("413");
+        add("422");
     }
     if has_query {
-        add("422", "A query parameter is invalid");
+        add("422");
     }
     if has_path_id && calls_a_service {
-        add("404", "No such resource");
+        add("404");
     }
     if path.starts_with("/api/v1/admin/") {
-        add("401", "Missing or wrong admin token");
+        add("401");
     }
     if calls_a_service {
-        add("500", "An internal error; its cause is logged, never shown");
-        add(
-            "503",
-            "A service or database this call needs is unavailable",
-        );
+        add("500");
+        add("503");
     }
 }
 

@@ -29,6 +29,8 @@ fn start(data_dir: &std::path::Path, port: u16) -> Child {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("ORDERFLOW_ADMIN_TOKEN", TOKEN)
         .env("ORDERFLOW_PAYMENT_LATENCY_MS", "10")
+        // 500 orders at once, then every one polled, from one address.
+        .env("ORDERFLOW_RATE_LIMIT", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

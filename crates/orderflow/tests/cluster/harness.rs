@@ -111,6 +111,8 @@ impl Cluster {
             ("ORDERFLOW_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
             ("ORDERFLOW_RETRY_DELAY_MS".into(), "50".into()),
             ("ORDERFLOW_RETRY_MAX_DELAY_MS".into(), "2000".into()),
+            // The tests load the gateway from one address far past a per-client limit.
+            ("ORDERFLOW_RATE_LIMIT".into(), "0".into()),
             ("RUST_LOG".into(), "info,sqlx=warn".into()),
             ("RUST_BACKTRACE".into(), "0".into()),
             ("RUST_LIB_BACKTRACE".into(), "0".into()),

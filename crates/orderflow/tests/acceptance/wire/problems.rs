@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{single, spawn_app};
+use crate::helpers::{single, spawn_app, spawn_app_with};
 
 const UNKNOWN_ORDER: &str = "01a2093b-0000-7000-8000-000000000000";
 
@@ -110,4 +110,41 @@ async fn cancelling_a_completed_order_is_a_conflict() {
     assert_eq!(refused.body()["code"], "conflict");
     insta::assert_json_snapshot!("problem_cancel_completed_order", refused);
     insta::assert_json_snapshot!("problem_cancel_unknown_order", unknown);
+}
+
+#[tokio::test]
+async fn the_edges_own_refusals_are_problems_too() {
+    let app = spawn_app_with(|config| {
+        config.http.rate_limit = 1;
+        config.http.rate_limit_burst = 4;
+    })
+    .await;
+    let too_large = "x".repeat(300 * 1024);
+
+    let method = app.seen(app.http.delete(app.url("/api/v1/orders"))).await;
+    let body = app
+        .seen(
+            app.http
+                .post(app.url("/api/v1/orders"))
+                .header("content-type", "application/json")
+                .body(too_large),
+        )
+        .await;
+    let mixed = app
+        .seen_post_order(
+            &json!({"item_id": "product-001", "quantity": 1, "user_email": "a@b.co",
+                    "items": [{"product_id": "product-002", "quantity": 1}]}),
+            None,
+        )
+        .await;
+    let mut refused = app.seen_get("/health/live").await;
+    while refused.body()["status"] == "ok" {
+        refused = app.seen_get("/health/live").await;
+    }
+
+    assert!(method.header("allow").is_some());
+    insta::assert_json_snapshot!("problem_method_not_allowed", method);
+    insta::assert_json_snapshot!("problem_body_too_large", body);
+    insta::assert_json_snapshot!("problem_both_body_shapes", mixed);
+    insta::assert_json_snapshot!("problem_too_many_requests", refused);
 }
