@@ -32,29 +32,29 @@ pub enum PlaceOrderBody {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SingleItemBody {
     /// The product's id, e.g. `product-001`.
-    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_-]{1,64}$", example = "product-002")]
     pub item_id: Field<String>,
-    #[schema(value_type = i64, minimum = 1, maximum = 1000)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1000, example = 1)]
     pub quantity: Field<i64>,
-    #[schema(value_type = String, format = Email, max_length = 254)]
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ada@example.com")]
     pub user_email: Field<String>,
     /// A test card token; `tok_visa` when absent.
     #[serde(skip_serializing_if = "Field::is_missing")]
-    #[schema(value_type = Option<String>, pattern = r"^tok_[A-Za-z0-9_]{0,60}$")]
+    #[schema(value_type = Option<String>, pattern = r"^tok_[A-Za-z0-9_]{0,60}$", example = "tok_visa")]
     pub payment_token: Field<String>,
 }
 
 /// An order of one or more products.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MultiItemBody {
-    #[schema(value_type = String, format = Email, max_length = 254)]
+    #[schema(value_type = String, format = Email, max_length = 254, example = "ada@example.com")]
     pub customer_email: Field<String>,
     /// 1 to 100 lines; lines for the same product are added up (at most 1000 units each).
     #[schema(value_type = Vec<OrderItemBody>, min_items = 1, max_items = 100)]
     pub items: Field<Vec<Field<OrderItemBody>>>,
     /// A test card token; `tok_visa` when absent.
     #[serde(skip_serializing_if = "Field::is_missing")]
-    #[schema(value_type = Option<String>, pattern = r"^tok_[A-Za-z0-9_]{0,60}$")]
+    #[schema(value_type = Option<String>, pattern = r"^tok_[A-Za-z0-9_]{0,60}$", example = "tok_visa")]
     pub payment_token: Field<String>,
 }
 
@@ -62,9 +62,9 @@ pub struct MultiItemBody {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderItemBody {
     /// The product's id, e.g. `product-001`.
-    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_-]{1,64}$")]
+    #[schema(value_type = String, pattern = r"^[A-Za-z0-9_-]{1,64}$", example = "product-003")]
     pub product_id: Field<String>,
-    #[schema(value_type = i64, minimum = 1, maximum = 1000)]
+    #[schema(value_type = i64, minimum = 1, maximum = 1000, example = 1)]
     pub quantity: Field<i64>,
 }
 

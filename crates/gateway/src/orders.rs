@@ -46,7 +46,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     request_body(content = PlaceOrderBody, description = "Either shape; prices come from the catalog"),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: same answer")),
     responses(
-        (status = 202, body = OrderAccepted, description = "Accepted; the saga runs in the background"),
+        (status = 202, body = OrderAccepted, description = "Accepted; the saga runs in the background",
+         links(
+            ("GetOrder" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))),
+            ("CancelOrder" = (operation_id = "cancel_order", parameters(("id" = "$response.body#/order_id")))),
+            ("OrderEvents" = (operation_id = "order_events", parameters(("id" = "$response.body#/order_id")))),
+         )),
         (status = 422, body = crate::error::ProblemDetails, content_type = "application/problem+json",
          description = "Invalid: every problem is listed"),
     )
