@@ -18,19 +18,31 @@ pub struct StockView {
     pub restocked: i64,
 }
 
+/// The most units one stock adjustment may add or remove.
+pub const MAX_STOCK_ADJUSTMENT: i64 = 1_000_000;
+
 // The body of `POST /api/v1/admin/products/{id}/stock`. (A `//` comment: a doc comment would
 // become the schema's description in the OpenAPI document.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StockAdjustment {
-    /// Units to add; negative to remove.
+    /// Units to add; negative to remove; not zero.
+    #[schema(minimum = -1_000_000, maximum = 1_000_000)]
     pub delta: i64,
 }
+
+/// Notifications listed when a client asks for no `limit`.
+pub const DEFAULT_NOTIFICATIONS: usize = 100;
+/// The most notifications one call lists.
+pub const MAX_NOTIFICATIONS: usize = 1000;
 
 /// The query of `GET /api/v1/admin/notifications`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
+    /// Only this order's notifications.
     pub order_id: Option<Uuid>,
+    /// How many, newest first: 100 by default, at most 1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -71,4 +83,23 @@ pub struct DeadLetterReplayed {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectionRebuilt {
     pub rebuilt: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::{IntoParams as _, PartialSchema as _};
+
+    use super::*;
+
+    #[test]
+    fn the_documented_bounds_are_the_enforced_ones() {
+        let adjustment = serde_json::to_value(StockAdjustment::schema()).expect("serialize");
+        let delta = &adjustment["properties"]["delta"];
+        assert_eq!(delta["minimum"], -MAX_STOCK_ADJUSTMENT);
+        assert_eq!(delta["maximum"], MAX_STOCK_ADJUSTMENT);
+        let params =
+            serde_json::to_value(NotificationQuery::into_params(|| None)).expect("serialize");
+        assert_eq!(params[1]["name"], "limit");
+        assert_eq!(params[1]["schema"]["maximum"], MAX_NOTIFICATIONS);
+    }
 }

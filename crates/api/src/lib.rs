@@ -12,23 +12,25 @@ mod catalog;
 mod field;
 mod list;
 mod orders;
+#[cfg(test)]
+mod orders_properties;
 mod problem;
 mod updates;
 
 pub use admin::{
-    DeadLetter, DeadLetterReplayed, Notification, NotificationQuery, ProjectionRebuilt,
-    StockAdjustment, StockView,
+    DEFAULT_NOTIFICATIONS, DeadLetter, DeadLetterReplayed, MAX_NOTIFICATIONS, MAX_STOCK_ADJUSTMENT,
+    Notification, NotificationQuery, ProjectionRebuilt, StockAdjustment, StockView,
 };
 pub use catalog::CatalogItem;
 /// The answer to `GET /api/v1/orders/{id}/events`, and what a dead letter holds.
 pub use contracts::{Envelope, Queue};
 pub use field::Field;
-pub use list::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, OrderPage};
+pub use list::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, MAX_SEARCH_TEXT_CHARS, OrderPage};
 /// The status a [`ListQuery`] filters by.
 pub use order_domain::OrderStatus;
 pub use orders::{
-    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, MultiItemBody, OrderAccepted, OrderItemBody,
-    PlaceOrderBody, SingleItemBody,
+    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, MAX_ORDER_LINES, MultiItemBody, OrderAccepted,
+    OrderItemBody, PlaceOrderBody, SingleItemBody,
 };
 pub use problem::{FieldProblem, ProblemDetails};
 /// The answer to `GET /api/v1/orders/{id}`: the read model's view, computed by `query-domain`.

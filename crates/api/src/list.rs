@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 /// The largest page a client may ask for.
 pub const MAX_PAGE_SIZE: usize = 100;
+/// The longest free-text search (`q`), in characters: longer text is refused, not searched.
+pub const MAX_SEARCH_TEXT_CHARS: usize = 200;
 
 /// What a client asks of `GET /api/v1/orders`: the query string the gateway reads, and what
 /// the query service lists by. Blank text values count as absent.
@@ -21,10 +23,13 @@ pub struct ListQuery {
     /// `CANCELLED` (case-insensitive).
     #[param(value_type = Option<String>)]
     pub status: Option<OrderStatus>,
-    /// Free text: part of an order id, a customer's email or a product id.
+    /// Free text: part of an order id, a customer's email or a product id; at most 200
+    /// characters.
     #[serde(rename = "q")]
+    #[param(max_length = 200)]
     pub text: Option<String>,
     /// Orders per page: 20 by default, at most 100.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page, to get the page after it.
     pub cursor: Option<String>,
@@ -73,5 +78,20 @@ mod tests {
             .map(|param| param.name)
             .collect();
         assert_eq!(names, ["customer_email", "status", "q", "limit", "cursor"]);
+    }
+
+    #[test]
+    fn the_documented_bounds_are_the_enforced_ones() {
+        let params = serde_json::to_value(ListQuery::into_params(|| None)).expect("serialize");
+        let schema = |name: &str| {
+            params
+                .as_array()
+                .and_then(|all| all.iter().find(|param| param["name"] == name))
+                .map(|param| param["schema"].clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(schema("q")["maxLength"], MAX_SEARCH_TEXT_CHARS);
+        assert_eq!(schema("limit")["minimum"], 1);
+        assert_eq!(schema("limit")["maximum"], MAX_PAGE_SIZE);
     }
 }

@@ -6,6 +6,8 @@
 //! `Money`, `Email`). It never does I/O.
 
 mod envelope;
+#[cfg(test)]
+mod envelope_properties;
 mod messages;
 mod topology;
 mod upcast;

@@ -36,7 +36,7 @@ impl FromStr for OrderId {
     fn from_str(raw: &str) -> Result<Self, String> {
         raw.parse()
             .map(Self)
-            .map_err(|_| format!("`{raw}` is not an order id"))
+            .map_err(|_| format!("`{}` is not an order id", shown(raw)))
     }
 }
 
@@ -67,7 +67,7 @@ impl Sku {
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(format!("`{raw}` is not a valid product id"))
+            Err(format!("`{}` is not a valid product id", shown(raw)))
         }
     }
 
@@ -213,7 +213,9 @@ impl fmt::Display for Money {
     }
 }
 
-/// A customer's email address, checked for a plausible shape (one `@`, a dotted domain).
+/// A customer's email address, checked for a plausible shape (one `@`, a dotted domain) and
+/// for characters that would change how it reads: control characters, and the invisible ones
+/// that reorder or hide text (bidirectional overrides such as U+202E, zero-width characters).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -223,10 +225,17 @@ impl Email {
     pub const MAX_LEN: usize = 254;
 
     /// # Errors
-    /// When the address is longer than [`Email::MAX_LEN`] or has no local part, no `@`, or no
-    /// dotted domain.
+    /// When the address is longer than [`Email::MAX_LEN`], has a control or invisible
+    /// formatting character, or has no local part, no `@`, or no dotted domain.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let invalid = || format!("`{raw}` is not a valid email address");
+        let invalid = || format!("`{}` is not a valid email address", shown(raw));
+        if raw.chars().any(is_hidden) {
+            return Err(format!(
+                "`{}` is not a valid email address: it has control or invisible formatting \
+                 characters",
+                shown(raw)
+            ));
+        }
         let trimmed = raw.trim();
         if trimmed.len() > Self::MAX_LEN || trimmed.chars().any(char::is_whitespace) {
             return Err(invalid());
@@ -275,97 +284,43 @@ impl fmt::Display for Email {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantities_outside_one_to_a_thousand_are_rejected() {
-        assert!(Quantity::new(0).is_err());
-        assert!(Quantity::new(1001).is_err());
-        assert_eq!(Quantity::new(1000).map(Quantity::get), Ok(1000));
-    }
-
-    #[test]
-    fn emails_need_a_local_part_and_a_dotted_domain() {
-        for bad in [
-            "", "a", "@b.c", "a@b", "a@.b", "a@b.", "a b@c.d", "a@b..c", "a@b@c.d",
-        ] {
-            assert!(Email::parse(bad).is_err(), "{bad} accepted");
-        }
-        assert_eq!(
-            Email::parse("Test@Example.com").map(|e| e.to_string()),
-            Ok("test@example.com".into())
-        );
-    }
-
-    #[test]
-    fn product_ids_and_emails_are_held_to_their_lengths() {
-        assert!(Sku::parse(&"p".repeat(Sku::MAX_LEN)).is_ok());
-        assert!(Sku::parse(&"p".repeat(Sku::MAX_LEN + 1)).is_err());
-        let local = "a".repeat(Email::MAX_LEN - "@b.co".len());
-        assert!(Email::parse(&format!("{local}@b.co")).is_ok());
-        assert!(Email::parse(&format!("{local}a@b.co")).is_err());
-    }
-
-    #[test]
-    fn redaction_keeps_only_the_first_letter_and_the_domain() {
-        let email = Email::parse("test@example.com").expect("a valid email");
-        assert_eq!(email.redacted(), "t***@example.com");
-    }
-
-    #[test]
-    fn an_order_id_reads_back_from_its_text_and_anything_else_is_refused() {
-        let id = OrderId::new(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        assert_eq!(id.to_string().parse::<OrderId>(), Ok(id));
-        assert_eq!(
-            "order-1".parse::<OrderId>(),
-            Err("`order-1` is not an order id".to_owned())
-        );
-    }
-
-    #[test]
-    fn amounts_in_one_currency_add_up_and_multiply() {
-        let price = Money::new(2_599, "USD");
-        assert_eq!(price.checked_mul(3), Ok(Money::new(7_797, "USD")));
-        assert_eq!(
-            price.checked_add(&Money::new(1, "USD")),
-            Ok(Money::new(2_600, "USD"))
-        );
-        assert_eq!(price.checked_mul(0), Ok(Money::new(0, "USD")));
-    }
-
-    #[test]
-    fn amounts_that_overflow_are_an_error_rather_than_a_wrapped_number() {
-        let huge = Money::new(i64::MAX / 2 + 1, "USD");
-        assert_eq!(huge.checked_mul(2), Err(MoneyError::Overflow));
-        assert_eq!(huge.checked_add(&huge), Err(MoneyError::Overflow));
-        assert_eq!(
-            Money::new(i64::MIN, "USD").checked_add(&Money::new(-1, "USD")),
-            Err(MoneyError::Overflow)
-        );
-    }
-
-    #[test]
-    fn amounts_in_different_currencies_are_not_added() {
-        assert_eq!(
-            Money::new(100, "USD").checked_add(&Money::new(100, "EUR")),
-            Err(MoneyError::CurrencyMismatch {
-                left: "USD".into(),
-                right: "EUR".into()
-            })
-        );
-    }
-
-    #[test]
-    fn money_shows_as_a_decimal_with_its_currency() {
-        assert_eq!(Money::new(12_995, "EUR").to_string(), "129.95 EUR");
-    }
-
-    #[test]
-    fn minor_units_format_with_two_places() {
-        assert_eq!(format_minor(123_456), "1234.56");
-        assert_eq!(format_minor(5), "0.05");
-        assert_eq!(format_minor(-250), "-2.50");
-    }
+/// Control characters, and the invisible characters that reorder or hide text: the
+/// bidirectional marks, embeddings, overrides and isolates, and zero-width characters.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
 }
+
+/// The longest part of a client's input an error message quotes, in characters.
+const SHOWN_CHARS: usize = 64;
+
+/// `raw` as an error message quotes it: hidden characters escaped (`\u{202e}`), so a message
+/// reads as it is, and at most [`SHOWN_CHARS`] characters of it, so a huge input is not sent
+/// back whole.
+pub fn shown(raw: &str) -> String {
+    let mut shown = String::new();
+    for (count, c) in raw.chars().enumerate() {
+        if count == SHOWN_CHARS {
+            let rest = raw.chars().count() - SHOWN_CHARS;
+            shown.push_str(&format!("… ({rest} more characters)"));
+            break;
+        }
+        if is_hidden(c) {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
+#[cfg(test)]
+#[path = "value_tests.rs"]
+mod tests;

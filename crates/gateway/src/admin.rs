@@ -2,8 +2,8 @@
 //! Every route needs `Authorization: Bearer <admin token>`.
 
 use api::{
-    DeadLetter, DeadLetterReplayed, Notification, NotificationQuery, ProjectionRebuilt,
-    StockAdjustment, StockView,
+    DEFAULT_NOTIFICATIONS, DeadLetter, DeadLetterReplayed, MAX_NOTIFICATIONS, MAX_STOCK_ADJUSTMENT,
+    Notification, NotificationQuery, ProjectionRebuilt, StockAdjustment, StockView,
 };
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -11,7 +11,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use contracts::value::OrderId;
+use contracts::value::{OrderId, shown};
 
 use crate::AppState;
 use crate::answers::dead_letter;
@@ -62,9 +62,6 @@ pub(crate) async fn stock_levels(
     Ok(Json(state.stock.levels().await?))
 }
 
-/// The most units one adjustment may add or remove.
-const MAX_ADJUSTMENT: i64 = 1_000_000;
-
 /// Add or remove available units of a product.
 #[utoipa::path(post, path = "/api/v1/admin/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)), request_body = StockAdjustment,
@@ -76,10 +73,15 @@ pub(crate) async fn adjust_stock(
     Path(id): Path<String>,
     JsonBody(adjustment): JsonBody<StockAdjustment>,
 ) -> Result<Json<StockView>, ApiError> {
-    if adjustment.delta == 0 || adjustment.delta.abs() > MAX_ADJUSTMENT {
+    // `unsigned_abs`: `i64::MIN` has no `abs`.
+    if adjustment.delta == 0
+        || adjustment.delta.unsigned_abs() > MAX_STOCK_ADJUSTMENT.unsigned_abs()
+    {
         return Err(ApiError::invalid(
             "delta",
-            format!("must be a non-zero number of units, at most {MAX_ADJUSTMENT} either way"),
+            format!(
+                "must be a non-zero number of units, at most {MAX_STOCK_ADJUSTMENT} either way"
+            ),
         ));
     }
     let sku = product_id(&id)?;
@@ -109,7 +111,10 @@ pub(crate) async fn replay_dead_letter(
         let replayed = DeadLetterReplayed { id, replayed: true };
         Ok((StatusCode::ACCEPTED, Json(replayed)).into_response())
     } else {
-        Err(ApiError::NotFound(format!("no dead letter with id {id}")))
+        Err(ApiError::NotFound(format!(
+            "no dead letter with id {}",
+            shown(&id)
+        )))
     }
 }
 
@@ -125,7 +130,10 @@ pub(crate) async fn discard_dead_letter(
     if state.dead_letters.discard(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound(format!("no dead letter with id {id}")))
+        Err(ApiError::NotFound(format!(
+            "no dead letter with id {}",
+            shown(&id)
+        )))
     }
 }
 
@@ -136,7 +144,13 @@ pub(crate) async fn notifications(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<NotificationQuery>,
 ) -> Result<Json<Vec<Notification>>, ApiError> {
-    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = params.limit.unwrap_or(DEFAULT_NOTIFICATIONS);
+    if !(1..=MAX_NOTIFICATIONS).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_NOTIFICATIONS}, got {limit}"),
+        ));
+    }
     Ok(Json(
         state
             .mailbox

@@ -1,12 +1,19 @@
 //! One error type for the whole API, one mapping table to status codes, and one body shape:
 //! `application/problem+json` (RFC 9457) with a stable snake_case `code` and, for validation,
 //! the list of problems by field. Causes of 5xx errors are logged here, once, and never shown.
+//!
+//! An answer stays small whatever was sent: at most [`MAX_PROBLEMS_LISTED`] problems are
+//! listed (the detail says how many there were), and the text of each is clipped, so a client's
+//! huge input is never echoed back whole.
 
 use std::time::Duration;
 
 use api::FieldProblem;
 /// The body, shared with the API's clients.
 pub(crate) use api::ProblemDetails;
+use contracts::value::shown;
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +32,14 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("missing or wrong admin token")]
     Unauthorized,
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
+    #[error("the request was not answered within {} s", .0.as_secs_f64())]
+    TimedOut(Duration),
+    #[error("the body is larger than the {limit} bytes a request may have")]
+    TooLarge { limit: usize },
+    #[error("too many requests from this client: retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
     /// Refused for overload before anything changed: `503` with `Retry-After`. The detail
@@ -62,6 +77,26 @@ impl ApiError {
                 "Idempotency-Key reused",
             ),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+            ),
+            Self::TimedOut(_) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+            ),
+            Self::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Body too large",
+            ),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
+            ),
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -100,18 +135,35 @@ impl IntoResponse for ApiError {
             Self::Invalid(problems) if problems.len() == 1 => {
                 format!("{}: {}", problems[0].field, problems[0].message)
             }
+            Self::Invalid(problems) if problems.len() > MAX_PROBLEMS_LISTED => format!(
+                "{} problems with the request; the first {MAX_PROBLEMS_LISTED} are listed",
+                problems.len()
+            ),
             Self::Invalid(problems) => format!("{} problems with the request", problems.len()),
             other => other.to_string(),
         };
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let errors = match self {
-            Self::Invalid(problems) => problems,
+            Self::Invalid(problems) => problems
+                .into_iter()
+                .take(MAX_PROBLEMS_LISTED)
+                .map(|problem| {
+                    FieldProblem::new(
+                        clip(&problem.field, MAX_FIELD_CHARS),
+                        clip(&problem.message, MAX_MESSAGE_CHARS),
+                    )
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let body = ProblemDetails {
             problem_type: format!("/problems/{}", code.replace('_', "-")),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: clip(&detail, MAX_MESSAGE_CHARS),
             code: code.to_owned(),
             errors,
         };
@@ -131,7 +183,27 @@ impl IntoResponse for ApiError {
                 header::HeaderValue::from_static("Bearer"),
             );
         }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
         response
+    }
+}
+
+/// The most field problems one answer lists; a request with more is told how many it had.
+pub(crate) const MAX_PROBLEMS_LISTED: usize = 50;
+/// The longest field path an answer shows, in characters.
+const MAX_FIELD_CHARS: usize = 100;
+/// The longest message or detail an answer shows, in characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text` cut to `max` characters, saying so when it was.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}… (cut)", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
@@ -185,7 +257,7 @@ impl From<CancelError> for ApiError {
 
 /// The answer for a path no route matches.
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
-    ApiError::NotFound(format!("no route for {}", uri.path()))
+    ApiError::NotFound(format!("no route for {}", shown(uri.path())))
 }
 
 impl From<query_service::Error> for ApiError {
@@ -197,5 +269,60 @@ impl From<query_service::Error> for ApiError {
             query_service::Error::Store(store) => store.into(),
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::to_bytes;
+
+    use super::*;
+
+    async fn answer(error: ApiError) -> (Response, ProblemDetails) {
+        let response = error.into_response();
+        let (parts, body) = response.into_parts();
+        let bytes = to_bytes(body, usize::MAX).await.expect("a body");
+        let problem = serde_json::from_slice(&bytes).expect("a problem");
+        (
+            Response::from_parts(parts, axum::body::Body::empty()),
+            problem,
+        )
+    }
+
+    #[tokio::test]
+    async fn at_most_fifty_problems_are_listed_and_the_detail_says_how_many_there_were() {
+        let problems = (0..87_000)
+            .map(|index| FieldProblem::new(format!("items[{index}]"), "must be an object"))
+            .collect();
+        let (_, problem) = answer(ApiError::Invalid(problems)).await;
+        assert_eq!(problem.errors.len(), MAX_PROBLEMS_LISTED);
+        assert_eq!(
+            problem.detail,
+            "87000 problems with the request; the first 50 are listed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_long_field_or_message_is_clipped() {
+        let long = "x".repeat(50_000);
+        let (_, problem) = answer(ApiError::invalid(long.clone(), long.clone())).await;
+        assert!(problem.errors[0].field.chars().count() < 120);
+        assert!(problem.errors[0].message.ends_with("… (cut)"));
+        assert!(problem.detail.chars().count() < 320);
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_says_when_to_come_back() {
+        let (response, problem) = answer(ApiError::TooManyRequests {
+            retry_after_secs: 2,
+        })
+        .await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(problem.code, "too_many_requests");
     }
 }

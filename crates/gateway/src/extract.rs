@@ -4,9 +4,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
-use contracts::value::{OrderId, Sku};
+use axum::http::{StatusCode, header};
+use contracts::value::{OrderId, Sku, shown};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -41,9 +41,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 format!("expected `application/json`, got {shown}"),
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::invalid("body", rejection.body_text()))?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection| match rejection.status() {
+                    // A body sent without a length, found too large while it was read.
+                    StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge {
+                        limit: crate::limits::BODY_LIMIT_BYTES,
+                    },
+                    _ => ApiError::invalid("body", rejection.body_text()),
+                })?;
         // Syntax first, then shape: a body that is JSON but not what `T` reads is not called
         // malformed, and its message carries no line and column of a one-line mistake.
         let json: Value = serde_json::from_slice(&bytes)
@@ -86,12 +93,12 @@ fn named_problem<E: std::fmt::Display>(
 /// Parses an order id from a path, once; anything else is an order that does not exist.
 pub(crate) fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("no order with id {raw}")))
+        .map_err(|_| ApiError::NotFound(format!("no order with id {}", shown(raw))))
 }
 
 /// Parses a product id from a path, once; anything else is a product that does not exist.
 pub(crate) fn product_id(raw: &str) -> Result<Sku, ApiError> {
-    Sku::parse(raw).map_err(|_| ApiError::NotFound(format!("no product with id {raw}")))
+    Sku::parse(raw).map_err(|_| ApiError::NotFound(format!("no product with id {}", shown(raw))))
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! health checks, metrics and the OpenAPI document.
 //!
 //! It owns no state. Every error leaves as `application/problem+json` from one mapping table
-//! ([`error::ApiError`]).
+//! ([`error::ApiError`]). The limits a request meets are layers of their own ([`limits`]); the
+//! limits a connection meets are the server's ([`server`]).
 
 mod admin;
 mod answers;
@@ -11,10 +12,13 @@ pub mod backends;
 mod error;
 mod extract;
 mod health;
+pub mod limits;
 mod openapi;
+mod openapi_answers;
 mod orders;
 mod products;
 pub mod remote;
+pub mod server;
 mod updates;
 
 use std::sync::Arc;
@@ -22,8 +26,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use backends::{Mailbox, OrderCommands, OrderReads, Stock};
+use limits::RequestLimits;
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use transport::DeadLetters;
@@ -47,22 +51,22 @@ pub struct AppState {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
-/// The whole API as one router.
-pub fn router(state: AppState) -> Router {
+/// The whole API as one router, inside its request limits. Outermost, every request gets an
+/// id and a trace span, so that refusals by the limits are traced too.
+pub fn router(state: AppState, limits: &RequestLimits) -> Router {
     let api = Router::new()
         .merge(orders::routes())
         .merge(products::routes())
         .merge(updates::routes())
         .nest("/admin", admin::routes(state.clone()));
-    Router::new()
+    let routes = Router::new()
         .nest("/api/v1", api)
         .merge(health::routes())
         .merge(openapi::routes())
         .fallback(error::not_found)
-        .with_state(state)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .with_state(state);
+    limits::apply(routes, limits)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");

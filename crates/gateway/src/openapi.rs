@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::AppState;
+use crate::openapi_answers::EdgeAnswers;
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -33,7 +34,7 @@ use crate::AppState;
         crate::health::ready,
         crate::health::metrics,
     ),
-    modifiers(&AdminToken),
+    modifiers(&AdminToken, &EdgeAnswers),
     tags(
         (name = "orders", description = "Place, follow and cancel orders"),
         (name = "products", description = "The catalog with available stock"),
@@ -79,17 +80,18 @@ mod tests {
     }
 
     #[test]
-    fn every_schema_the_document_refers_to_is_in_it() {
+    fn every_schema_and_answer_the_document_refers_to_is_in_it() {
         let document = serde_json::to_value(ApiDoc::openapi()).expect("serialize the document");
         let mut found = Vec::new();
         references(&document, &mut found);
         assert!(found.contains(&"#/components/schemas/PlaceOrderBody".to_owned()));
         for target in found {
-            let name = target
-                .strip_prefix("#/components/schemas/")
-                .unwrap_or(&target);
+            let (kind, name) = target
+                .strip_prefix("#/components/")
+                .and_then(|rest| rest.split_once('/'))
+                .unwrap_or(("schemas", &target));
             assert!(
-                document["components"]["schemas"].get(name).is_some(),
+                document["components"][kind].get(name).is_some(),
                 "{target} is referred to but not in the document"
             );
         }

@@ -1,8 +1,8 @@
 //! `/api/v1/orders`: place, read, list, cancel, and the audit trail.
 
 use api::{
-    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, OrderAccepted, OrderPage,
-    OrderView, PlaceOrderBody,
+    CancelAccepted, IDEMPOTENCY_KEY_MAX_LEN, ListQuery, MAX_PAGE_SIZE, MAX_SEARCH_TEXT_CHARS,
+    OrderAccepted, OrderPage, OrderView, PlaceOrderBody,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -46,7 +46,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     request_body(content = PlaceOrderBody, description = "Either shape; prices come from the catalog"),
     params(("Idempotency-Key" = Option<String>, Header, description = "Same key and body: same answer")),
     responses(
-        (status = 202, body = OrderAccepted, description = "Accepted; the saga runs in the background"),
+        (status = 202, body = OrderAccepted, description = "Accepted; the saga runs in the background",
+         links(
+            ("GetOrder" = (operation_id = "get_order", parameters(("id" = "$response.body#/order_id")))),
+            ("CancelOrder" = (operation_id = "cancel_order", parameters(("id" = "$response.body#/order_id")))),
+            ("OrderEvents" = (operation_id = "order_events", parameters(("id" = "$response.body#/order_id")))),
+         )),
         (status = 422, body = crate::error::ProblemDetails, content_type = "application/problem+json",
          description = "Invalid: every problem is listed"),
         (status = 503, body = crate::error::ProblemDetails, content_type = "application/problem+json",
@@ -123,6 +128,19 @@ pub(crate) async fn list_orders(
         return Err(ApiError::invalid(
             "limit",
             format!("must be between 1 and {MAX_PAGE_SIZE}, got {limit}"),
+        ));
+    }
+    // A long pattern costs the search more than it can find, and SQLite refuses one past
+    // 50,000 bytes.
+    if let Some(text) = &query.text
+        && text.chars().count() > MAX_SEARCH_TEXT_CHARS
+    {
+        return Err(ApiError::invalid(
+            "q",
+            format!(
+                "must be at most {MAX_SEARCH_TEXT_CHARS} characters, got {}",
+                text.chars().count()
+            ),
         ));
     }
     Ok(Json(state.reads.list(query).await?))

@@ -4,7 +4,7 @@ use api::CatalogItem;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use contracts::value::format_minor;
+use contracts::value::{format_minor, shown};
 use serde::Serialize;
 
 use crate::AppState;
@@ -81,5 +81,5 @@ pub(crate) async fn get_product(
         .into_iter()
         .find(|product| product.id == id)
         .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("no product with id {id}")))
+        .ok_or_else(|| ApiError::NotFound(format!("no product with id {}", shown(&id))))
 }

@@ -70,9 +70,13 @@ fn api_error(base: &str, error: ClientError) -> ApiError {
         (StatusCode::UNAUTHORIZED, _) => {
             ApiError::Internal(anyhow::anyhow!("{base} refused the cluster's admin token"))
         }
-        (StatusCode::SERVICE_UNAVAILABLE, _) => {
-            ApiError::Unavailable(anyhow::anyhow!("{base}: {detail}"))
-        }
+        // The service is overloaded or slow: for this process's client, it is unavailable.
+        (
+            StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::REQUEST_TIMEOUT,
+            _,
+        ) => ApiError::Unavailable(anyhow::anyhow!("{base} answered {status}: {detail}")),
         (status, _) => ApiError::Internal(anyhow::anyhow!("{base} answered {status}: {detail}")),
     }
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use gateway::limits::{RateLimit, RequestLimits};
+use gateway::server::ConnectionLimits;
 use order_service::{AdmissionSettings, InFlightLimit, SagaDeadlines};
 use payment_service::SimulatedGatewaySettings;
 use transport::RetryPolicy;
@@ -147,6 +149,9 @@ pub struct RunConfig {
 
     #[command(flatten)]
     pub settings: ServiceSettings,
+
+    #[command(flatten)]
+    pub http: HttpSettings,
 }
 
 /// An in-flight limit no test reaches.
@@ -175,6 +180,12 @@ impl RunConfig {
                 retry_max_delay_ms: 500,
                 max_in_flight: InFlightLimit::Fixed(UNLIMITED_IN_FLIGHT),
                 ..ServiceSettings::default()
+            },
+            // Tests load the server from one address far past any per-client limit; a test of
+            // the limit sets its own.
+            http: HttpSettings {
+                rate_limit: 0,
+                ..HttpSettings::default()
             },
         }
     }
@@ -302,4 +313,63 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub settings: ServiceSettings,
+
+    #[command(flatten)]
+    pub http: HttpSettings,
+}
+
+/// The limits of the HTTP server, on requests and on connections.
+#[derive(Clone, Debug, Args)]
+pub struct HttpSettings {
+    /// Longest time to answer a request, its body read included, in milliseconds; then 408.
+    #[arg(long, env = "ORDERFLOW_REQUEST_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
+
+    /// Longest time for a request's head to arrive, in milliseconds, from when a connection
+    /// opens or sent its last answer: also how long an idle keep-alive connection is kept.
+    #[arg(long, env = "ORDERFLOW_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// Most connections open at once; more wait to be accepted.
+    #[arg(long, env = "ORDERFLOW_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Requests per second per client IP address, refilled continuously; 0 for no limit.
+    #[arg(long, env = "ORDERFLOW_RATE_LIMIT", default_value_t = 500)]
+    pub rate_limit: u32,
+
+    /// Requests a client may send at once before the rate applies.
+    #[arg(long, env = "ORDERFLOW_RATE_LIMIT_BURST", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            max_connections: 1024,
+            rate_limit: 500,
+            rate_limit_burst: 1000,
+        }
+    }
+}
+
+impl HttpSettings {
+    pub fn request_limits(&self) -> RequestLimits {
+        RequestLimits {
+            timeout: Duration::from_millis(self.request_timeout_ms),
+            rate: (self.rate_limit > 0).then_some(RateLimit {
+                per_second: self.rate_limit,
+                burst: self.rate_limit_burst,
+            }),
+        }
+    }
+
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }

@@ -125,7 +125,7 @@ impl Embedded {
             readiness,
             &admin_token,
         )?;
-        let addr = crate::http::serve(&mut supervisor, config.listen, state).await?;
+        let addr = crate::http::serve(&mut supervisor, config.listen, state, &config.http).await?;
         info!(%addr, data_dir = %config.data_dir.display(), "orderflow is running");
         Ok(Self {
             addr,
@@ -170,7 +170,7 @@ pub fn admin_token(config: &RunConfig) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
         return Ok(token.clone());
     }
-    std::fs::create_dir_all(&config.data_dir)
+    store_sqlite::create_private_dir(&config.data_dir)
         .with_context(|| format!("create {}", config.data_dir.display()))?;
     let path = config.data_dir.join("admin-token");
     if let Ok(token) = std::fs::read_to_string(&path) {
@@ -199,6 +199,10 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("write {}", path.display()))?;
+    // The mode above applies only to a file created now.
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("make {} private", path.display()))?;
     file.write_all(contents.as_bytes())
         .with_context(|| format!("write {}", path.display()))?;
     Ok(())

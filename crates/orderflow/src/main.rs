@@ -47,6 +47,7 @@ async fn run(config: &RunConfig) -> anyhow::Result<()> {
             backends: config.backends.clone(),
             peers: Peers::default(),
             settings: config.settings.clone(),
+            http: config.http.clone(),
         };
         return serve(&ServiceName::ALL, &serve_config).await;
     }

@@ -220,7 +220,7 @@ impl Scaled {
             Remote::new(url, &config.admin_token).map(Arc::new)
         };
         let state = ports.into_api(remote, Arc::new(amqp), readiness, &config.admin_token)?;
-        let addr = crate::http::serve(&mut supervisor, config.listen, state).await?;
+        let addr = crate::http::serve(&mut supervisor, config.listen, state, &config.http).await?;
         info!(%addr, services = ?services, "orderflow services are running");
         Ok(Self {
             addr,

@@ -36,6 +36,8 @@ impl SqliteDatabase {
     /// When the file cannot be opened or migrated.
     pub async fn open(data_dir: &Path, service: Queue) -> anyhow::Result<Self> {
         let path = data_dir.join(format!("{}.db", service.name()));
+        crate::private_files::make_database_private(&path)
+            .with_context(|| format!("make {} private", path.display()))?;
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -176,7 +178,7 @@ impl Databases {
     /// # Errors
     /// When the directory or a database cannot be created or migrated.
     pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(data_dir)
+        crate::private_files::create_private_dir(data_dir)
             .with_context(|| format!("create data dir {}", data_dir.display()))?;
         Ok(Self {
             order: SqliteDatabase::open(data_dir, Queue::Order).await?,

@@ -5,7 +5,10 @@
 //! Only the JSON types are checked here, every wrong one named at once; what the values mean
 //! (an email, a quantity, a product in the catalog) is checked when the order is placed.
 
-use api::{Field, FieldProblem, MultiItemBody, OrderItemBody, PlaceOrderBody, SingleItemBody};
+use api::{
+    Field, FieldProblem, MAX_ORDER_LINES, MultiItemBody, OrderItemBody, PlaceOrderBody,
+    SingleItemBody,
+};
 use contracts::value::Quantity;
 
 /// An order as the client asked for it, not yet validated.
@@ -137,9 +140,19 @@ impl FieldReader {
         self.take(path, field, wrong_type)
     }
 
-    /// Every item is read, so that every item's problems can be named.
+    /// Every item is read, so that every item's problems can be named; unless there are more
+    /// than [`MAX_ORDER_LINES`], when that is the one problem named (a huge body is not
+    /// answered with a problem per line).
     fn items(&mut self, items: Field<Vec<Field<OrderItemBody>>>) -> Option<Vec<RequestedLine>> {
         let items = match items {
+            Field::Valid(items) if items.len() > MAX_ORDER_LINES => {
+                let message = format!(
+                    "an order has at most {MAX_ORDER_LINES} lines, got {}",
+                    items.len()
+                );
+                self.problems.push(FieldProblem::new("items", message));
+                return None;
+            }
             Field::Valid(items) => items,
             Field::Missing => {
                 let hint = "is required (or use `item_id`, `quantity` and `user_email`)";
@@ -273,14 +286,19 @@ mod tests {
     }
 
     #[test]
-    fn a_body_mixing_both_shapes_is_read_as_the_single_item_shape() {
-        let request = decode(json!({
-            "item_id": "product-001", "quantity": 1, "user_email": "a@b.co",
-            "customer_email": "c@d.co", "items": [{"product_id": "product-002", "quantity": 9}]
-        }))
-        .expect("valid shape");
-        assert_eq!(request.customer_email, "a@b.co");
-        assert_eq!(request.items, [line("product-001", 1)]);
+    fn more_lines_than_an_order_may_have_are_one_problem_whatever_the_lines_hold() {
+        let items = vec![json!({}); 87_000];
+        let problems = decode(json!({"customer_email": "a@b.co", "items": items}))
+            .expect_err("too many lines");
+        assert_eq!(fields(&problems), ["items"]);
+        assert_eq!(
+            problems[0].message,
+            format!("an order has at most {MAX_ORDER_LINES} lines, got 87000")
+        );
+        let items = vec![json!({"product_id": "product-001", "quantity": 1}); MAX_ORDER_LINES];
+        let request = decode(json!({"customer_email": "a@b.co", "items": items}))
+            .expect("as many lines as allowed");
+        assert_eq!(request.items.len(), MAX_ORDER_LINES);
     }
 
     #[test]
@@ -294,3 +312,7 @@ mod tests {
         assert_eq!(decode(forwarded), Ok(request));
     }
 }
+
+#[cfg(test)]
+#[path = "order_request_properties.rs"]
+mod properties;

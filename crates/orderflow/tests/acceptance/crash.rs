@@ -29,8 +29,10 @@ fn start(data_dir: &std::path::Path, port: u16) -> Child {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("ORDERFLOW_ADMIN_TOKEN", TOKEN)
         .env("ORDERFLOW_PAYMENT_LATENCY_MS", "10")
-        // All 500 must be in flight at once: admission would refuse most at a cold start.
+        // All 500 must be in flight at once: admission would refuse most at a cold start;
+        // and every one is polled, from one address.
         .env("ORDERFLOW_MAX_IN_FLIGHT", "1000000")
+        .env("ORDERFLOW_RATE_LIMIT", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod crash;
 mod dead_letters;
+mod edge;
 mod helpers;
 mod orders;
 mod saga;

@@ -19,7 +19,8 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 /// The headers a client may rely on; the rest (date, length, request id) are the server's.
-const CONTRACT_HEADERS: [&str; 5] = [
+const CONTRACT_HEADERS: [&str; 6] = [
+    "allow",
     "content-type",
     "idempotent-replayed",
     "location",
@@ -107,6 +108,11 @@ impl TestApp {
     pub(crate) async fn seen_post(&self, path: &str) -> Seen {
         let response = self.http.post(self.url(path)).send().await.expect("post");
         Seen::of(response).await
+    }
+
+    /// Sends a request as it was built.
+    pub(crate) async fn seen(&self, request: reqwest::RequestBuilder) -> Seen {
+        Seen::of(request.send().await.expect("send")).await
     }
 
     pub(crate) async fn seen_get(&self, path: &str) -> Seen {

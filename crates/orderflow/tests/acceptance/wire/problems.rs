@@ -135,3 +135,40 @@ async fn an_order_beyond_the_in_flight_limit_is_refused_as_overloaded_with_retry
     assert_eq!(overloaded.header("retry-after"), Some("3"));
     insta::assert_json_snapshot!("problem_overloaded", overloaded);
 }
+
+#[tokio::test]
+async fn the_edges_own_refusals_are_problems_too() {
+    let app = spawn_app_with(|config| {
+        config.http.rate_limit = 1;
+        config.http.rate_limit_burst = 4;
+    })
+    .await;
+    let too_large = "x".repeat(300 * 1024);
+
+    let method = app.seen(app.http.delete(app.url("/api/v1/orders"))).await;
+    let body = app
+        .seen(
+            app.http
+                .post(app.url("/api/v1/orders"))
+                .header("content-type", "application/json")
+                .body(too_large),
+        )
+        .await;
+    let mixed = app
+        .seen_post_order(
+            &json!({"item_id": "product-001", "quantity": 1, "user_email": "a@b.co",
+                    "items": [{"product_id": "product-002", "quantity": 1}]}),
+            None,
+        )
+        .await;
+    let mut refused = app.seen_get("/health/live").await;
+    while refused.body()["status"] == "ok" {
+        refused = app.seen_get("/health/live").await;
+    }
+
+    assert!(method.header("allow").is_some());
+    insta::assert_json_snapshot!("problem_method_not_allowed", method);
+    insta::assert_json_snapshot!("problem_body_too_large", body);
+    insta::assert_json_snapshot!("problem_both_body_shapes", mixed);
+    insta::assert_json_snapshot!("problem_too_many_requests", refused);
+}
