@@ -12,7 +12,6 @@ use api::FieldProblem;
 /// The body, shared with the API's clients.
 pub(crate) use api::ProblemDetails;
 use contracts::value::shown;
-use std::time::Duration;
 
 use axum::Json;
 use axum::http::{StatusCode, Uri, header};
@@ -121,6 +120,7 @@ impl IntoResponse for ApiError {
         let (status, code, title) = self.parts();
         let retry_after = match &self {
             Self::Overloaded { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         // A refusal for overload is the system working as meant, and may come by the thousand.
@@ -141,10 +141,6 @@ impl IntoResponse for ApiError {
             ),
             Self::Invalid(problems) => format!("{} problems with the request", problems.len()),
             other => other.to_string(),
-        };
-        let retry_after = match &self {
-            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
         };
         let errors = match self {
             Self::Invalid(problems) => problems
@@ -182,11 +178,6 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
-        }
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }
