@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use app::cancel_order::CancelError;
+pub use app::idempotency::run_idempotency_purge;
 pub use app::order_request::{OrderRequest, RequestedLine};
 pub use app::place_order::{DEFAULT_PAYMENT_TOKEN, PlaceOrderError, Placed};
 pub use app::saga_runner::SagaError;
@@ -34,10 +35,15 @@ impl Default for SagaDeadlines {
     }
 }
 
+/// How long an `Idempotency-Key` holds when nothing else is said: a day.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The order service's use cases.
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
     deadlines: SagaDeadlines,
+    /// How long an `Idempotency-Key` holds.
+    idempotency_ttl: Duration,
     /// Committed status changes, for [`OrderService::subscribe_updates`].
     updates: tokio::sync::broadcast::Sender<api::OrderUpdate>,
 }
@@ -47,7 +53,17 @@ impl OrderService {
         Self {
             store,
             deadlines,
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             updates: app::updates::channel(),
+        }
+    }
+
+    /// The same service, whose `Idempotency-Key`s hold for `ttl` (a day by default).
+    #[must_use]
+    pub fn with_idempotency_ttl(self, ttl: Duration) -> Self {
+        Self {
+            idempotency_ttl: ttl,
+            ..self
         }
     }
 }

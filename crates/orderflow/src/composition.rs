@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use contracts::Queue;
+use gateway::auth::Authenticator;
 use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use gateway::remote::Remote;
 use gateway::{AppState, ReadinessCheck};
@@ -71,7 +72,7 @@ impl LocalPorts {
         remote: impl Fn(Queue) -> anyhow::Result<Arc<Remote>>,
         dead_letters: Arc<dyn DeadLetters>,
         readiness: Arc<dyn ReadinessCheck>,
-        admin_token: &str,
+        auth: Arc<Authenticator>,
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
             orders: self
@@ -88,7 +89,7 @@ impl LocalPorts {
                 .map_or_else(|| remote(Queue::Notification).map(|r| r as _), Ok)?,
             dead_letters,
             readiness,
-            admin_token: admin_token.into(),
+            auth,
             metrics: crate::telemetry::metrics_handle(),
         })
     }
@@ -158,11 +159,13 @@ async fn build_service(
 ) -> anyhow::Result<Arc<dyn Handler>> {
     Ok(match service {
         Queue::Order => {
-            let orders = Arc::new(OrderService::new(
-                adapters.order_store(),
-                settings.saga_deadlines(),
-            ));
+            let orders = Arc::new(
+                OrderService::new(adapters.order_store(), settings.saga_deadlines())
+                    .with_idempotency_ttl(settings.idempotency_ttl),
+            );
             orders.seed_demo_catalog().await.context("seed catalog")?;
+            let purge = order_service::run_idempotency_purge(orders.clone(), supervisor.token());
+            supervisor.spawn("idempotency-keys", purge);
             let timer = order_service::run_deadline_timer(
                 orders.clone(),
                 outages.clone(),

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::OrderService;
 use crate::app::order_request::OrderRequest;
-use store::order::{IdempotentRequest, Product};
+use crate::app::saga_runner::SagaError;
+use store::order::{IdempotencyKey, IdempotentRequest, Product};
 
 /// The default test card: always succeeds.
 pub const DEFAULT_PAYMENT_TOKEN: &str = "tok_visa";
@@ -160,14 +161,15 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
 
 impl OrderService {
     /// Accepts an order and starts its saga. With an idempotency key, the same request gets the
-    /// same order back; another request under the same key is refused.
+    /// same order back; another request under the same key (in the same scope, and not yet
+    /// expired) is refused. The payment token is kept apart from the order's events.
     ///
     /// # Errors
     /// [`PlaceOrderError`]; nothing is stored then.
     pub async fn place_order(
         &self,
         request: &OrderRequest,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Placed, PlaceOrderError> {
         let catalog = self.store.products().await?;
         let order = validate(request, &catalog).map_err(PlaceOrderError::Invalid)?;
@@ -182,7 +184,7 @@ impl OrderService {
             order_id,
             customer_email: order.customer_email,
             lines: order.lines,
-            payment_token: order.payment_token,
+            payment_reference: contracts::payment_reference(order_id, &order.payment_token),
             at: OffsetDateTime::now_utc(),
         })
         .map_err(|rejection| {
@@ -199,7 +201,10 @@ impl OrderService {
                 request_hash: fingerprint.clone(),
                 order_id,
             };
-            match tx.remember_request(key, &request).await {
+            match tx
+                .remember_request(key, &request, self.idempotency_ttl)
+                .await
+            {
                 // Another request with this key won the race: answer as it was answered.
                 Err(store::StoreError::Conflict) => {
                     drop(tx);
@@ -211,9 +216,16 @@ impl OrderService {
                 other => other?,
             }
         }
+        tx.keep_payment_token(order_id, &order.payment_token)
+            .await?;
         let events = decision.events.clone();
         self.write(&mut *tx, order_id, 0, decision, None, None)
-            .await?;
+            .await
+            .map_err(|error| match error {
+                SagaError::Store(store) => PlaceOrderError::Store(store),
+                // Placing sends no charge, so no token is looked for.
+                other => PlaceOrderError::Store(store::StoreError::Unexpected(other.into())),
+            })?;
         tx.commit().await?;
         self.committed(None, &events);
         Ok(Placed {
@@ -224,10 +236,14 @@ impl OrderService {
 
     async fn earlier_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         fingerprint: &str,
     ) -> Result<Option<Placed>, PlaceOrderError> {
-        match self.store.idempotent_request(key).await? {
+        match self
+            .store
+            .idempotent_request(key, self.idempotency_ttl)
+            .await?
+        {
             Some(earlier) if earlier.request_hash == fingerprint => Ok(Some(Placed {
                 order_id: earlier.order_id,
                 replayed: true,
