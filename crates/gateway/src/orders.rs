@@ -138,8 +138,9 @@ pub(crate) async fn list_orders(
     Ok(Json(state.reads.list(query, &caller).await?))
 }
 
-/// Cancel an order that is not completed; compensations run. A customer cancels only their
-/// own orders; the admin any.
+/// Cancel an order that is not completed; compensations run.
+///
+/// A customer cancels only their own orders; the admin any.
 #[utoipa::path(
     post, path = "/api/v1/orders/{id}/cancel", tag = "orders",
     security(("customer_token" = []), ("admin_token" = [])),
@@ -169,8 +170,9 @@ pub(crate) async fn cancel_order(
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
-/// The order's events, oldest first (its audit trail), each in the current version of its
-/// schema; no payment token is ever shown.
+/// The order's events, oldest first (its audit trail).
+///
+/// Each in the current version of its schema: no payment token is ever shown.
 #[utoipa::path(
     get, path = "/api/v1/orders/{id}/events", tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),

@@ -8,6 +8,7 @@ mod client;
 mod crash;
 mod dead_letters;
 mod helpers;
+mod identity;
 mod orders;
 mod saga;
 mod validation;
