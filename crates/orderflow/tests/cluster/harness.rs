@@ -18,6 +18,8 @@ use tokio::sync::{Mutex, MutexGuard};
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 pub(crate) const ADMIN_TOKEN: &str = "cluster-test-token";
+/// The cluster's secret for customer tokens, the same in every process.
+pub(crate) const JWT_SECRET: &str = "cluster-test-jwt-secret";
 
 pub(crate) struct Cluster {
     pub(crate) gateway: String,
@@ -109,6 +111,7 @@ impl Cluster {
             ("ORDERFLOW_AMQP_PREFIX".into(), amqp_prefix.clone()),
             ("ORDERFLOW_REDIS_PREFIX".into(), redis_prefix.clone()),
             ("ORDERFLOW_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+            ("ORDERFLOW_JWT_SECRET".into(), JWT_SECRET.into()),
             ("ORDERFLOW_RETRY_DELAY_MS".into(), "50".into()),
             ("ORDERFLOW_RETRY_MAX_DELAY_MS".into(), "2000".into()),
             ("RUST_LOG".into(), "info,sqlx=warn".into()),
@@ -243,6 +246,52 @@ impl Cluster {
             .expect("get");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs from the gateway with `Authorization: Bearer <token>`.
+    pub(crate) async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.gateway))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs to the gateway with `Authorization: Bearer <token>`, and a JSON body if any.
+    pub(crate) async fn post_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.gateway))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("post");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A customer token for `email`, signed with the cluster's secret.
+    pub(crate) fn customer_token(email: &str) -> String {
+        let email = contracts::value::Email::parse(email).expect("an email");
+        let mint = gateway::auth::tokens::Mint {
+            email: &email,
+            subject: None,
+            issued_at: time::OffsetDateTime::now_utc(),
+            ttl: Duration::from_secs(3600),
+            issuer: None,
+            audience: None,
+        };
+        gateway::auth::tokens::mint(JWT_SECRET, &mint).expect("a token")
     }
 
     pub(crate) async fn admin(&self, path: &str) -> Value {
