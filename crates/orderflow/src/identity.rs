@@ -14,8 +14,8 @@ use gateway::auth::{Authenticator, TokenSettings};
 use time::OffsetDateTime;
 use tracing::info;
 
-/// How customers prove who they are, and whether they must.
-#[derive(Clone, Debug, Args)]
+/// How customers prove who they are, and whether they must. Its `Debug` hides the secret.
+#[derive(Clone, Args)]
 pub struct IdentitySettings {
     /// Secret of the HS256 customer tokens (at least 16 characters), the same in every
     /// process; embedded, generated and kept in `<data dir>/jwt-secret` when no key is set.
@@ -41,6 +41,23 @@ pub struct IdentitySettings {
     /// Whether orders may be placed without a token (`false`: a customer token is needed).
     #[arg(long, env = "ORDERFLOW_ANONYMOUS_ORDERS", default_value_t = true, action = ArgAction::Set)]
     pub anonymous_orders: bool,
+}
+
+impl std::fmt::Debug for IdentitySettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("IdentitySettings")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("jwt_jwks", &self.jwt_jwks)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("anonymous_orders", &self.anonymous_orders)
+            .finish()
+    }
 }
 
 impl Default for IdentitySettings {
@@ -234,6 +251,16 @@ mod tests {
         assert!(parse_ttl("60").is_err());
         assert!(parse_ttl("0h").is_err());
         assert!(parse_ttl("1w").is_err());
+    }
+
+    #[test]
+    fn the_secret_is_not_shown_when_the_settings_are_debugged() {
+        let settings = IdentitySettings {
+            jwt_secret: Some("s3cret-of-some-length".to_owned()),
+            ..IdentitySettings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use orderflow::embedded::Embedded;
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 use store::order::OrderStore as _;
 use store_sqlite::SqliteOrderStore;
 
@@ -251,6 +252,32 @@ async fn no_payment_token_is_shown_by_the_events_or_stored_with_them() {
         let json = serde_json::to_string(&event.envelope).expect("json");
         assert!(!json.contains("tok_"), "stored with a token: {json}");
     }
+}
+
+#[tokio::test]
+async fn a_kept_payment_token_is_gone_once_its_order_is_charged_or_ends_without_a_charge() {
+    let app = spawn_app().await;
+    let charged = app.place_accepted(&order_of("ada@example.com")).await;
+    let never_charged = app
+        .place_accepted(
+            &json!({ "item_id": "product-001", "quantity": 1000, "user_email": "ada@example.com" }),
+        )
+        .await;
+    app.wait_until_terminal(&charged, PATIENCE).await;
+    let ended = app.wait_until_terminal(&never_charged, PATIENCE).await;
+
+    assert_eq!(ended["status"], "CANCELLED");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.data_dir().join("order.db"))
+        .read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("open order.db");
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_tokens")
+        .fetch_one(&mut connection)
+        .await
+        .expect("count kept tokens");
+    assert_eq!(kept, 0);
 }
 
 #[tokio::test]
