@@ -65,7 +65,7 @@ impl Authenticator {
             return Err(AuthSetupError::ShortAdminToken(admin_token.trim().len()));
         }
         Ok(Self {
-            admin_token: admin_token.trim().to_owned(),
+            admin_token: admin_token.to_owned(),
             tokens: TokenVerifier::new(tokens)?,
             anonymous_orders,
         })
