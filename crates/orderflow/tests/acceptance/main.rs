@@ -11,5 +11,6 @@ mod helpers;
 mod identity;
 mod orders;
 mod saga;
+mod stored_tokens;
 mod validation;
 mod wire;
