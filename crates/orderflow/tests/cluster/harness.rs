@@ -18,7 +18,7 @@ use tokio::sync::{Mutex, MutexGuard};
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 pub(crate) const ADMIN_TOKEN: &str = "cluster-test-token";
-/// The cluster's secret for customer tokens, the same in every process.
+/// The cluster's secret for customer tokens, the same in every process (see `identity.rs`).
 pub(crate) const JWT_SECRET: &str = "cluster-test-jwt-secret";
 
 pub(crate) struct Cluster {
@@ -246,52 +246,6 @@ impl Cluster {
             .expect("get");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// GETs from the gateway with `Authorization: Bearer <token>`.
-    pub(crate) async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.gateway))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("get");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// POSTs to the gateway with `Authorization: Bearer <token>`, and a JSON body if any.
-    pub(crate) async fn post_as(
-        &self,
-        token: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.gateway))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.expect("post");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// A customer token for `email`, signed with the cluster's secret.
-    pub(crate) fn customer_token(email: &str) -> String {
-        let email = contracts::value::Email::parse(email).expect("an email");
-        let mint = gateway::auth::tokens::Mint {
-            email: &email,
-            subject: None,
-            issued_at: time::OffsetDateTime::now_utc(),
-            ttl: Duration::from_secs(3600),
-            issuer: None,
-            audience: None,
-        };
-        gateway::auth::tokens::mint(JWT_SECRET, &mint).expect("a token")
     }
 
     pub(crate) async fn admin(&self, path: &str) -> Value {
