@@ -22,6 +22,9 @@ pub struct ApiClient {
     base: Url,
     timeout: Duration,
     admin_token: Option<String>,
+    /// Presented on every route but the admin routes: a customer token, or the admin token
+    /// to act as the admin there (every order).
+    token: Option<String>,
 }
 
 impl ApiClient {
@@ -47,6 +50,7 @@ impl ApiClient {
             base: url,
             timeout: DEFAULT_TIMEOUT,
             admin_token: None,
+            token: None,
         })
     }
 
@@ -62,6 +66,17 @@ impl ApiClient {
     pub fn with_admin_token(self, token: impl Into<String>) -> Self {
         Self {
             admin_token: Some(token.into()),
+            ..self
+        }
+    }
+
+    /// The same client, presenting `token` as `Authorization: Bearer` on the routes that are
+    /// not admin routes: a customer token (from `orderflow token`, or an identity provider),
+    /// or the admin token to list and cancel every order.
+    #[must_use]
+    pub fn with_token(self, token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
             ..self
         }
     }
@@ -82,16 +97,30 @@ impl ApiClient {
         url
     }
 
-    /// A request to `/api/v1/<segments…>`, with this client's timeout.
+    /// A request to `/api/v1/<segments…>`, with this client's timeout and its token.
     pub(crate) fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        let request = self.bare_request(method, segments);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// A request to `/api/v1/<segments…>` with this client's timeout and no credentials.
+    fn bare_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
         self.http
             .request(method, self.endpoint(segments))
             .timeout(self.timeout)
     }
 
-    /// A request to `/api/v1/<segments…>` whose answer is a stream: without a timeout.
-    pub(crate) fn stream_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        self.http.request(method, self.endpoint(segments))
+    /// A request to an admin route whose answer is a stream: without a timeout, with the
+    /// admin token.
+    pub(crate) fn admin_stream_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        let request = self.http.request(method, self.endpoint(segments));
+        match &self.admin_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     /// A call that had no answer.
@@ -104,7 +133,7 @@ impl ApiClient {
 
     /// A request to an admin route: with the admin token, when this client has one.
     pub(crate) fn admin_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        let request = self.request(method, segments);
+        let request = self.bare_request(method, segments);
         match &self.admin_token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -137,6 +166,7 @@ impl fmt::Debug for ApiClient {
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),
             )
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
 }
@@ -201,9 +231,12 @@ mod tests {
 
     #[test]
     fn the_admin_token_is_not_shown_when_the_client_is_debugged() {
-        let client = client("http://127.0.0.1:8080").with_admin_token("s3cret");
+        let client = client("http://127.0.0.1:8080")
+            .with_admin_token("s3cret")
+            .with_token("t0ken");
         let shown = format!("{client:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("t0ken"), "{shown}");
         assert!(shown.contains("[redacted]"), "{shown}");
     }
 }

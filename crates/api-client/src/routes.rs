@@ -59,19 +59,23 @@ impl ApiClient {
         self.send(request).await?.json()
     }
 
-    /// `GET /orders`: one page of the orders that match `query`, newest first.
+    /// `GET /orders`: one page of the orders that match `query` among those this client's
+    /// token may see (a customer's own, or every order with the admin token), newest first.
     ///
     /// # Errors
-    /// A `422` problem for a limit out of range or a cursor this API did not issue.
+    /// A `401` problem without a token, `422` for a limit out of range or a cursor this API
+    /// did not issue.
     pub async fn list_orders(&self, query: &ListQuery) -> Result<OrderPage> {
         let request = self.request(Method::GET, &["orders"]).query(query);
         self.send(request).await?.json()
     }
 
-    /// `POST /orders/{id}/cancel`: cancels an order that is not completed.
+    /// `POST /orders/{id}/cancel`: cancels an order that is not completed; with a customer
+    /// token, only one of the customer's own orders.
     ///
     /// # Errors
-    /// A `404` problem for an unknown order, a `409` one for a completed order.
+    /// A `401` problem without a token, `404` for an unknown order or another customer's,
+    /// `409` for a completed order.
     pub async fn cancel_order(&self, order_id: Uuid) -> Result<CancelAccepted> {
         let id = order_id.to_string();
         let request = self.request(Method::POST, &["orders", &id, "cancel"]);

@@ -19,14 +19,14 @@ pub struct UpdateStream {
 }
 
 impl ApiClient {
-    /// `GET /order-updates`: every order status change from now on. The stream has no
-    /// timeout: it lasts until the server or the caller closes it.
+    /// `GET /order-updates` (admin): every order status change from now on. The stream has
+    /// no timeout: it lasts until the server or the caller closes it.
     ///
     /// # Errors
     /// When the stream cannot be opened: [`ClientError::Unreachable`], or the problem the
-    /// server answered with.
+    /// server answered with (`401` without the admin token, `403` with a customer token).
     pub async fn order_updates(&self) -> Result<UpdateStream> {
-        let request = self.stream_request(Method::GET, &["order-updates"]);
+        let request = self.admin_stream_request(Method::GET, &["order-updates"]);
         let response = request
             .send()
             .await

@@ -52,6 +52,20 @@ impl Envelope {
             self.payload.clone(),
         )
     }
+
+    /// The same envelope with its payload upcast to the current version of its schema: what
+    /// old history is shown as (an old `order.placed` then holds no payment token).
+    ///
+    /// # Errors
+    /// [`crate::DecodeError`] when the envelope cannot be decoded.
+    pub fn to_current(&self) -> Result<Envelope, crate::DecodeError> {
+        let message = self.decode()?;
+        Ok(Envelope {
+            schema_version: message.schema_version(),
+            payload: message.payload(),
+            ..self.clone()
+        })
+    }
 }
 
 /// Fills in the causal fields of an [`Envelope`].

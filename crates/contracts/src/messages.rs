@@ -35,7 +35,9 @@ pub enum Compensation {
     RefundPayment,
 }
 
-/// `order.placed`, version 2: version 1 had no `currency` (it was always USD).
+/// `order.placed`, version 3: version 2 held the card's `payment_token` itself, which this
+/// event (stored, published to every subscriber, shown by the audit API) must not; version 1
+/// had no `currency` either (it was always USD).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
     pub order_id: OrderId,
@@ -43,9 +45,28 @@ pub struct OrderPlaced {
     pub items: Vec<OrderLine>,
     pub total_minor: i64,
     pub currency: String,
-    pub payment_token: String,
+    /// Which payment token the customer gave, without giving it away:
+    /// [`payment_reference`] of the order and the token.
+    pub payment_reference: String,
     #[serde(with = "time::serde::rfc3339")]
     pub placed_at: OffsetDateTime,
+}
+
+/// The reference an order's event keeps for its payment token: a digest of the order id and
+/// the token, so a token seen elsewhere can be matched to the order, but the reference does
+/// not give the token back (one order's reference says nothing of another's).
+pub fn payment_reference(order_id: OrderId, payment_token: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::new()
+        .chain_update(order_id.as_uuid().as_bytes())
+        .chain_update(payment_token.as_bytes())
+        .finalize();
+    let hex: String = digest
+        .iter()
+        .take(12)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("sha256:{hex}")
 }
 
 impl OrderPlaced {
@@ -226,7 +247,7 @@ macro_rules! messages {
 }
 
 messages! {
-    OrderPlaced(OrderPlaced) = "order.placed" v 2;
+    OrderPlaced(OrderPlaced) = "order.placed" v 3;
     OrderInventoryReserved(OrderInventoryReserved) = "order.inventory_reserved" v 1;
     OrderPaid(OrderPaid) = "order.paid" v 1;
     OrderCompleted(OrderCompleted) = "order.completed" v 1;

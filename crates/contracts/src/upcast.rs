@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+use crate::messages::payment_reference;
+use crate::value::OrderId;
+
 /// Why an envelope could not be read. Such a message is poison: retrying cannot help.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -66,6 +69,33 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
                 .or_insert_with(|| Value::from("USD"));
             Ok(Value::Object(fields))
         }
+        // Version 2 held the payment token itself: keep only its reference.
+        ("order.placed", 2) => {
+            let Value::Object(mut fields) = payload else {
+                return Err(DecodeError::Upcast {
+                    message_type,
+                    version: from,
+                    reason: "payload is not an object",
+                });
+            };
+            let order_id = fields
+                .get("order_id")
+                .and_then(Value::as_str)
+                .and_then(|raw| raw.parse::<OrderId>().ok());
+            let token = fields.remove("payment_token");
+            let (Some(order_id), Some(Value::String(token))) = (order_id, token) else {
+                return Err(DecodeError::Upcast {
+                    message_type,
+                    version: from,
+                    reason: "no order id or payment token",
+                });
+            };
+            fields.insert(
+                "payment_reference".to_owned(),
+                Value::from(payment_reference(order_id, &token)),
+            );
+            Ok(Value::Object(fields))
+        }
         _ => Err(DecodeError::Upcast {
             message_type,
             version: from,
@@ -126,10 +156,56 @@ mod tests {
     }
 
     #[test]
-    fn a_decoded_payload_is_written_back_exactly_as_it_was_stored() {
+    fn a_stored_version_2_order_placed_reads_back_with_a_reference_and_without_its_token() {
         let mut envelope = stored_v1_order_placed();
         envelope.schema_version = 2;
+        envelope.payload["currency"] = json!("USD");
+        let message = envelope.decode().expect("upcast");
+        let Message::OrderPlaced(placed) = &message else {
+            panic!("decoded to another message type");
+        };
+        let order_id: OrderId = "0190b5a4-7c2e-7d3a-9f00-00000000aaaa"
+            .parse()
+            .expect("an id");
+        assert_eq!(
+            placed.payment_reference,
+            crate::payment_reference(order_id, "tok_visa")
+        );
+        let shown = serde_json::to_string(&message.payload()).expect("json");
+        assert!(!shown.contains("tok_visa"), "{shown}");
+    }
+
+    #[test]
+    fn a_payment_reference_does_not_hold_the_token_and_differs_per_order() {
+        let one: OrderId = "0190b5a4-7c2e-7d3a-9f00-00000000aaaa"
+            .parse()
+            .expect("an id");
+        let other: OrderId = "0190b5a4-7c2e-7d3a-9f00-00000000bbbb"
+            .parse()
+            .expect("an id");
+        let reference = crate::payment_reference(one, "tok_visa");
+        assert!(reference.starts_with("sha256:"), "{reference}");
+        assert!(!reference.contains("visa"), "{reference}");
+        assert_eq!(reference, crate::payment_reference(one, "tok_visa"));
+        assert_ne!(reference, crate::payment_reference(other, "tok_visa"));
+        assert_ne!(
+            reference,
+            crate::payment_reference(one, "tok_chargeDeclined")
+        );
+    }
+
+    #[test]
+    fn a_decoded_payload_is_written_back_exactly_as_it_was_stored() {
+        let mut envelope = stored_v1_order_placed();
+        envelope.schema_version = 3;
         envelope.payload["currency"] = json!("EUR");
+        let token = envelope
+            .payload
+            .as_object_mut()
+            .expect("an object")
+            .remove("payment_token");
+        assert_eq!(token, Some(json!("tok_visa")));
+        envelope.payload["payment_reference"] = json!("sha256:0123456789abcdef01234567");
         let message = envelope.decode().expect("decode");
         assert_eq!(message.payload(), envelope.payload);
         assert_eq!(message.order_id().as_uuid(), envelope.correlation_id);
@@ -153,7 +229,7 @@ mod tests {
     #[test]
     fn a_version_newer_than_this_build_is_rejected_not_guessed() {
         let mut envelope = stored_v1_order_placed();
-        envelope.schema_version = 3;
+        envelope.schema_version = 4;
         let error = envelope.decode().expect_err("future version");
         assert!(error.to_string().contains("newer"), "{error}");
     }

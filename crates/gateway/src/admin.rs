@@ -5,9 +5,9 @@ use api::{
     DEFAULT_NOTIFICATIONS, DeadLetter, DeadLetterReplayed, MAX_NOTIFICATIONS, MAX_STOCK_ADJUSTMENT,
     Notification, NotificationQuery, ProjectionRebuilt, StockAdjustment, StockView,
 };
-use axum::extract::{Path, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -27,35 +27,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/dead-letters/{id}/replay", post(replay_dead_letter))
         .route("/notifications", get(notifications))
         .route("/projections/rebuild", post(rebuild_projection))
-        .route_layer(middleware::from_fn_with_state(state, require_admin_token))
-}
-
-async fn require_admin_token(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(token) if constant_time_eq(token.as_bytes(), state.admin_token.as_bytes()) => {
-            next.run(request).await
-        }
-        _ => ApiError::Unauthorized.into_response(),
-    }
-}
-
-/// Compares without an early exit, so the time taken says nothing about the token.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            crate::auth::require_admin,
+        ))
 }
 
 /// Every product's stock: available, reserved, sold, and how it started.
 #[utoipa::path(get, path = "/api/v1/admin/stock", tag = "admin", security(("admin_token" = [])),
-    responses((status = 200, body = Vec<StockView>)))]
+    responses((status = 200, body = Vec<StockView>), crate::openapi::AdminRefusals))]
 pub(crate) async fn stock_levels(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<StockView>>, ApiError> {
@@ -65,7 +45,7 @@ pub(crate) async fn stock_levels(
 /// Add or remove available units of a product.
 #[utoipa::path(post, path = "/api/v1/admin/products/{id}/stock", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)), request_body = StockAdjustment,
-    responses((status = 200, body = StockView),
+    responses((status = 200, body = StockView), crate::openapi::AdminRefusals,
         (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json"),
         (status = 422, body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub(crate) async fn adjust_stock(
@@ -90,7 +70,7 @@ pub(crate) async fn adjust_stock(
 
 /// Parked messages, oldest first, with their errors and attempt counts.
 #[utoipa::path(get, path = "/api/v1/admin/dead-letters", tag = "admin", security(("admin_token" = [])),
-    responses((status = 200, description = "Dead letters")))]
+    responses((status = 200, description = "Dead letters"), crate::openapi::AdminRefusals))]
 pub(crate) async fn list_dead_letters(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<DeadLetter>>, ApiError> {
@@ -101,7 +81,7 @@ pub(crate) async fn list_dead_letters(
 /// Put a parked message back on its queue.
 #[utoipa::path(post, path = "/api/v1/admin/dead-letters/{id}/replay", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)),
-    responses((status = 202, description = "Replayed"),
+    responses((status = 202, description = "Replayed"), crate::openapi::AdminRefusals,
         (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub(crate) async fn replay_dead_letter(
     State(state): State<AppState>,
@@ -121,7 +101,7 @@ pub(crate) async fn replay_dead_letter(
 /// Delete a parked message for good.
 #[utoipa::path(delete, path = "/api/v1/admin/dead-letters/{id}", tag = "admin", security(("admin_token" = [])),
     params(("id" = String, Path)),
-    responses((status = 204, description = "Discarded"),
+    responses((status = 204, description = "Discarded"), crate::openapi::AdminRefusals,
         (status = 404, body = crate::error::ProblemDetails, content_type = "application/problem+json")))]
 pub(crate) async fn discard_dead_letter(
     State(state): State<AppState>,
@@ -139,7 +119,7 @@ pub(crate) async fn discard_dead_letter(
 
 /// Emails sent to customers (the mailbox), newest first.
 #[utoipa::path(get, path = "/api/v1/admin/notifications", tag = "admin", security(("admin_token" = [])),
-    params(NotificationQuery), responses((status = 200, description = "Notifications sent")))]
+    params(NotificationQuery), responses((status = 200, description = "Notifications sent"), crate::openapi::AdminRefusals))]
 pub(crate) async fn notifications(
     State(state): State<AppState>,
     QueryParams(params): QueryParams<NotificationQuery>,
@@ -161,7 +141,7 @@ pub(crate) async fn notifications(
 
 /// Rebuild every order view from the events the read model has kept.
 #[utoipa::path(post, path = "/api/v1/admin/projections/rebuild", tag = "admin", security(("admin_token" = [])),
-    responses((status = 200, description = "How many views were rebuilt")))]
+    responses((status = 200, description = "How many views were rebuilt"), crate::openapi::AdminRefusals))]
 pub(crate) async fn rebuild_projection(
     State(state): State<AppState>,
 ) -> Result<Json<ProjectionRebuilt>, ApiError> {

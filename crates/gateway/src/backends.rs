@@ -12,19 +12,25 @@ use notification_service::NotificationService;
 use order_service::{OrderRequest, OrderService, Placed};
 use query_service::QueryService;
 
+use store::order::IdempotencyKey;
+
 use crate::answers::{catalog_item, sent_notification, stock_view};
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The order service's commands and its own reads.
 #[async_trait]
 pub trait OrderCommands: Send + Sync {
+    /// Places `request` for `caller`, whose `Idempotency-Key`s are scoped to them.
     async fn place_order(
         &self,
         request: &OrderRequest,
         idempotency_key: Option<&str>,
+        caller: &Caller,
     ) -> Result<Placed, ApiError>;
-    /// Returns the order's status after the cancel.
-    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError>;
+    /// Cancels an order `caller` may cancel (theirs, or any for the admin); returns its status
+    /// after the cancel. Someone else's order is not found.
+    async fn cancel_order(&self, order_id: OrderId, caller: &Caller) -> Result<String, ApiError>;
     /// The order's events; empty for an unknown order.
     async fn events(&self, order_id: OrderId) -> Result<Vec<Envelope>, ApiError>;
     async fn catalog(&self) -> Result<Vec<CatalogItem>, ApiError>;
@@ -39,7 +45,8 @@ pub type OrderUpdates = futures_util::stream::BoxStream<'static, UpdateNotice>;
 #[async_trait]
 pub trait OrderReads: Send + Sync {
     async fn order(&self, order_id: OrderId) -> Result<Option<OrderView>, ApiError>;
-    async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError>;
+    /// The orders `caller` may see (theirs, or all for the admin) that match `query`.
+    async fn list(&self, query: ListQuery, caller: &Caller) -> Result<OrderPage, ApiError>;
     async fn rebuild(&self) -> Result<usize, ApiError>;
 }
 
@@ -66,12 +73,18 @@ impl OrderCommands for OrderService {
         &self,
         request: &OrderRequest,
         idempotency_key: Option<&str>,
+        caller: &Caller,
     ) -> Result<Placed, ApiError> {
-        Ok(OrderService::place_order(self, request, idempotency_key).await?)
+        let key = idempotency_key.map(|key| IdempotencyKey {
+            scope: caller.idempotency_scope(request),
+            key: key.to_owned(),
+        });
+        Ok(OrderService::place_order(self, request, key.as_ref()).await?)
     }
 
-    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
-        Ok(OrderService::cancel_order(self, order_id)
+    async fn cancel_order(&self, order_id: OrderId, caller: &Caller) -> Result<String, ApiError> {
+        let owner = caller.owner("cancel an order")?;
+        Ok(OrderService::cancel_order(self, order_id, owner)
             .await?
             .status
             .as_str()
@@ -102,8 +115,9 @@ impl OrderReads for QueryService {
         Ok(QueryService::order(self, order_id).await?)
     }
 
-    async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError> {
-        Ok(QueryService::list(self, query).await?)
+    async fn list(&self, query: ListQuery, caller: &Caller) -> Result<OrderPage, ApiError> {
+        let owner = caller.owner("list orders")?;
+        Ok(QueryService::list(self, query, owner).await?)
     }
 
     async fn rebuild(&self) -> Result<usize, ApiError> {

@@ -29,8 +29,15 @@ pub enum ApiError {
     Conflict(String),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
-    #[error("missing or wrong admin token")]
-    Unauthorized,
+    /// No credentials where they are needed: what to send.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Credentials that are wrong: an admin token or customer token that does not verify.
+    #[error(transparent)]
+    InvalidToken(crate::auth::TokenError),
+    /// Credentials that are right, but not enough.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("this method is not allowed on this route")]
     MethodNotAllowed,
     #[error("the request was not answered within {} s", .0.as_secs_f64())]
@@ -75,7 +82,9 @@ impl ApiError {
                 "idempotency_key_reused",
                 "Idempotency-Key reused",
             ),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Self::InvalidToken(_) => (StatusCode::UNAUTHORIZED, "invalid_token", "Invalid token"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             Self::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -142,6 +151,7 @@ impl IntoResponse for ApiError {
             Self::Invalid(problems) => format!("{} problems with the request", problems.len()),
             other => other.to_string(),
         };
+        let challenge = (status == StatusCode::UNAUTHORIZED).then(|| challenge(&self, &detail));
         let errors = match self {
             Self::Invalid(problems) => problems
                 .into_iter()
@@ -173,11 +183,10 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
+        if let Some(challenge) = challenge {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }
@@ -196,6 +205,24 @@ fn clip(text: &str, max: usize) -> String {
         Some((end, _)) => format!("{}… (cut)", &text[..end]),
         None => text.to_owned(),
     }
+}
+
+/// The `WWW-Authenticate` challenge of a `401` (RFC 6750): `invalid_token` or
+/// `invalid_request` with the detail when credentials were sent and refused.
+fn challenge(error: &ApiError, detail: &str) -> header::HeaderValue {
+    let code = match error {
+        ApiError::InvalidToken(crate::auth::TokenError::MalformedHeader) => "invalid_request",
+        ApiError::InvalidToken(_) => "invalid_token",
+        _ => return header::HeaderValue::from_static("Bearer realm=\"orderflow\""),
+    };
+    let description: String = detail
+        .chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\'))
+        .collect();
+    header::HeaderValue::from_str(&format!(
+        "Bearer realm=\"orderflow\", error=\"{code}\", error_description=\"{description}\""
+    ))
+    .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer realm=\"orderflow\""))
 }
 
 impl From<store::StoreError> for ApiError {

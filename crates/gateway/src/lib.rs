@@ -8,6 +8,7 @@
 
 mod admin;
 mod answers;
+pub mod auth;
 pub mod backends;
 mod error;
 mod extract;
@@ -45,8 +46,8 @@ pub struct AppState {
     pub mailbox: Arc<dyn Mailbox>,
     pub dead_letters: Arc<dyn DeadLetters>,
     pub readiness: Arc<dyn ReadinessCheck>,
-    /// Bearer token for the admin endpoints.
-    pub admin_token: Arc<str>,
+    /// Who may call what: the admin token, the customer token keys.
+    pub auth: Arc<auth::Authenticator>,
     pub metrics: Option<PrometheusHandle>,
 }
 

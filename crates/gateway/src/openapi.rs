@@ -1,8 +1,12 @@
 //! The OpenAPI document at `/openapi.json` and a browsable UI at `/docs` (served from files
 //! compiled into the binary: no CDN).
 
+use std::collections::BTreeMap;
+
 use axum::Router;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -34,9 +38,11 @@ use crate::openapi_answers::EdgeAnswers;
         crate::health::ready,
         crate::health::metrics,
     ),
-    modifiers(&AdminToken, &EdgeAnswers),
+    modifiers(&BearerTokens, &EdgeAnswers),
     tags(
-        (name = "orders", description = "Place, follow and cancel orders"),
+        (name = "orders", description = "Place, follow and cancel orders. Anonymous callers \
+            place orders and read one by its id; customers (a bearer JWT) list and cancel their own; \
+            the admin token lists and cancels every order"),
         (name = "products", description = "The catalog with available stock"),
         (name = "admin", description = "Operations; needs the admin token"),
         (name = "health", description = "Probes and metrics"),
@@ -44,15 +50,69 @@ use crate::openapi_answers::EdgeAnswers;
 )]
 pub struct ApiDoc;
 
-struct AdminToken;
+/// The two kinds of bearer token.
+struct BearerTokens;
 
-impl Modify for AdminToken {
+impl Modify for BearerTokens {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "admin_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The installation's admin token (`ORDERFLOW_ADMIN_TOKEN`, or \
+                         `<data dir>/admin-token`)",
+                    ))
+                    .build(),
+            ),
         );
+        components.add_security_scheme(
+            "customer_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A customer's JWT with `sub`, `email` and `exp` claims: HS256 with the \
+                         installation's secret (`orderflow token`), or RS256/ES256 from an \
+                         identity provider",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The refusals every admin route can answer.
+pub(crate) struct AdminRefusals;
+
+impl utoipa::IntoResponses for AdminRefusals {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        BTreeMap::from([
+            (
+                "401".to_owned(),
+                problem("No token, or one that is not valid (`WWW-Authenticate: Bearer`)"),
+            ),
+            (
+                "403".to_owned(),
+                problem("A customer token: only the admin may"),
+            ),
+        ])
     }
 }
 

@@ -1,7 +1,8 @@
 //! The answers the edge can give on any route, added to each operation of the OpenAPI document
 //! where they apply, so that the document lists every status a route can answer without each
 //! route repeating them: the limits' `408` and `429`, `413` and `422` where a body or a query
-//! string is read, `401` on admin routes, `500` and `503` where a service is called. Each is
+//! string is read, `500` and `503` where a service is called (who may call what, `401` and
+//! `403`, each route states itself). Each is
 //! described once, under `components/responses`, and referred to.
 
 use utoipa::Modify;
@@ -14,8 +15,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 pub(crate) struct EdgeAnswers;
 
 /// Each answer: its status, its name under `components/responses`, and what it means.
-const ANSWERS: [(&str, &str, &str); 8] = [
-    ("401", "Unauthorized", "Missing or wrong admin token"),
+const ANSWERS: [(&str, &str, &str); 7] = [
     ("404", "NotFound", "No such resource"),
     (
         "408",
@@ -98,9 +98,6 @@ fn add_answers(path: &str, operation: &mut Operation) {
     }
     if has_path_id && calls_a_service {
         add("404");
-    }
-    if path.starts_with("/api/v1/admin/") {
-        add("401");
     }
     if calls_a_service {
         add("500");

@@ -15,6 +15,7 @@ use contracts::Envelope;
 use contracts::value::{OrderId, Sku};
 use order_service::{OrderRequest, Placed};
 
+use crate::auth::Caller;
 use crate::backends::{Mailbox, OrderCommands, OrderReads, OrderUpdates, Stock};
 use crate::error::ApiError;
 
@@ -22,6 +23,8 @@ use crate::error::ApiError;
 #[derive(Clone, Debug)]
 pub struct Remote {
     client: ApiClient,
+    /// Presented on the admin's behalf on routes that are not admin routes.
+    admin_token: String,
 }
 
 impl Remote {
@@ -29,7 +32,20 @@ impl Remote {
     /// When `base` is not a URL, or the HTTP client cannot be built.
     pub fn new(base: &str, admin_token: &str) -> anyhow::Result<Self> {
         let client = ApiClient::new(base)?.with_admin_token(admin_token);
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            admin_token: admin_token.to_owned(),
+        })
+    }
+
+    /// The client presenting `caller`'s own credentials, so the other process decides as
+    /// this one would.
+    fn as_caller(&self, caller: &Caller) -> ApiClient {
+        match caller {
+            Caller::Anonymous => self.client.clone(),
+            Caller::Customer(customer) => self.client.clone().with_token(customer.token()),
+            Caller::Admin => self.client.clone().with_token(self.admin_token.clone()),
+        }
     }
 
     /// The error the service answered with, as it was there.
@@ -67,9 +83,11 @@ fn api_error(base: &str, error: ClientError) -> ApiError {
         (StatusCode::UNPROCESSABLE_ENTITY, _) => ApiError::Invalid(problem.errors),
         (StatusCode::NOT_FOUND, _) => ApiError::NotFound(detail),
         (StatusCode::CONFLICT, _) => ApiError::Conflict(detail),
-        (StatusCode::UNAUTHORIZED, _) => {
-            ApiError::Internal(anyhow::anyhow!("{base} refused the cluster's admin token"))
-        }
+        (StatusCode::UNAUTHORIZED, _) => ApiError::Internal(anyhow::anyhow!(
+            "{base} refused credentials this process accepted ({detail}): every process needs \
+             the same ORDERFLOW_ADMIN_TOKEN and JWT settings"
+        )),
+        (StatusCode::FORBIDDEN, _) => ApiError::Forbidden(detail),
         // The service is overloaded or slow: for this process's client, it is unavailable.
         (
             StatusCode::SERVICE_UNAVAILABLE
@@ -87,10 +105,11 @@ impl OrderCommands for Remote {
         &self,
         request: &OrderRequest,
         idempotency_key: Option<&str>,
+        caller: &Caller,
     ) -> Result<Placed, ApiError> {
         let body = PlaceOrderBody::from(request);
         let placement = self
-            .client
+            .as_caller(caller)
             .place_order(&body, idempotency_key)
             .await
             .map_err(|error| self.api_error(error))?;
@@ -100,8 +119,11 @@ impl OrderCommands for Remote {
         })
     }
 
-    async fn cancel_order(&self, order_id: OrderId) -> Result<String, ApiError> {
-        let cancelled = self.client.cancel_order(order_id.as_uuid()).await;
+    async fn cancel_order(&self, order_id: OrderId, caller: &Caller) -> Result<String, ApiError> {
+        let cancelled = self
+            .as_caller(caller)
+            .cancel_order(order_id.as_uuid())
+            .await;
         Ok(cancelled.map_err(|error| self.api_error(error))?.status)
     }
 
@@ -140,8 +162,8 @@ impl OrderReads for Remote {
         }
     }
 
-    async fn list(&self, query: ListQuery) -> Result<OrderPage, ApiError> {
-        let page = self.client.list_orders(&query).await;
+    async fn list(&self, query: ListQuery, caller: &Caller) -> Result<OrderPage, ApiError> {
+        let page = self.as_caller(caller).list_orders(&query).await;
         page.map_err(|error| self.api_error(error))
     }
 
@@ -293,14 +315,24 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_admin_token_is_an_internal_error_naming_the_service() {
-        let ApiError::Internal(cause) = answered(401, "unauthorized", Vec::new()) else {
+    fn refused_credentials_are_an_internal_error_naming_the_service() {
+        let ApiError::Internal(cause) = answered(401, "invalid_token", Vec::new()) else {
             panic!("not internal");
         };
-        assert_eq!(
-            cause.to_string(),
-            format!("{BASE} refused the cluster's admin token")
+        assert!(
+            cause.to_string().starts_with(&format!(
+                "{BASE} refused credentials this process accepted (what went wrong)"
+            )),
+            "{cause}"
         );
+    }
+
+    #[test]
+    fn a_refusal_for_want_of_rights_is_the_same_refusal() {
+        assert!(matches!(
+            answered(403, "forbidden", Vec::new()),
+            ApiError::Forbidden(detail) if detail == "what went wrong"
+        ));
     }
 
     #[tokio::test]

@@ -14,6 +14,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::backends::OrderUpdates;
 use crate::error::ApiError;
 
@@ -21,19 +22,26 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/order-updates", get(order_updates))
 }
 
-/// Follow order status changes (server-sent events).
+/// Follow every order's status changes (server-sent events); the admin's only.
 ///
 /// Each `update` event's data is an `OrderUpdate` (JSON); a `lagged` event's data is how many
 /// updates this subscriber missed because it read too slowly. Only changes committed after
 /// the subscription are sent.
 #[utoipa::path(
-    get, path = "/api/v1/order-updates", tag = "orders",
+    get, path = "/api/v1/order-updates", tag = "orders", security(("admin_token" = [])),
     responses((status = 200, content_type = "text/event-stream", body = api::OrderUpdate,
-        description = "`update` events (an OrderUpdate each) and `lagged` events (a count)")),
+        description = "`update` events (an OrderUpdate each) and `lagged` events (a count)"),
+        (status = 401, body = crate::error::ProblemDetails, content_type = "application/problem+json",
+         description = "No token, or one that is not valid"),
+        (status = 403, body = crate::error::ProblemDetails, content_type = "application/problem+json",
+         description = "A customer token: the stream carries every order")),
 )]
 pub(crate) async fn order_updates(
     State(state): State<AppState>,
+    caller: Caller,
 ) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, ApiError> {
+    // Every order's id goes by on it, and an id is what lets anyone read an order.
+    caller.require_admin("follow every order's updates")?;
     let updates = state.orders.updates().await?;
     let events = updates.map(|notice| match notice {
         UpdateNotice::Update(update) => Event::default().event(UPDATE_EVENT).json_data(update),

@@ -138,7 +138,7 @@ mod tests {
             items: Vec::new(),
             total_minor: 0,
             currency: "USD".into(),
-            payment_token: "tok_visa".into(),
+            payment_reference: "sha256:00112233445566778899aabb".into(),
             placed_at: OffsetDateTime::UNIX_EPOCH,
         };
         assert_eq!(draft(&Message::from(placed)), None);

@@ -17,6 +17,7 @@ pub(crate) const PAYMENT_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0
 pub(crate) const CUSTOMER: &str = "ada@example.com";
 /// The currency the test catalog prices in.
 pub(crate) const CURRENCY: &str = "EUR";
+pub(crate) const PAYMENT_REFERENCE: &str = "sha256:00112233445566778899aabb";
 /// Two laptops at 999.00 and three mice at 25.00.
 pub(crate) const TOTAL_MINOR: i64 = 2 * 99_900 + 3 * 2_500;
 
@@ -51,7 +52,7 @@ pub(crate) fn place_with(lines: Vec<PricedLine>) -> OrderCommand {
         order_id: ORDER_ID,
         customer_email: customer(),
         lines,
-        payment_token: "tok_visa".to_owned(),
+        payment_reference: PAYMENT_REFERENCE.to_owned(),
         at: at(0),
     }
 }

@@ -102,7 +102,8 @@ pub enum OrderCommand {
         order_id: OrderId,
         customer_email: Email,
         lines: Vec<PricedLine>,
-        payment_token: String,
+        /// The reference of the customer's payment token (never the token itself).
+        payment_reference: String,
         at: OffsetDateTime,
     },
     ConfirmStock {
@@ -163,7 +164,8 @@ pub struct Order {
     pub customer_email: Email,
     pub items: Vec<OrderLine>,
     pub total: Money,
-    pub payment_token: String,
+    /// The reference of the payment token; the token is kept apart until the charge.
+    pub payment_reference: String,
     pub payment_id: Option<Uuid>,
     pub cancellation_reason: Option<String>,
     pub placed_at: OffsetDateTime,
@@ -191,9 +193,9 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
                 order_id,
                 customer_email,
                 lines,
-                payment_token,
+                payment_reference,
                 at,
-            } => place(order_id, customer_email, lines, payment_token, at),
+            } => place(order_id, customer_email, lines, payment_reference, at),
             _ => Err(OrderError::NotPlaced),
         };
     };
@@ -258,7 +260,7 @@ fn place(
     order_id: OrderId,
     customer_email: Email,
     lines: Vec<PricedLine>,
-    payment_token: String,
+    payment_reference: String,
     at: OffsetDateTime,
 ) -> Result<Vec<OrderEvent>, OrderError> {
     let Some(first) = lines.first() else {
@@ -284,7 +286,7 @@ fn place(
         items,
         total_minor: total.minor(),
         currency: total.currency().to_owned(),
-        payment_token,
+        payment_reference,
         placed_at: at,
     })])
 }
@@ -298,7 +300,7 @@ pub fn evolve(state: Option<Order>, event: &OrderEvent) -> Option<Order> {
             customer_email: placed.customer_email.clone(),
             items: placed.items.clone(),
             total: placed.total(),
-            payment_token: placed.payment_token.clone(),
+            payment_reference: placed.payment_reference.clone(),
             payment_id: None,
             cancellation_reason: None,
             placed_at: placed.placed_at,

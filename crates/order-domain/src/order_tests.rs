@@ -7,8 +7,8 @@ use contracts::{
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Paid, Pending};
 use crate::fixtures::{
-    CURRENCY, CUSTOMER, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, customer, given, history_to, line,
-    order_in, place_order, place_with, quantity, sku,
+    CURRENCY, CUSTOMER, ORDER_ID, PAYMENT_ID, PAYMENT_REFERENCE, TOTAL_MINOR, at, customer, given,
+    history_to, line, order_in, place_order, place_with, quantity, sku,
 };
 use crate::{OrderCommand, OrderError, OrderEvent, OrderStatus, decide, evolve, replay};
 
@@ -29,7 +29,7 @@ fn placing_an_order_records_its_priced_lines_and_their_total() {
     assert_eq!(placed.order_id, ORDER_ID);
     assert_eq!(placed.customer_email.as_str(), CUSTOMER);
     assert_eq!(placed.currency, "EUR");
-    assert_eq!(placed.payment_token, "tok_visa");
+    assert_eq!(placed.payment_reference, PAYMENT_REFERENCE);
     assert_eq!(placed.placed_at, at(0));
     assert_eq!(
         placed.items,

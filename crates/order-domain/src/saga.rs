@@ -5,7 +5,7 @@
 //! made from the order's state, never from arrival order: a duplicate changes nothing, a late
 //! stock reservation is released, a late charge is refunded.
 
-use contracts::value::Sku;
+use contracts::value::{OrderId, Sku};
 use contracts::{ChargePayment, Message, RefundPayment, ReleaseStock, ReserveStock, StockLine};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -62,24 +62,52 @@ pub enum SagaInput {
     CancelRequested,
 }
 
+/// A charge the saga asks for. The order's state holds only a reference to the customer's
+/// payment token, so the token is filled in by whoever keeps it ([`ChargeRequest::with_token`])
+/// when the command is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChargeRequest {
+    pub order_id: OrderId,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub payment_reference: String,
+}
+
+impl ChargeRequest {
+    /// The `payment.charge` command, with the token the reference stands for.
+    pub fn with_token(self, payment_token: String) -> ChargePayment {
+        ChargePayment {
+            order_id: self.order_id,
+            amount_minor: self.amount_minor,
+            currency: self.currency,
+            payment_token,
+        }
+    }
+}
+
 /// A command the saga sends to another service. Compensations are named as such.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SagaCommand {
     ReserveStock(ReserveStock),
-    ChargePayment(ChargePayment),
+    ChargePayment(ChargeRequest),
     /// Compensation: give back what the order reserved.
     ReleaseStock(ReleaseStock),
     /// Compensation: give back what the order paid.
     RefundPayment(RefundPayment),
 }
 
-impl From<SagaCommand> for Message {
-    fn from(command: SagaCommand) -> Message {
-        match command {
-            SagaCommand::ReserveStock(c) => c.into(),
-            SagaCommand::ChargePayment(c) => c.into(),
-            SagaCommand::ReleaseStock(c) => c.into(),
-            SagaCommand::RefundPayment(c) => c.into(),
+impl SagaCommand {
+    /// The message the command is sent as; a charge is handed back instead, as it needs the
+    /// payment token that the order's state does not hold.
+    ///
+    /// # Errors
+    /// The [`ChargeRequest`] of a charge.
+    pub fn into_message(self) -> Result<Message, ChargeRequest> {
+        match self {
+            SagaCommand::ReserveStock(c) => Ok(c.into()),
+            SagaCommand::ChargePayment(c) => Err(c),
+            SagaCommand::ReleaseStock(c) => Ok(c.into()),
+            SagaCommand::RefundPayment(c) => Ok(c.into()),
         }
     }
 }
@@ -162,11 +190,11 @@ pub fn react(
     match (input, order.status) {
         (SagaInput::StockReserved, Pending) => Ok(SagaDecision {
             events: decide(Some(order), OrderCommand::ConfirmStock { at })?,
-            commands: vec![SagaCommand::ChargePayment(ChargePayment {
+            commands: vec![SagaCommand::ChargePayment(ChargeRequest {
                 order_id: order.id,
                 amount_minor: order.total.minor(),
                 currency: order.total.currency().to_owned(),
-                payment_token: order.payment_token.clone(),
+                payment_reference: order.payment_reference.clone(),
             })],
             deadline: Deadline::Set(SagaStep::AwaitingPayment),
         }),

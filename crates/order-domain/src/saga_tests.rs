@@ -2,16 +2,17 @@
 //! deadline arrives, then these events, these commands and this deadline.
 
 use contracts::value::Money;
-use contracts::{
-    ChargePayment, Compensation, Message, OrderInventoryReserved, ReserveStock, StockLine,
-};
+use contracts::{Compensation, Message, OrderInventoryReserved, ReserveStock, StockLine};
 
 use crate::OrderStatus::{Cancelled, Completed, InventoryReserved, Pending};
 use crate::fixtures::{
-    CURRENCY, ORDER_ID, PAYMENT_ID, TOTAL_MINOR, at, cancelled, given, nothing, order_in,
-    payment_succeeded, place_order, place_with, quantity, refund_payment, release_stock, sku, when,
+    CURRENCY, ORDER_ID, PAYMENT_ID, PAYMENT_REFERENCE, TOTAL_MINOR, at, cancelled, given, nothing,
+    order_in, payment_succeeded, place_order, place_with, quantity, refund_payment, release_stock,
+    sku, when,
 };
-use crate::saga::{Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start};
+use crate::saga::{
+    ChargeRequest, Deadline, SagaCommand, SagaDecision, SagaInput, SagaStep, react, start,
+};
 use crate::{OrderError, OrderEvent};
 
 #[test]
@@ -58,11 +59,11 @@ fn reserved_stock_confirms_the_order_and_charges_it_under_a_payment_deadline() {
                 order_id: ORDER_ID,
                 reserved_at: at(3),
             })],
-            commands: vec![SagaCommand::ChargePayment(ChargePayment {
+            commands: vec![SagaCommand::ChargePayment(ChargeRequest {
                 order_id: ORDER_ID,
                 amount_minor: TOTAL_MINOR,
                 currency: "EUR".to_owned(),
-                payment_token: "tok_visa".to_owned(),
+                payment_reference: PAYMENT_REFERENCE.to_owned(),
             })],
             deadline: Deadline::Set(SagaStep::AwaitingPayment),
         }
@@ -236,7 +237,11 @@ fn saga_commands_are_the_published_command_messages() {
         .chain([release_stock(), refund_payment()]);
 
     let messages: Vec<(&str, _)> = commands
-        .map(Message::from)
+        .map(|command| {
+            command
+                .into_message()
+                .unwrap_or_else(|charge| Message::from(charge.with_token("tok_visa".to_owned())))
+        })
         .map(|message| (message.message_type(), message.order_id()))
         .collect();
 

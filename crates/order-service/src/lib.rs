@@ -14,6 +14,7 @@ use std::time::Duration;
 pub use admission::monitor::run_admission_monitor;
 pub use admission::{AdmissionSettings, AdmissionStatus, InFlightLimit, Overload};
 pub use app::cancel_order::CancelError;
+pub use app::idempotency::run_idempotency_purge;
 pub use app::order_request::{OrderRequest, RequestedLine};
 pub use app::place_order::{DEFAULT_PAYMENT_TOKEN, PlaceOrderError, Placed};
 pub use app::saga_runner::SagaError;
@@ -37,10 +38,15 @@ impl Default for SagaDeadlines {
     }
 }
 
+/// How long an `Idempotency-Key` holds when nothing else is said: a day.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// The order service's use cases.
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
     deadlines: SagaDeadlines,
+    /// How long an `Idempotency-Key` holds.
+    idempotency_ttl: Duration,
     /// Committed status changes, for [`OrderService::subscribe_updates`].
     updates: tokio::sync::broadcast::Sender<api::OrderUpdate>,
     /// Whether one more order may be placed now.
@@ -53,6 +59,7 @@ impl OrderService {
         Self {
             store,
             deadlines,
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             updates: app::updates::channel(),
             admission: admission::gate::Gate::new(AdmissionSettings::for_deadlines(&deadlines)),
         }
@@ -63,6 +70,15 @@ impl OrderService {
     pub fn with_admission(self, settings: AdmissionSettings) -> Self {
         Self {
             admission: admission::gate::Gate::new(settings),
+            ..self
+        }
+    }
+
+    /// The same service, whose `Idempotency-Key`s hold for `ttl` (a day by default).
+    #[must_use]
+    pub fn with_idempotency_ttl(self, ttl: Duration) -> Self {
+        Self {
+            idempotency_ttl: ttl,
             ..self
         }
     }

@@ -58,9 +58,13 @@ pub enum Command {
     Order {
         #[command(flatten)]
         server: ServerArgs,
+        #[command(flatten)]
+        token: TokenArg,
         #[command(subcommand)]
         command: OrderCommand,
     },
+    /// Mint a customer token (HS256, with the server's JWT secret) for local use; prints it.
+    Token(crate::identity::TokenArgs),
     /// Check the invariants (DESIGN.md §6) against the service databases, embedded or
     /// scaled out: exit 0 when they hold, 1 with every violation listed, 2 when the databases
     /// could not be checked.
@@ -89,6 +93,15 @@ pub struct ServerArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
+}
+
+/// Who the client commands act as.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArg {
+    /// Bearer token: a customer token (`orderflow token`), to list and cancel that customer's
+    /// orders, or the admin token, for every order.
+    #[arg(long, global = true, env = "ORDERFLOW_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// How to authenticate as an administrator.

@@ -31,6 +31,18 @@ impl Client {
         Ok(Self { api })
     }
 
+    /// The same client, presenting `token` (a customer token or the admin token) when there
+    /// is one.
+    #[must_use]
+    pub fn with_token(self, token: Option<String>) -> Self {
+        match token {
+            Some(token) => Self {
+                api: self.api.with_token(token),
+            },
+            None => self,
+        }
+    }
+
     /// Runs an `orderflow order ...` command and returns what to print.
     ///
     /// # Errors

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use contracts::Queue;
+use gateway::auth::Authenticator;
 use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use gateway::remote::Remote;
 use gateway::{AppState, ReadinessCheck};
@@ -74,7 +75,7 @@ impl LocalPorts {
         remote: impl Fn(Queue) -> anyhow::Result<Arc<Remote>>,
         dead_letters: Arc<dyn DeadLetters>,
         readiness: Arc<dyn ReadinessCheck>,
-        admin_token: &str,
+        auth: Arc<Authenticator>,
     ) -> anyhow::Result<AppState> {
         Ok(AppState {
             orders: self
@@ -91,7 +92,7 @@ impl LocalPorts {
                 .map_or_else(|| remote(Queue::Notification).map(|r| r as _), Ok)?,
             dead_letters,
             readiness,
-            admin_token: admin_token.into(),
+            auth,
             metrics: crate::telemetry::metrics_handle(),
         })
     }
@@ -163,7 +164,8 @@ async fn build_service(
         Queue::Order => {
             let orders = Arc::new(
                 OrderService::new(adapters.order_store(), settings.saga_deadlines())
-                    .with_admission(settings.admission_settings()),
+                    .with_admission(settings.admission_settings())
+                    .with_idempotency_ttl(settings.idempotency_ttl),
             );
             orders.seed_demo_catalog().await.context("seed catalog")?;
             // Orders a previous run left in flight count from the first POST on.
@@ -173,6 +175,8 @@ async fn build_service(
                 .context("count orders in flight")?;
             let monitor = order_service::run_admission_monitor(orders.clone(), supervisor.token());
             supervisor.spawn("admission", monitor);
+            let purge = order_service::run_idempotency_purge(orders.clone(), supervisor.token());
+            supervisor.spawn("idempotency-keys", purge);
             let timer = order_service::run_deadline_timer(
                 orders.clone(),
                 outages.clone(),

@@ -12,6 +12,8 @@ use payment_service::SimulatedGatewaySettings;
 use transport::RetryPolicy;
 use transport::faults::Faults;
 
+use crate::identity::IdentitySettings;
+
 /// How the services behave, whatever they run on.
 #[derive(Clone, Debug, Args)]
 pub struct ServiceSettings {
@@ -63,6 +65,10 @@ pub struct ServiceSettings {
     #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub consumers: u32,
 
+    /// How long an `Idempotency-Key` holds, e.g. `24h`, `30m`; a key is the caller's own.
+    #[arg(long, env = "ORDERFLOW_IDEMPOTENCY_TTL", value_parser = crate::identity::parse_ttl, default_value = "24h")]
+    pub idempotency_ttl: Duration,
+
     /// For tests only: inject delivery faults into every queue of this process, e.g.
     /// `seed=7,duplicate=0.3,republish=0.1,reorder=8,delay=0.2:300ms,drop_ack=0.1`.
     #[arg(long, env = "ORDERFLOW_FAULTS")]
@@ -83,6 +89,7 @@ impl Default for ServiceSettings {
             max_in_flight: InFlightLimit::Auto,
             admission_target_ms: None,
             consumers: 4,
+            idempotency_ttl: order_service::DEFAULT_IDEMPOTENCY_TTL,
             faults: None,
         }
     }
@@ -134,9 +141,13 @@ pub struct RunConfig {
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// Bearer token for the admin endpoints; generated and kept in the data dir when unset.
+    /// Bearer token for the admin endpoints (at least 16 characters); generated and kept in
+    /// the data dir when unset.
     #[arg(long, env = "ORDERFLOW_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    #[command(flatten)]
+    pub identity: IdentitySettings,
 
     /// Where the services keep their state and exchange messages: SQLite files and the SQL
     /// queue (`embedded`), or PostgreSQL, RabbitMQ and Redis (`scaled`, all services still in
@@ -173,6 +184,7 @@ impl RunConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             admin_token: Some("test-admin-token".to_owned()),
+            identity: IdentitySettings::default(),
             backend: Backend::Embedded,
             backends: Backends::default(),
             settings: ServiceSettings {
@@ -301,9 +313,15 @@ pub struct ServeConfig {
     #[arg(long, env = "ORDERFLOW_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Bearer token for the admin endpoints; the same for every process of an installation.
+    /// Bearer token for the admin endpoints (at least 16 characters); the same for every
+    /// process of an installation.
     #[arg(long, env = "ORDERFLOW_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: String,
+
+    /// The customer tokens' keys: the same for every process of an installation, and at
+    /// least one is needed.
+    #[command(flatten)]
+    pub identity: IdentitySettings,
 
     #[command(flatten)]
     pub backends: Backends,

@@ -3,7 +3,6 @@
 //! mode; only the adapters differ.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -96,6 +95,10 @@ impl Embedded {
             .await
             .context("release leases of a previous run")?;
         let admin_token = admin_token(config)?;
+        let auth = config
+            .identity
+            .with_kept_secret(&config.data_dir)?
+            .authenticator(&admin_token)?;
         let adapters = SqliteAdapters {
             databases: databases.clone(),
             queue: queue.clone(),
@@ -119,12 +122,7 @@ impl Embedded {
         });
         let every_service_is_local =
             |service: Queue| anyhow::bail!("{} is not running in this process", service.name());
-        let state = ports.into_api(
-            every_service_is_local,
-            Arc::new(queue),
-            readiness,
-            &admin_token,
-        )?;
+        let state = ports.into_api(every_service_is_local, Arc::new(queue), readiness, auth)?;
         let addr = crate::http::serve(&mut supervisor, config.listen, state, &config.http).await?;
         info!(%addr, data_dir = %config.data_dir.display(), "orderflow is running");
         Ok(Self {
@@ -162,7 +160,8 @@ impl Embedded {
 }
 
 /// The admin token: from the configuration, else the one kept in the data dir, else a new one
-/// that is kept there and printed once.
+/// that is kept there; only its path is printed. A configured token is checked when the API
+/// is built: an empty or short one stops the start.
 ///
 /// # Errors
 /// When the data dir cannot be written.
@@ -170,40 +169,5 @@ pub fn admin_token(config: &RunConfig) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
         return Ok(token.clone());
     }
-    store_sqlite::create_private_dir(&config.data_dir)
-        .with_context(|| format!("create {}", config.data_dir.display()))?;
-    let path = config.data_dir.join("admin-token");
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        let token = token.trim().to_owned();
-        if !token.is_empty() {
-            info!(path = %path.display(), "admin token read from the data dir");
-            return Ok(token);
-        }
-    }
-    let token = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    write_private(&path, &token)?;
-    println!("Admin token (kept in {}): {token}", path.display());
-    Ok(token)
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("write {}", path.display()))?;
-    // The mode above applies only to a file created now.
-    #[cfg(unix)]
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .with_context(|| format!("make {} private", path.display()))?;
-    file.write_all(contents.as_bytes())
-        .with_context(|| format!("write {}", path.display()))?;
-    Ok(())
+    crate::identity::kept_secret(&config.data_dir, "admin-token", "Admin token")
 }

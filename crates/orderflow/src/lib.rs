@@ -10,6 +10,7 @@ mod composition;
 pub mod config;
 pub mod embedded;
 mod http;
+pub mod identity;
 mod readiness;
 pub mod scaled;
 mod supervisor;

@@ -23,8 +23,19 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Some(Command::Order { server, command }) => {
-            print(Client::new(&server.url)?.order(command).await?)
+        Some(Command::Order {
+            server,
+            token,
+            command,
+        }) => print(
+            Client::new(&server.url)?
+                .with_token(token.token)
+                .order(command)
+                .await?,
+        ),
+        Some(Command::Token(args)) => {
+            println!("{}", orderflow::identity::mint_token(&args)?);
+            Ok(())
         }
         Some(Command::Dlq {
             server,
@@ -44,6 +55,7 @@ async fn run(config: &RunConfig) -> anyhow::Result<()> {
         let serve_config = ServeConfig {
             listen: config.listen,
             admin_token: orderflow::embedded::admin_token(config)?,
+            identity: config.identity.with_kept_secret(&config.data_dir)?,
             backends: config.backends.clone(),
             peers: Peers::default(),
             settings: config.settings.clone(),

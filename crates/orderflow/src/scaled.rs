@@ -170,6 +170,13 @@ impl Scaled {
     /// # Errors
     /// When a backend cannot be reached at start or the address cannot be bound.
     pub async fn start(services: &[ServiceName], config: &ServeConfig) -> anyhow::Result<Self> {
+        if !config.identity.has_key() {
+            anyhow::bail!(
+                "no key for customer tokens: set ORDERFLOW_JWT_SECRET (at least 16 characters, \
+                 the same in every process), ORDERFLOW_JWT_PUBLIC_KEY or ORDERFLOW_JWT_JWKS"
+            );
+        }
+        let auth = config.identity.authenticator(&config.admin_token)?;
         let backends = &config.backends;
         let local: Vec<Queue> = services.iter().filter_map(|s| s.queue()).collect();
         if !local.is_empty() {
@@ -219,7 +226,7 @@ impl Scaled {
             let url = (peers.url(service)).context("the API calls no such service")?;
             Remote::new(url, &config.admin_token).map(Arc::new)
         };
-        let state = ports.into_api(remote, Arc::new(amqp), readiness, &config.admin_token)?;
+        let state = ports.into_api(remote, Arc::new(amqp), readiness, auth)?;
         let addr = crate::http::serve(&mut supervisor, config.listen, state, &config.http).await?;
         info!(%addr, services = ?services, "orderflow services are running");
         Ok(Self {

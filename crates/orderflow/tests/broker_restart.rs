@@ -11,6 +11,12 @@ mod checks;
 )]
 #[path = "cluster/harness.rs"]
 mod harness;
+#[expect(
+    dead_code,
+    reason = "the cluster's customer calls are shared; this test lists as the admin only"
+)]
+#[path = "cluster/identity.rs"]
+mod identity;
 
 use std::process::Command;
 use std::time::Duration;

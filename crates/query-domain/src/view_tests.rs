@@ -50,7 +50,7 @@ fn placed(order_id: OrderId) -> Envelope {
         items,
         total_minor: 105_197,
         currency: "USD".into(),
-        payment_token: "tok_visa".into(),
+        payment_reference: "sha256:00112233445566778899aabb".into(),
         placed_at: at(0),
     };
     envelope(placed, 0)

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use api::{DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, OrderPage};
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use tracing::info;
 
 use crate::cache::MemoryViewCache;
@@ -55,13 +55,14 @@ impl QueryService {
         Ok(view)
     }
 
-    /// One page of the orders that match `query`, newest first. A page larger than
-    /// [`MAX_PAGE_SIZE`] is cut down to it.
+    /// One page of the orders that match `query`, newest first, among `owner`'s orders only
+    /// when there is one (a customer's listing; `None` is the admin's, of every order). A
+    /// page larger than [`MAX_PAGE_SIZE`] is cut down to it.
     ///
     /// # Errors
     /// [`Error::InvalidCursor`](crate::Error::InvalidCursor) for a cursor this API did not
     /// issue; [`Error::Store`](crate::Error::Store) when the read model cannot be read.
-    pub async fn list(&self, query: ListQuery) -> Result<OrderPage> {
+    pub async fn list(&self, query: ListQuery, owner: Option<&Email>) -> Result<OrderPage> {
         let limit = query
             .limit
             .unwrap_or(DEFAULT_PAGE_SIZE)
@@ -70,6 +71,7 @@ impl QueryService {
             .map(|raw| raw.parse::<Cursor>())
             .transpose()?;
         let filter = OrderFilter {
+            owner: owner.cloned(),
             customer_email: non_blank(query.customer_email).map(|email| email.to_lowercase()),
             status: query.status,
             text: non_blank(query.text),

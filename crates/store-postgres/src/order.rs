@@ -1,5 +1,5 @@
 //! The order service's tables in `order_service`: event store, saga deadlines, catalog,
-//! idempotency keys. It never decides anything: it stores what the order service decided.
+//! idempotency keys, payment tokens kept until their charge. It never decides anything: it stores what the order service decided.
 
 use std::time::Duration;
 
@@ -8,7 +8,9 @@ use contracts::Envelope;
 use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
 use store::StoreError;
-use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store::order::{
+    DueDeadline, IdempotencyKey, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
+};
 use store_sql::order::{due_deadline, idempotent_request, product, recorded_event};
 use store_sql::value::{duration_millis, envelope_json, to_limit};
 
@@ -91,15 +93,39 @@ impl OrderStore for PgOrderStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
-        sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1")
-            .bind(key)
-            .fetch_optional(self.database.pool())
-            .await
-            .or_store_error("read idempotency key")?
-            .as_ref()
-            .map(idempotent_request)
-            .transpose()
+    async fn idempotent_request(
+        &self,
+        key: &IdempotencyKey,
+        ttl: Duration,
+    ) -> store::Result<Option<IdempotentRequest>> {
+        sqlx::query(concat!(
+            "SELECT request_hash, order_id FROM idempotency_keys ",
+            "WHERE scope = $1 AND key = $2 AND created_at > ",
+            now_ms!(),
+            " - $3"
+        ))
+        .bind(&key.scope)
+        .bind(&key.key)
+        .bind(duration_millis(ttl))
+        .fetch_optional(self.database.pool())
+        .await
+        .or_store_error("read idempotency key")?
+        .as_ref()
+        .map(idempotent_request)
+        .transpose()
+    }
+
+    async fn purge_idempotency_keys(&self, ttl: Duration) -> store::Result<u64> {
+        let purged = sqlx::query(concat!(
+            "DELETE FROM idempotency_keys WHERE created_at <= ",
+            now_ms!(),
+            " - $1"
+        ))
+        .bind(duration_millis(ttl))
+        .execute(self.database.pool())
+        .await
+        .or_store_error("purge expired idempotency keys")?;
+        Ok(purged.rows_affected())
     }
 }
 
@@ -191,21 +217,54 @@ impl OrderTx for PgTx {
 
     async fn remember_request(
         &mut self,
-        key: &str,
+        key: &IdempotencyKey,
         request: &IdempotentRequest,
+        ttl: Duration,
     ) -> store::Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES ($1, $2, $3, ",
+        // A taken key that has not expired updates nothing: that is the conflict. A writer
+        // racing for the same key waits here for the other's commit, then updates nothing.
+        let remembered = sqlx::query(concat!(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, order_id, created_at) ",
+            "VALUES ($1, $2, $3, $4, ",
             now_ms!(),
-            ")"
+            ") ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, ",
+            "order_id = excluded.order_id, created_at = excluded.created_at ",
+            "WHERE idempotency_keys.created_at <= excluded.created_at - $5"
         ))
-        .bind(key)
+        .bind(&key.scope)
+        .bind(&key.key)
         .bind(&request.request_hash)
         .bind(request.order_id.to_string())
+        .bind(duration_millis(ttl))
         .execute(&mut *self.tx)
         .await
         .or_store_error("remember idempotency key")?;
+        if remembered.rows_affected() == 0 {
+            return Err(store::StoreError::Conflict);
+        }
         Ok(())
+    }
+
+    async fn keep_payment_token(&mut self, order_id: OrderId, token: &str) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO payment_tokens (order_id, token, kept_at) VALUES ($1, $2, ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(order_id.to_string())
+        .bind(token)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("keep payment token")?;
+        Ok(())
+    }
+
+    async fn take_payment_token(&mut self, order_id: OrderId) -> store::Result<Option<String>> {
+        sqlx::query_scalar("DELETE FROM payment_tokens WHERE order_id = $1 RETURNING token")
+            .bind(order_id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .or_store_error("take payment token")
     }
 
     async fn upsert_product(&mut self, product: &Product) -> store::Result<()> {

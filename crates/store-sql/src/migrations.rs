@@ -1,5 +1,6 @@
 //! One service database's migrations: the messaging tables every service has (inbox, outbox,
-//! queue) as version 1, then the service's own tables as version `100 × n + 1`.
+//! queue) as version 1, then the service's own tables as version `100 × n + 1`, and later
+//! changes to them as `100 × n + 2`, ….
 //!
 //! Each SQL adapter writes them in its dialect under its own `migrations/`, one file a
 //! version, named alike in both (`0001_messaging.sql`, `0101_order.sql`, …);
@@ -16,6 +17,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub struct Scripts {
     pub messaging: &'static str,
     pub order: &'static str,
+    /// Scoped, expiring idempotency keys; payment tokens kept apart from the events.
+    pub order_keys_and_tokens: &'static str,
     pub inventory: &'static str,
     pub payment: &'static str,
     pub notification: &'static str,
@@ -26,14 +29,17 @@ impl Scripts {
     /// The migrations of `service`'s database: the messaging tables, then its own.
     pub fn migrator(&self, service: Queue) -> Migrator {
         let own = match service {
-            Queue::Order => (101, "order", self.order),
-            Queue::Inventory => (201, "inventory", self.inventory),
-            Queue::Payment => (301, "payment", self.payment),
-            Queue::Notification => (401, "notification", self.notification),
-            Queue::Query => (501, "query", self.query),
+            Queue::Order => vec![
+                (101, "order", self.order),
+                (102, "order keys and tokens", self.order_keys_and_tokens),
+            ],
+            Queue::Inventory => vec![(201, "inventory", self.inventory)],
+            Queue::Payment => vec![(301, "payment", self.payment)],
+            Queue::Notification => vec![(401, "notification", self.notification)],
+            Queue::Query => vec![(501, "query", self.query)],
         };
-        let migrations = [(1, "messaging", self.messaging), own]
-            .into_iter()
+        let migrations = std::iter::once((1, "messaging", self.messaging))
+            .chain(own)
             .map(|(version, description, sql)| {
                 Migration::new(
                     version,
@@ -60,6 +66,10 @@ macro_rules! embed_migrations {
             order: include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/migrations/0101_order.sql"
+            )),
+            order_keys_and_tokens: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/0102_order_keys_and_tokens.sql"
             )),
             inventory: include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -88,6 +98,7 @@ mod tests {
     const SCRIPTS: Scripts = Scripts {
         messaging: "CREATE TABLE inbox (id TEXT)",
         order: "CREATE TABLE events (id TEXT)",
+        order_keys_and_tokens: "CREATE TABLE payment_tokens (id TEXT)",
         inventory: "CREATE TABLE stock (id TEXT)",
         payment: "CREATE TABLE payments (id TEXT)",
         notification: "CREATE TABLE notifications (id TEXT)",
@@ -111,13 +122,30 @@ mod tests {
     }
 
     #[test]
+    fn the_order_service_gets_its_later_change_after_its_tables() {
+        let versions: Vec<(i64, String)> = SCRIPTS
+            .migrator(Queue::Order)
+            .iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                (1, "messaging".to_owned()),
+                (101, "order".to_owned()),
+                (102, "order keys and tokens".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
     fn every_service_has_its_own_version_named_for_it() {
         let own: Vec<(i64, String)> = Queue::ALL
             .into_iter()
             .map(|service| {
                 let migrator = SCRIPTS.migrator(service);
-                let last = migrator.iter().last().expect("the service's own migration");
-                (last.version, last.description.to_string())
+                let first = migrator.iter().nth(1).expect("the service's own migration");
+                (first.version, first.description.to_string())
             })
             .collect();
         let expected: Vec<(i64, String)> = Queue::ALL

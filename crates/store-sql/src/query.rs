@@ -46,7 +46,8 @@ pub fn parse_view(raw: &str) -> store::Result<OrderView> {
     serde_json::from_str(raw).map_err(|error| corrupt("order view", error))
 }
 
-/// `SELECT view FROM order_views` for `filter`, newest first: email compared in lowercase,
+/// `SELECT view FROM order_views` for `filter`, newest first: only the owner's orders when
+/// there is one (an [`Email`](contracts::value::Email) is lowercase), email compared in lowercase,
 /// status in uppercase, free text as a literal lowercase substring of [`search_text`], paged
 /// strictly before `(created_at, order_id)`.
 pub fn list_views_query<DB>(filter: &OrderFilter) -> QueryBuilder<DB>
@@ -56,6 +57,10 @@ where
     for<'t> i64: Encode<'t, DB> + Type<DB>,
 {
     let mut sql = QueryBuilder::<DB>::new("SELECT view FROM order_views WHERE 1 = 1");
+    if let Some(owner) = &filter.owner {
+        sql.push(" AND customer_email = ")
+            .push_bind(owner.as_str().to_owned());
+    }
     if let Some(email) = &filter.customer_email {
         sql.push(" AND customer_email = ")
             .push_bind(email.trim().to_lowercase());
@@ -155,6 +160,7 @@ mod tests {
     #[test]
     fn every_filter_adds_its_condition_with_the_dialects_placeholders() {
         let filter = OrderFilter {
+            owner: Some(contracts::value::Email::parse("ada@example.com").expect("an email")),
             customer_email: Some(" Ada@Example.com ".into()),
             status: Some(OrderStatus::Completed),
             text: Some("50%".into()),
@@ -164,9 +170,9 @@ mod tests {
         assert_eq!(
             list_views_query::<Postgres>(&filter).sql().as_str(),
             "SELECT view FROM order_views WHERE 1 = 1 AND customer_email = $1 \
-             AND status = $2 AND search_text LIKE $3 ESCAPE '\\' \
-             AND (created_at, order_id) < ($4, $5) \
-             ORDER BY created_at DESC, order_id DESC LIMIT $6"
+             AND customer_email = $2 AND status = $3 AND search_text LIKE $4 ESCAPE '\\' \
+             AND (created_at, order_id) < ($5, $6) \
+             ORDER BY created_at DESC, order_id DESC LIMIT $7"
         );
     }
 }

@@ -1,4 +1,5 @@
-//! The order service's tables: event store, saga deadlines, catalog, idempotency keys.
+//! The order service's tables: event store, saga deadlines, catalog, idempotency keys, payment
+//! tokens kept until their charge.
 
 use std::time::Duration;
 
@@ -6,7 +7,9 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
-use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store::order::{
+    DueDeadline, IdempotencyKey, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
+};
 use store_sql::order::{
     due_deadline, ensure_stream_at, idempotent_request, product, recorded_event,
 };
@@ -89,15 +92,39 @@ impl OrderStore for SqliteOrderStore {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    async fn idempotent_request(&self, key: &str) -> store::Result<Option<IdempotentRequest>> {
-        sqlx::query("SELECT request_hash, order_id FROM idempotency_keys WHERE key = ?")
-            .bind(key)
-            .fetch_optional(self.database.reader())
-            .await
-            .or_store_error("read idempotency key")?
-            .as_ref()
-            .map(idempotent_request)
-            .transpose()
+    async fn idempotent_request(
+        &self,
+        key: &IdempotencyKey,
+        ttl: Duration,
+    ) -> store::Result<Option<IdempotentRequest>> {
+        sqlx::query(concat!(
+            "SELECT request_hash, order_id FROM idempotency_keys ",
+            "WHERE scope = ? AND key = ? AND created_at > ",
+            now_ms!(),
+            " - ?"
+        ))
+        .bind(&key.scope)
+        .bind(&key.key)
+        .bind(duration_millis(ttl))
+        .fetch_optional(self.database.reader())
+        .await
+        .or_store_error("read idempotency key")?
+        .as_ref()
+        .map(idempotent_request)
+        .transpose()
+    }
+
+    async fn purge_idempotency_keys(&self, ttl: Duration) -> store::Result<u64> {
+        let purged = sqlx::query(concat!(
+            "DELETE FROM idempotency_keys WHERE created_at <= ",
+            now_ms!(),
+            " - ?"
+        ))
+        .bind(duration_millis(ttl))
+        .execute(self.database.writer())
+        .await
+        .or_store_error("purge expired idempotency keys")?;
+        Ok(purged.rows_affected())
     }
 }
 
@@ -173,21 +200,53 @@ impl OrderTx for SqliteTx {
 
     async fn remember_request(
         &mut self,
-        key: &str,
+        key: &IdempotencyKey,
         request: &IdempotentRequest,
+        ttl: Duration,
     ) -> store::Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO idempotency_keys (key, request_hash, order_id, created_at) VALUES (?, ?, ?, ",
+        // A taken key that has not expired updates nothing: that is the conflict.
+        let remembered = sqlx::query(concat!(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, order_id, created_at) ",
+            "VALUES (?1, ?2, ?3, ?4, ",
             now_ms!(),
-            ")"
+            ") ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, ",
+            "order_id = excluded.order_id, created_at = excluded.created_at ",
+            "WHERE idempotency_keys.created_at <= excluded.created_at - ?5"
         ))
-        .bind(key)
+        .bind(&key.scope)
+        .bind(&key.key)
         .bind(&request.request_hash)
         .bind(request.order_id.to_string())
+        .bind(duration_millis(ttl))
         .execute(&mut *self.tx)
         .await
         .or_store_error("remember idempotency key")?;
+        if remembered.rows_affected() == 0 {
+            return Err(store::StoreError::Conflict);
+        }
         Ok(())
+    }
+
+    async fn keep_payment_token(&mut self, order_id: OrderId, token: &str) -> store::Result<()> {
+        sqlx::query(concat!(
+            "INSERT INTO payment_tokens (order_id, token, kept_at) VALUES (?, ?, ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(order_id.to_string())
+        .bind(token)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("keep payment token")?;
+        Ok(())
+    }
+
+    async fn take_payment_token(&mut self, order_id: OrderId) -> store::Result<Option<String>> {
+        sqlx::query_scalar("DELETE FROM payment_tokens WHERE order_id = ? RETURNING token")
+            .bind(order_id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .or_store_error("take payment token")
     }
 
     async fn upsert_product(&mut self, product: &Product) -> store::Result<()> {

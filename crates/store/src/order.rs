@@ -1,5 +1,5 @@
-//! The order service's storage port: the event store, the saga's deadlines, the catalog and the
-//! idempotency keys.
+//! The order service's storage port: the event store, the saga's deadlines, the catalog, the
+//! idempotency keys and the payment tokens kept until their charge.
 
 use std::time::Duration;
 
@@ -30,6 +30,15 @@ pub struct Product {
 pub struct DueDeadline {
     pub order_id: OrderId,
     pub step: SagaStep,
+}
+
+/// An `Idempotency-Key` as one client sent it: the same key sent by two clients (two
+/// customers, or anonymous callers for two addresses) is two keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey {
+    /// Whose keys this one is among, e.g. `customer:ada@example.com`.
+    pub scope: String,
+    pub key: String,
 }
 
 /// What an earlier request with the same `Idempotency-Key` was and got.
@@ -82,11 +91,22 @@ pub trait OrderStore: Send + Sync {
     /// [`crate::StoreError`] when the read fails.
     async fn orders_in_flight(&self) -> Result<u64>;
 
-    /// The request first sent with `key`, if any.
+    /// The request first sent with `key`, if any, unless that was `ttl` ago or more (by the
+    /// database's clock): an expired key is as good as never sent.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
-    async fn idempotent_request(&self, key: &str) -> Result<Option<IdempotentRequest>>;
+    async fn idempotent_request(
+        &self,
+        key: &IdempotencyKey,
+        ttl: Duration,
+    ) -> Result<Option<IdempotentRequest>>;
+
+    /// Deletes the idempotency keys sent `ttl` ago or more; returns how many.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the delete fails.
+    async fn purge_idempotency_keys(&self, ttl: Duration) -> Result<u64>;
 }
 
 /// One transaction on the order service's database.
@@ -121,11 +141,31 @@ pub trait OrderTx: UnitOfWork {
     /// [`crate::StoreError`] when the write fails.
     async fn clear_deadline(&mut self, order_id: OrderId, only: Option<SagaStep>) -> Result<()>;
 
-    /// Remembers which order a request with `key` created.
+    /// Remembers which order a request with `key` created; a key that expired (sent `ttl` ago
+    /// or more) is taken over.
     ///
     /// # Errors
-    /// [`crate::StoreError::Conflict`] when the key is already taken.
-    async fn remember_request(&mut self, key: &str, request: &IdempotentRequest) -> Result<()>;
+    /// [`crate::StoreError::Conflict`] when the key is taken and has not expired.
+    async fn remember_request(
+        &mut self,
+        key: &IdempotencyKey,
+        request: &IdempotentRequest,
+        ttl: Duration,
+    ) -> Result<()>;
+
+    /// Keeps the customer's payment token for the order until the charge: the order's events
+    /// hold only its reference.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn keep_payment_token(&mut self, order_id: OrderId, token: &str) -> Result<()>;
+
+    /// Takes the order's payment token out of keeping (for its charge, or because the order
+    /// ended without one); `None` when none is kept.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the read or delete fails.
+    async fn take_payment_token(&mut self, order_id: OrderId) -> Result<Option<String>>;
 
     /// Adds or updates a catalog entry.
     ///

@@ -4,7 +4,7 @@
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
 use contracts::Envelope;
-use contracts::value::OrderId;
+use contracts::value::{Email, OrderId};
 use order_domain::OrderStatus;
 use query_domain::OrderView;
 
@@ -12,6 +12,9 @@ use query_domain::OrderView;
 /// the service decodes into `before` (see [`query_domain::Cursor`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OrderFilter {
+    /// Only this customer's orders, whatever the other filters ask: the caller's own address,
+    /// for a customer; `None` for the admin.
+    pub owner: Option<Email>,
     /// Exact address, compared in lowercase.
     pub customer_email: Option<String>,
     /// Exact status, parsed once at the edge.

@@ -9,7 +9,8 @@
 //!   messages in commit order until they are published, and a commit wakes a waiting relay;
 //! - [`order`]: the event store appends at an expected version (exactly one of concurrent
 //!   appends wins), saga deadlines fall due by the database's clock, are postponed
-//!   together and count the orders in flight, idempotency keys, catalog;
+//!   together and count the orders in flight, idempotency keys are scoped and expire, payment
+//!   tokens are kept until taken, catalog;
 //! - [`inventory`]: reservations are all-or-nothing, concurrent ones never oversell (nor
 //!   deadlock), a transaction about an order waits for one already deciding about it, release
 //!   and commit move units, adjustments never go below zero, stock is always conserved;
@@ -125,6 +126,14 @@ macro_rules! for_each_store_contract_check {
             order::clearing_a_deadline_for_another_step_leaves_it;
             #[tokio::test]
             order::an_idempotency_key_is_taken_once;
+            #[tokio::test]
+            order::the_same_idempotency_key_in_two_scopes_is_two_keys;
+            #[tokio::test]
+            order::an_expired_idempotency_key_is_not_read_and_can_be_taken_again;
+            #[tokio::test]
+            order::purging_deletes_only_expired_idempotency_keys;
+            #[tokio::test]
+            order::a_payment_token_is_kept_until_it_is_taken_once;
             #[tokio::test]
             order::the_catalog_is_upserted_and_listed_by_sku;
             #[tokio::test]

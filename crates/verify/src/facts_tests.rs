@@ -30,7 +30,7 @@ fn placed(order_id: Uuid) -> OrderPlaced {
         }],
         total_minor: 2_599,
         currency: "USD".into(),
-        payment_token: "tok_visa".into(),
+        payment_reference: "sha256:00112233445566778899aabb".into(),
         placed_at: AT,
     }
 }

@@ -1,6 +1,7 @@
 //! The order service's use cases, one file each.
 
 pub(crate) mod cancel_order;
+pub(crate) mod idempotency;
 pub(crate) mod order_request;
 pub(crate) mod place_order;
 pub(crate) mod queries;

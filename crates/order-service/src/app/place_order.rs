@@ -12,8 +12,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::app::order_request::OrderRequest;
+use crate::app::saga_runner::SagaError;
 use crate::{OrderService, Overload};
-use store::order::{IdempotentRequest, Product};
+use store::order::{IdempotencyKey, IdempotentRequest, Product};
 
 /// The default test card: always succeeds.
 pub const DEFAULT_PAYMENT_TOKEN: &str = "tok_visa";
@@ -163,7 +164,8 @@ fn validate(request: &OrderRequest, catalog: &[Product]) -> Result<ValidOrder, V
 
 impl OrderService {
     /// Accepts an order and starts its saga. With an idempotency key, the same request gets the
-    /// same order back; another request under the same key is refused.
+    /// same order back; another request under the same key (in the same scope, and not yet
+    /// expired) is refused. The payment token is kept apart from the order's events.
     ///
     /// Admission comes first, from measures kept in memory: an order refused for overload
     /// costs no read and no write, and its idempotency key is not remembered.
@@ -173,7 +175,7 @@ impl OrderService {
     pub async fn place_order(
         &self,
         request: &OrderRequest,
-        idempotency_key: Option<&str>,
+        idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Placed, PlaceOrderError> {
         let ticket = self.admission.admit()?;
         let catalog = self.store.products().await?;
@@ -189,7 +191,7 @@ impl OrderService {
             order_id,
             customer_email: order.customer_email,
             lines: order.lines,
-            payment_token: order.payment_token,
+            payment_reference: contracts::payment_reference(order_id, &order.payment_token),
             at: OffsetDateTime::now_utc(),
         })
         .map_err(|rejection| {
@@ -206,7 +208,10 @@ impl OrderService {
                 request_hash: fingerprint.clone(),
                 order_id,
             };
-            match tx.remember_request(key, &request).await {
+            match tx
+                .remember_request(key, &request, self.idempotency_ttl)
+                .await
+            {
                 // Another request with this key won the race: answer as it was answered.
                 Err(store::StoreError::Conflict) => {
                     drop(tx);
@@ -218,9 +223,16 @@ impl OrderService {
                 other => other?,
             }
         }
+        tx.keep_payment_token(order_id, &order.payment_token)
+            .await?;
         let events = decision.events.clone();
         self.write(&mut *tx, order_id, 0, decision, None, None)
-            .await?;
+            .await
+            .map_err(|error| match error {
+                SagaError::Store(store) => PlaceOrderError::Store(store),
+                // Placing sends no charge, so no token is looked for.
+                other => PlaceOrderError::Store(store::StoreError::Unexpected(other.into())),
+            })?;
         tx.commit().await?;
         ticket.placed();
         self.committed(None, &events);
@@ -232,10 +244,14 @@ impl OrderService {
 
     async fn earlier_request(
         &self,
-        key: &str,
+        key: &IdempotencyKey,
         fingerprint: &str,
     ) -> Result<Option<Placed>, PlaceOrderError> {
-        match self.store.idempotent_request(key).await? {
+        match self
+            .store
+            .idempotent_request(key, self.idempotency_ttl)
+            .await?
+        {
             Some(earlier) if earlier.request_hash == fingerprint => Ok(Some(Placed {
                 order_id: earlier.order_id,
                 replayed: true,

@@ -27,6 +27,8 @@ pub enum SagaError {
     Corrupt(#[from] contracts::DecodeError),
     #[error("order {0} kept changing under concurrent writers")]
     Contended(OrderId),
+    #[error("order {0} is to be charged, but its payment token is not kept any more")]
+    PaymentTokenLost(OrderId),
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -91,7 +93,7 @@ impl OrderService {
                 .write(&mut *tx, order_id, version, decision, cause, fired)
                 .await
             {
-                Err(store::StoreError::Conflict) => continue,
+                Err(SagaError::Store(store::StoreError::Conflict)) => continue,
                 result => result?,
             }
             match tx.commit().await {
@@ -116,7 +118,7 @@ impl OrderService {
         decision: SagaDecision,
         cause: Option<&Envelope>,
         fired: Option<SagaStep>,
-    ) -> store::Result<()> {
+    ) -> Result<(), SagaError> {
         let now = OffsetDateTime::now_utc();
         let envelope = |message: Message| {
             let builder = Envelope::build(Uuid::now_v7(), &message);
@@ -125,6 +127,10 @@ impl OrderService {
                 None => builder.at(now),
             }
         };
+        let ended = decision
+            .events
+            .iter()
+            .any(|event| matches!(event, OrderEvent::Completed(_) | OrderEvent::Cancelled(_)));
         let events: Vec<Envelope> = decision
             .events
             .into_iter()
@@ -134,19 +140,48 @@ impl OrderService {
             tx.append(order_id, expected_version, &events).await?;
         }
         let mut outgoing = events;
-        outgoing.extend(
-            decision
-                .commands
-                .into_iter()
-                .map(|command| envelope(command.into())),
-        );
+        for command in decision.commands {
+            let message = match command.into_message() {
+                Ok(message) => message,
+                Err(charge) => {
+                    let token = self.payment_token(tx, order_id).await?;
+                    charge.with_token(token).into()
+                }
+            };
+            outgoing.push(envelope(message));
+        }
         tx.enqueue_all(&outgoing).await?;
+        if ended {
+            // An order that ends before its charge has no use for its token any more.
+            tx.take_payment_token(order_id).await?;
+        }
         match decision.deadline {
             Deadline::Keep => {}
             Deadline::Set(step) => tx.set_deadline(order_id, step, self.deadline(step)).await?,
             Deadline::Clear => tx.clear_deadline(order_id, fired).await?,
         }
         Ok(())
+    }
+
+    /// The payment token of the order's charge, taken out of keeping. An order placed before
+    /// tokens were kept apart (`order.placed` version 2) still has its token in its stored
+    /// event, which is read as stored, never shown.
+    async fn payment_token(
+        &self,
+        tx: &mut dyn OrderTx,
+        order_id: OrderId,
+    ) -> Result<String, SagaError> {
+        if let Some(token) = tx.take_payment_token(order_id).await? {
+            return Ok(token);
+        }
+        let stored = self.store.load(order_id).await?;
+        stored
+            .iter()
+            .map(|event| &event.envelope)
+            .find(|envelope| envelope.message_type == "order.placed" && envelope.schema_version < 3)
+            .and_then(|placed| placed.payload.get("payment_token")?.as_str())
+            .map(str::to_owned)
+            .ok_or(SagaError::PaymentTokenLost(order_id))
     }
 
     fn deadline(&self, step: SagaStep) -> std::time::Duration {

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
-use store::order::{DueDeadline, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent};
+use store::order::{
+    DueDeadline, IdempotencyKey, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
+};
 use store::{StoreError, UnitOfWork};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -90,8 +92,16 @@ impl OrderStore for ScriptedDeadlines {
         unreachable!("the timer does not count orders")
     }
 
-    async fn idempotent_request(&self, _key: &str) -> store::Result<Option<IdempotentRequest>> {
+    async fn idempotent_request(
+        &self,
+        _key: &IdempotencyKey,
+        _ttl: Duration,
+    ) -> store::Result<Option<IdempotentRequest>> {
         unreachable!("the timer places no order")
+    }
+
+    async fn purge_idempotency_keys(&self, _ttl: Duration) -> store::Result<u64> {
+        unreachable!("the timer purges no key")
     }
 }
 
@@ -146,10 +156,19 @@ impl OrderTx for ClearingTx {
 
     async fn remember_request(
         &mut self,
-        _key: &str,
+        _key: &IdempotencyKey,
         _request: &IdempotentRequest,
+        _ttl: Duration,
     ) -> store::Result<()> {
         unreachable!("the timer places no order")
+    }
+
+    async fn keep_payment_token(&mut self, _id: OrderId, _token: &str) -> store::Result<()> {
+        unreachable!("the timer places no order")
+    }
+
+    async fn take_payment_token(&mut self, _id: OrderId) -> store::Result<Option<String>> {
+        unreachable!("a deadline of an unknown order charges nothing")
     }
 
     async fn upsert_product(&mut self, _product: &Product) -> store::Result<()> {

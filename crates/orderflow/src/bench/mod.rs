@@ -54,12 +54,17 @@ pub struct BenchArgs {
     /// How long to wait for an order to end before counting it unfinished.
     #[arg(long, value_parser = parse_duration, default_value = "120s")]
     pub patience: Duration,
-    /// Add this many units of each product ordinary orders buy before the run (needs the
-    /// admin token), so a long run does not run out of stock.
+    /// Add this many units of each product ordinary orders buy before the run, so a long
+    /// run does not run out of stock.
     #[arg(long)]
     pub restock: Option<u32>,
+    /// The admin token: the stream of every order's updates is the admin's. Read from
+    /// `<data dir>/admin-token` when not given.
     #[arg(long, env = "ORDERFLOW_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Data directory of an embedded server, to read its admin token from.
+    #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -117,18 +122,22 @@ impl BenchArgs {
 /// # Errors
 /// When the server cannot be reached or the JSON file cannot be written.
 pub async fn run(args: &BenchArgs) -> anyhow::Result<i32> {
-    let client = ApiClient::new(&args.url)?;
+    let token = match &args.admin_token {
+        Some(token) => token.clone(),
+        None => std::fs::read_to_string(args.data_dir.join("admin-token"))
+            .map(|token| token.trim().to_owned())
+            .context(
+                "orderflow bench follows every order's updates, which needs the admin token: \
+                 pass --admin-token or set ORDERFLOW_ADMIN_TOKEN",
+            )?,
+    };
+    let client = ApiClient::new(&args.url)?.with_admin_token(token);
     if let Some(units) = args.restock {
-        let token = args
-            .admin_token
-            .clone()
-            .context("--restock needs --admin-token")?;
-        let admin = client.clone().with_admin_token(token);
         for product in mix::STOCKED_PRODUCTS {
             let adjustment = StockAdjustment {
                 delta: i64::from(units),
             };
-            admin
+            client
                 .adjust_stock(product, adjustment)
                 .await
                 .with_context(|| format!("restock {product}"))?;
@@ -143,7 +152,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<i32> {
     Ok(if report.every_order_ended() { 0 } else { 1 })
 }
 
-/// Runs `plan` against the server of `client` and reports what it measured.
+/// Runs `plan` against the server of `client` and reports what it measured. `client` needs
+/// the admin token, to follow every order's updates; it places the orders anonymously.
 ///
 /// # Errors
 /// When the stream of order updates cannot be opened.

@@ -25,10 +25,11 @@ fn counter(metrics: &str, name: &str) -> f64 {
 #[tokio::test]
 async fn a_mixed_bench_of_300_orders_sees_every_order_end_and_leaves_the_databases_consistent() {
     let app = spawn_app().await;
-    let client = ApiClient::new(&app.base).expect("client");
-    let admin = client.clone().with_admin_token(app.admin_token.clone());
+    let client = ApiClient::new(&app.base)
+        .expect("client")
+        .with_admin_token(app.admin_token.clone());
     for product in ["product-002", "product-003"] {
-        admin
+        client
             .adjust_stock(product, StockAdjustment { delta: 1000 })
             .await
             .expect("restock");
@@ -147,7 +148,9 @@ async fn assert_consistent(app: &crate::helpers::TestApp) {
 #[tokio::test]
 async fn an_order_placed_after_subscribing_is_streamed_from_placement_to_its_end() {
     let app = spawn_app().await;
-    let client = ApiClient::new(&app.base).expect("client");
+    let client = ApiClient::new(&app.base)
+        .expect("client")
+        .with_admin_token(app.admin_token.clone());
     let mut updates = client.order_updates().await.expect("subscribe");
     let order_id = app
         .place_accepted(

@@ -18,6 +18,24 @@ async fn orderflow(base: &str, args: &[&str]) -> Output {
         .expect("run orderflow")
 }
 
+/// Runs `orderflow token …` and returns the token it printed.
+async fn token(args: &[&str]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(args)
+        .output()
+        .await
+        .expect("run orderflow token");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("a token is text")
+        .trim()
+        .to_owned()
+}
+
 /// What a successful command printed, as JSON.
 fn printed(output: &Output) -> Value {
     assert!(
@@ -53,15 +71,21 @@ async fn an_order_placed_with_wait_is_printed_completed_then_read_and_listed() {
     let id = order["order_id"].as_str().expect("an order id");
     let read = printed(&orderflow(&app.base, &["order", "get", id]).await);
     assert_eq!(read["order_id"], id);
+    let data_dir = app.data_dir().to_str().expect("a UTF-8 path");
+    let minted = token(&["token", "--email", email, "--data-dir", data_dir]).await;
     let listed = printed(
         &orderflow(
             &app.base,
-            &["order", "list", "--email", email, "--status", "completed"],
+            &["order", "list", "--status", "completed", "--token", &minted],
         )
         .await,
     );
     assert_eq!(listed["orders"][0]["order_id"], id);
     assert_eq!(listed["next_cursor"], Value::Null);
+    let anonymous = orderflow(&app.base, &["order", "list"]).await;
+    assert!(!anonymous.status.success());
+    let shown = String::from_utf8_lossy(&anonymous.stderr);
+    assert!(shown.contains("401 Unauthorized: "), "{shown}");
 }
 
 #[tokio::test]
@@ -113,7 +137,11 @@ async fn a_cancel_of_a_completed_order_is_shown_as_a_conflict() {
     );
     let id = order["order_id"].as_str().expect("an order id");
 
-    let refused = orderflow(&app.base, &["order", "cancel", id]).await;
+    let refused = orderflow(
+        &app.base,
+        &["order", "cancel", id, "--token", &app.admin_token],
+    )
+    .await;
 
     assert!(!refused.status.success());
     let shown = String::from_utf8_lossy(&refused.stderr);

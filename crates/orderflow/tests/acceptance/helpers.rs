@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use gateway::auth::tokens::Mint;
 use orderflow::config::RunConfig;
 use orderflow::embedded::Embedded;
+use orderflow::identity::{IdentitySettings, TokenArgs, mint_token, parse_ttl};
 use payment_domain::{Payment, PaymentStatus};
 use serde_json::{Value, json};
 use store::payment::PaymentStore as _;
@@ -74,6 +76,75 @@ impl TestApp {
         let response = self.http.get(self.url(path)).send().await.expect("get");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs with `Authorization: Bearer <token>`.
+    pub(crate) async fn get_json_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs without a body, with `Authorization: Bearer <token>`.
+    pub(crate) async fn post_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Cancels an order as the admin; returns status and body.
+    pub(crate) async fn cancel(&self, id: &str) -> (u16, Value) {
+        self.post_as(&self.admin_token, &format!("/api/v1/orders/{id}/cancel"))
+            .await
+    }
+
+    /// A customer token for `email`, minted as `orderflow token` mints it, with the secret the
+    /// server generated in its data dir.
+    pub(crate) fn customer_token(&self, email: &str) -> String {
+        self.token_for(email, "1h")
+    }
+
+    /// Like [`TestApp::customer_token`], valid for `ttl` (`30s`, `1h`, …).
+    pub(crate) fn token_for(&self, email: &str, ttl: &str) -> String {
+        let args = TokenArgs {
+            email: email.to_owned(),
+            ttl: parse_ttl(ttl).expect("a lifetime"),
+            data_dir: self.data_dir().to_path_buf(),
+            identity: IdentitySettings::default(),
+        };
+        mint_token(&args).expect("a customer token")
+    }
+
+    /// A customer token that expired an hour ago, signed with the server's secret.
+    pub(crate) fn expired_token(&self, email: &str) -> String {
+        let secret = std::fs::read_to_string(self.data_dir().join("jwt-secret"))
+            .expect("the server's JWT secret");
+        let email = contracts::value::Email::parse(email).expect("an email");
+        let mint = Mint {
+            email: &email,
+            subject: None,
+            issued_at: time::OffsetDateTime::now_utc() - time::Duration::hours(2),
+            ttl: Duration::from_secs(3600),
+            issuer: None,
+            audience: None,
+        };
+        gateway::auth::tokens::mint(secret.trim(), &mint).expect("a token")
+    }
+
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
     }
 
     pub(crate) async fn admin_get(&self, path: &str) -> Value {

@@ -92,7 +92,7 @@ async fn an_accepted_order_is_readable_at_once_and_its_events_are_its_audit_trai
             "order.completed"
         ]
     );
-    assert_eq!(events[0]["schema_version"], 2);
+    assert_eq!(events[0]["schema_version"], 3);
     assert_eq!(events[0]["correlation_id"], id.as_str());
 }
 
@@ -139,13 +139,13 @@ async fn the_same_idempotency_key_and_body_get_the_same_answer_and_one_order() {
     assert_eq!(other.status(), 422);
     let problem: serde_json::Value = other.json().await.expect("json");
     assert_eq!(problem["code"], "idempotency_key_reused", "{problem}");
-    let (_, page) = app.get_json("/api/v1/orders").await;
+    let (_, page) = app.get_json_as(&app.admin_token, "/api/v1/orders").await;
     app.wait_until_terminal(
         first["order_id"].as_str().expect("id"),
         Duration::from_secs(2),
     )
     .await;
-    let (_, page_after) = app.get_json("/api/v1/orders").await;
+    let (_, page_after) = app.get_json_as(&app.admin_token, "/api/v1/orders").await;
     assert!(page["orders"].as_array().expect("orders").len() <= 1);
     assert_eq!(page_after["orders"].as_array().expect("orders").len(), 1);
 }
@@ -167,14 +167,19 @@ async fn orders_are_listed_newest_first_filtered_and_paged_with_a_cursor() {
         app.wait_until_terminal(id, Duration::from_secs(2)).await;
     }
 
+    let admin = app.admin_token.clone();
     let (_, first) = app
-        .get_json("/api/v1/orders?customer_email=a@example.com&status=COMPLETED&limit=2")
+        .get_json_as(
+            &admin,
+            "/api/v1/orders?customer_email=a@example.com&status=COMPLETED&limit=2",
+        )
         .await;
     let cursor = first["next_cursor"].as_str().expect("a second page");
     let (_, second) = app
-        .get_json(&format!(
-            "/api/v1/orders?customer_email=a@example.com&limit=2&cursor={cursor}"
-        ))
+        .get_json_as(
+            &admin,
+            &format!("/api/v1/orders?customer_email=a@example.com&limit=2&cursor={cursor}"),
+        )
         .await;
 
     let listed: Vec<_> = first["orders"]
@@ -186,7 +191,7 @@ async fn orders_are_listed_newest_first_filtered_and_paged_with_a_cursor() {
         .collect();
     assert_eq!(listed, [ids[3].clone(), ids[2].clone(), ids[0].clone()]);
     assert!(second["next_cursor"].is_null());
-    let (status, problem) = app.get_json("/api/v1/orders?status=LOST").await;
+    let (status, problem) = app.get_json_as(&admin, "/api/v1/orders?status=LOST").await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "status");
 }

@@ -61,14 +61,12 @@ async fn a_customer_cancel_before_completion_releases_stock_and_refunds_the_late
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let response = app
-        .http
-        .post(app.url(&format!("/api/v1/orders/{id}/cancel")))
-        .send()
-        .await
-        .expect("cancel");
+    let token = app.customer_token("test@example.com");
+    let (status, answer) = app
+        .post_as(&token, &format!("/api/v1/orders/{id}/cancel"))
+        .await;
 
-    assert_eq!(response.status(), 202);
+    assert_eq!(status, 202, "{answer}");
     let order = app.wait_until_terminal(&id, Duration::from_secs(2)).await;
     assert_eq!(order["status"], "CANCELLED");
     assert_eq!(order["cancellation_reason"], "cancelled by the customer");
@@ -108,21 +106,11 @@ async fn a_completed_order_cannot_be_cancelled_and_a_cancelled_one_stays_cancell
     app.wait_until_terminal(&completed, Duration::from_secs(2))
         .await;
 
-    let refused = app
-        .http
-        .post(app.url(&format!("/api/v1/orders/{completed}/cancel")))
-        .send()
-        .await
-        .expect("post");
-    let unknown = app
-        .http
-        .post(app.url("/api/v1/orders/01a2093b-0000-7000-8000-000000000000/cancel"))
-        .send()
-        .await
-        .expect("post");
+    let (refused, _) = app.cancel(&completed).await;
+    let (unknown, _) = app.cancel("01a2093b-0000-7000-8000-000000000000").await;
 
-    assert_eq!(refused.status(), 409);
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(refused, 409);
+    assert_eq!(unknown, 404);
     assert_eq!(app.order(&completed).await["status"], "COMPLETED");
 }
 

@@ -16,7 +16,7 @@ async fn an_unknown_product_is_rejected_by_name_and_nothing_is_stored() {
             .expect("message")
             .contains("invalid-product")
     );
-    let (_, page) = app.get_json("/api/v1/orders").await;
+    let (_, page) = app.get_json_as(&app.admin_token, "/api/v1/orders").await;
     assert_eq!(page["orders"], json!([]));
     let stock = app.stock("product-001").await;
     assert_eq!(stock["available"], 100);

@@ -8,12 +8,14 @@ use api_client::ApiClient;
 use orderflow::bench::{Load, Mix, Plan, Stop, bench};
 use orderflow::verify::{Broker, Options, verify_scaled};
 
-use crate::harness::Cluster;
+use crate::harness::{ADMIN_TOKEN, Cluster};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_bench_of_300_orders_through_the_gateway_sees_every_order_end_and_verifies_clean() {
     let cluster = Cluster::start(1, &[]).await;
-    let client = ApiClient::new(&cluster.gateway).expect("client");
+    let client = ApiClient::new(&cluster.gateway)
+        .expect("client")
+        .with_admin_token(ADMIN_TOKEN);
     let plan = Plan {
         load: Load::Closed { concurrency: 8 },
         stop: Stop::Orders(300),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::harness::Cluster;
+use crate::harness::{ADMIN_TOKEN, Cluster};
 
 /// Places every body through the gateway, at most `parallel` at a time; returns the accepted
 /// ones with their ids (a refused or failed request is simply not accepted).
@@ -169,7 +169,7 @@ async fn all_orders(cluster: &Cluster) -> Vec<Value> {
             Some(cursor) => format!("/api/v1/orders?limit=100&cursor={cursor}"),
             None => "/api/v1/orders?limit=100".to_owned(),
         };
-        let (status, page) = cluster.get(&path).await;
+        let (status, page) = cluster.get_as(ADMIN_TOKEN, &path).await;
         assert_eq!(status, 200, "{page}");
         orders.extend(page["orders"].as_array().expect("orders").iter().cloned());
         match page["next_cursor"].as_str() {

@@ -18,6 +18,8 @@ use tokio::sync::{Mutex, MutexGuard};
 static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 pub(crate) const ADMIN_TOKEN: &str = "cluster-test-token";
+/// The cluster's secret for customer tokens, the same in every process (see `identity.rs`).
+pub(crate) const JWT_SECRET: &str = "cluster-test-jwt-secret";
 
 pub(crate) struct Cluster {
     pub(crate) gateway: String,
@@ -109,6 +111,7 @@ impl Cluster {
             ("ORDERFLOW_AMQP_PREFIX".into(), amqp_prefix.clone()),
             ("ORDERFLOW_REDIS_PREFIX".into(), redis_prefix.clone()),
             ("ORDERFLOW_ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
+            ("ORDERFLOW_JWT_SECRET".into(), JWT_SECRET.into()),
             ("ORDERFLOW_RETRY_DELAY_MS".into(), "50".into()),
             ("ORDERFLOW_RETRY_MAX_DELAY_MS".into(), "2000".into()),
             // Tests of other behaviour fire hundreds of orders at a cluster that has not

@@ -14,6 +14,7 @@ mod bench;
 mod checks;
 mod equivalence;
 mod harness;
+mod identity;
 mod load;
 mod outages;
 mod poison;

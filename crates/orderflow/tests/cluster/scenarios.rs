@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::Cluster;
+use crate::harness::{ADMIN_TOKEN, Cluster};
 
 fn single(item: &str, quantity: i64) -> serde_json::Value {
     json!({ "item_id": item, "quantity": quantity, "user_email": "test@example.com" })
@@ -73,20 +73,45 @@ async fn every_core_scenario_holds_through_the_gateway_of_the_local_cluster() {
         assert!(tokio::time::Instant::now() < deadline, "never reserved");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let response = cluster
-        .http
-        .post(format!(
-            "{}/api/v1/orders/{cancelled}/cancel",
-            cluster.gateway
-        ))
-        .send()
-        .await
-        .expect("cancel");
-    assert_eq!(response.status(), 202);
+    let customer = Cluster::customer_token("test@example.com");
+    let stranger = Cluster::customer_token("stranger@example.com");
+    let cancel_path = format!("/api/v1/orders/{cancelled}/cancel");
+    let (refused, _) = cluster.post_as(&stranger, &cancel_path, None).await;
+    assert_eq!(refused, 404, "another customer's order is not found");
+    let (status, answer) = cluster.post_as(&customer, &cancel_path, None).await;
+    assert_eq!(status, 202, "{answer}");
     let order = cluster
         .wait_until_terminal(&cancelled, Duration::from_secs(10))
         .await;
     assert_eq!(order["status"], "CANCELLED");
+
+    // A customer lists only their own orders, through the gateway and the query process.
+    let ada = Cluster::customer_token("ada@example.com");
+    let without_email = json!({ "item_id": "product-002", "quantity": 1 });
+    let (status, accepted) = cluster
+        .post_as(&ada, "/api/v1/orders", Some(&without_email))
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let adas = accepted["order_id"].as_str().expect("id").to_owned();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let (status, page) = cluster.get_as(&ada, "/api/v1/orders?q=@").await;
+        assert_eq!(status, 200, "{page}");
+        let ids: Vec<String> = (page["orders"].as_array().expect("orders").iter())
+            .map(|order| order["order_id"].as_str().expect("id").to_owned())
+            .collect();
+        if !ids.is_empty() || tokio::time::Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(listed, [adas]);
+    let (_, all) = cluster
+        .get_as(ADMIN_TOKEN, "/api/v1/orders?limit=100")
+        .await;
+    assert!(all["orders"].as_array().expect("orders").len() > 1, "{all}");
+    let (anonymous, _) = cluster.get("/api/v1/orders").await;
+    assert_eq!(anonymous, 401);
 
     // Idempotency through the gateway.
     let post = |key: &'static str, body: serde_json::Value| {
@@ -155,7 +180,7 @@ async fn every_core_scenario_holds_through_the_gateway_of_the_local_cluster() {
         .into_iter()
         .find(|l| l["product_id"] == "product-002")
         .expect("mouse");
-    assert_eq!(mouse["sold"], 6);
+    assert_eq!(mouse["sold"], 7, "5 + 1 + ada's 1");
     let sent = cluster
         .admin(&format!("/api/v1/admin/notifications?order_id={completed}"))
         .await;

@@ -48,11 +48,12 @@ impl Api {
         answer["order_id"].as_str().expect("an order id").to_owned()
     }
 
-    /// Cancels an order as its customer; the cancel must be accepted.
+    /// Cancels an order as the admin; the cancel must be accepted.
     pub(crate) async fn cancel(&self, order_id: &str) {
         let response = self
             .http
             .post(self.url(&format!("/api/v1/orders/{order_id}/cancel")))
+            .bearer_auth(&self.admin_token)
             .send()
             .await
             .expect("post a cancel");
@@ -166,8 +167,10 @@ impl Api {
             .collect()
     }
 
+    /// A GET as the admin, who may read and list every order.
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        let response = self.http.get(self.url(path)).send().await.expect("get");
+        let request = self.http.get(self.url(path)).bearer_auth(&self.admin_token);
+        let response = request.send().await.expect("get");
         assert!(
             response.status().is_success(),
             "{path}: {}",

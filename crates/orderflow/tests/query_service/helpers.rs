@@ -44,8 +44,21 @@ impl TestApp {
         }
     }
 
+    /// Lists as the admin would: every order.
     pub(crate) async fn list(&self, query: ListQuery) -> OrderPage {
-        self.service.list(query).await.expect("a page of orders")
+        self.service
+            .list(query, None)
+            .await
+            .expect("a page of orders")
+    }
+
+    /// Lists as the customer `owner` would: their own orders only.
+    pub(crate) async fn list_as(&self, owner: &str, query: ListQuery) -> OrderPage {
+        let owner = Email::parse(owner).expect("a valid email");
+        self.service
+            .list(query, Some(&owner))
+            .await
+            .expect("a page of orders")
     }
 }
 
@@ -79,7 +92,7 @@ pub(crate) fn placed(
         items: vec![line],
         total_minor: 5_198,
         currency: "USD".into(),
-        payment_token: "tok_visa".into(),
+        payment_reference: "sha256:00112233445566778899aabb".into(),
         placed_at,
     };
     envelope(placed, placed_at)

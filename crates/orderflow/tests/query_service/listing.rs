@@ -100,6 +100,58 @@ async fn listing_filters_by_customer_email_status_and_free_text() {
 }
 
 #[tokio::test]
+async fn a_customer_lists_only_their_own_orders_whatever_they_ask() {
+    let app = spawn_app().await;
+    let (ada_completed, ada_cancelled, bob_completed) =
+        (new_order_id(), new_order_id(), new_order_id());
+    app.deliver(&completed_order(
+        ada_completed,
+        "ada@example.com",
+        "product-001",
+        at(0),
+    ))
+    .await;
+    app.deliver(&cancelled_order(ada_cancelled, "ada@example.com", at(10)))
+        .await;
+    app.deliver(&completed_order(
+        bob_completed,
+        "bob@example.com",
+        "product-001",
+        at(20),
+    ))
+    .await;
+
+    let everything = app.list_as("Ada@Example.com", ListQuery::default()).await;
+    assert_eq!(ids(&everything), [ada_cancelled, ada_completed]);
+    let every_address = ListQuery {
+        text: Some("@".into()),
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        ids(&app.list_as("ada@example.com", every_address).await),
+        [ada_cancelled, ada_completed]
+    );
+    let bobs = ListQuery {
+        customer_email: Some("bob@example.com".into()),
+        ..ListQuery::default()
+    };
+    assert_eq!(ids(&app.list_as("ada@example.com", bobs.clone()).await), []);
+    assert_eq!(
+        ids(&app.list(bobs).await),
+        [bob_completed],
+        "the admin sees all"
+    );
+    let completed = ListQuery {
+        status: Some(OrderStatus::Completed),
+        ..ListQuery::default()
+    };
+    assert_eq!(
+        ids(&app.list_as("bob@example.com", completed).await),
+        [bob_completed]
+    );
+}
+
+#[tokio::test]
 async fn paging_with_the_cursor_neither_repeats_nor_skips_an_order() {
     let app = spawn_app().await;
     let mut expected = Vec::new();
@@ -196,10 +248,13 @@ async fn a_malformed_cursor_is_the_clients_error() {
 
     let cursor = app
         .service
-        .list(ListQuery {
-            cursor: Some("yesterday".into()),
-            ..ListQuery::default()
-        })
+        .list(
+            ListQuery {
+                cursor: Some("yesterday".into()),
+                ..ListQuery::default()
+            },
+            None,
+        )
         .await;
     assert!(matches!(cursor, Err(Error::InvalidCursor(_))), "{cursor:?}");
 }

@@ -112,6 +112,7 @@ async fn build() -> Golden {
     let api = Api {
         base: format!("http://{}", system.addr),
         http: reqwest::Client::new(),
+        admin_token: system.admin_token.clone(),
     };
     let email = "ada@example.com";
     let cancelled = api
@@ -164,6 +165,7 @@ async fn build() -> Golden {
 struct Api {
     base: String,
     http: reqwest::Client,
+    admin_token: String,
 }
 
 impl Api {
@@ -183,7 +185,8 @@ impl Api {
 
     async fn cancel(&self, order: Uuid) {
         let url = format!("{}/api/v1/orders/{order}/cancel", self.base);
-        let response = self.http.post(url).send().await.expect("cancel");
+        let request = self.http.post(url).bearer_auth(&self.admin_token);
+        let response = request.send().await.expect("cancel");
         assert!(response.status().is_success(), "{}", response.status());
     }
 

@@ -39,7 +39,7 @@ fn completed_order(order_id: Uuid, payment_id: Uuid) -> Vec<Envelope> {
         }],
         total_minor: 2_599,
         currency: "USD".into(),
-        payment_token: "tok_visa".into(),
+        payment_reference: "sha256:00112233445566778899aabb".into(),
         placed_at: now,
     })];
     let pay = OrderCommand::ConfirmPayment {

@@ -36,7 +36,7 @@ async fn place_waiting_order(data_dir: &Path) -> Uuid {
             }],
             total_minor: 2_599,
             currency: "USD".into(),
-            payment_token: "tok_visa".into(),
+            payment_reference: "sha256:00112233445566778899aabb".into(),
             placed_at: OffsetDateTime::now_utc(),
         }),
     )

@@ -222,7 +222,7 @@ fn placed() -> Envelope {
         }],
         total_minor: 2_599,
         currency: "USD".into(),
-        payment_token: "tok_visa".into(),
+        payment_reference: "sha256:00112233445566778899aabb".into(),
         placed_at,
     });
     Envelope::build(Uuid::now_v7(), &message).at(placed_at)

@@ -1,4 +1,14 @@
-//! The order service's store: event store, saga deadlines, idempotency keys, catalog.
+//! The order service's store: event store, saga deadlines, idempotency keys and payment
+//! tokens ([`keys`]), catalog.
+
+mod keys;
+
+pub use keys::{
+    a_payment_token_is_kept_until_it_is_taken_once,
+    an_expired_idempotency_key_is_not_read_and_can_be_taken_again,
+    an_idempotency_key_is_taken_once, purging_deletes_only_expired_idempotency_keys,
+    the_same_idempotency_key_in_two_scopes_is_two_keys,
+};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -240,37 +250,6 @@ pub async fn clearing_a_deadline_for_another_step_leaves_it(store: Arc<dyn Order
     assert!(store.due_deadlines(10).await.expect("due").is_empty());
 }
 
-/// An idempotency key is remembered with its request; taking it again is a conflict.
-pub async fn an_idempotency_key_is_taken_once(store: Arc<dyn OrderStore>) {
-    let request = IdempotentRequest {
-        request_hash: "hash-1".into(),
-        order_id: new_order_id(),
-    };
-    let mut tx = store.begin().await.expect("begin");
-    tx.remember_request("key-1", &request)
-        .await
-        .expect("remember");
-    tx.commit().await.expect("commit");
-    assert_eq!(
-        store.idempotent_request("key-1").await.expect("read key"),
-        Some(request)
-    );
-    assert_eq!(
-        store.idempotent_request("key-2").await.expect("read key"),
-        None
-    );
-
-    let mut tx = store.begin().await.expect("begin");
-    let again = IdempotentRequest {
-        request_hash: "hash-2".into(),
-        order_id: new_order_id(),
-    };
-    assert_conflict(
-        tx.remember_request("key-1", &again).await,
-        "remember a key that is taken",
-    );
-}
-
 /// Catalog entries are added or updated, and listed by sku.
 pub async fn the_catalog_is_upserted_and_listed_by_sku(store: Arc<dyn OrderStore>) {
     let mouse = product("product-002", "Mouse", 2_599);
@@ -305,9 +284,12 @@ pub async fn a_dropped_order_transaction_stores_nothing(store: Arc<dyn OrderStor
         request_hash: "hash".into(),
         order_id: order,
     };
-    tx.remember_request("key", &request)
+    tx.remember_request(&keys::key("anonymous:a@b.co", "key"), &request, keys::DAY)
         .await
         .expect("remember");
+    tx.keep_payment_token(order, "tok_visa")
+        .await
+        .expect("keep token");
     tx.upsert_product(&product("product-001", "Laptop", 1))
         .await
         .expect("upsert");
@@ -315,8 +297,16 @@ pub async fn a_dropped_order_transaction_stores_nothing(store: Arc<dyn OrderStor
 
     assert!(store.load(order).await.expect("load").is_empty());
     assert!(store.due_deadlines(10).await.expect("due").is_empty());
-    assert_eq!(store.idempotent_request("key").await.expect("key"), None);
+    assert_eq!(
+        store
+            .idempotent_request(&keys::key("anonymous:a@b.co", "key"), keys::DAY)
+            .await
+            .expect("key"),
+        None
+    );
     assert!(store.products().await.expect("products").is_empty());
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.take_payment_token(order).await.expect("take"), None);
 }
 
 async fn set_deadline(

@@ -14,11 +14,13 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
-/// A client of `app` that holds its admin token.
+/// A client of `app` that holds its admin token, for the admin routes and as its bearer
+/// token elsewhere (it lists and cancels every order).
 fn client_of(app: &TestApp) -> ApiClient {
     ApiClient::new(&app.base)
         .expect("a client")
         .with_admin_token(&app.admin_token)
+        .with_token(&app.admin_token)
 }
 
 /// An order of `quantity` units of one product, in the several-items shape.
@@ -119,13 +121,15 @@ async fn an_order_placed_through_the_client_once_per_key_is_read_listed_and_trac
 async fn an_order_cancelled_through_the_client_in_time_answers_its_new_status() {
     // The payment gateway is slow, so the order cannot complete before the cancel arrives.
     let app = spawn_app_with(|config| config.settings.payment_latency_ms = 700).await;
-    let client = client_of(&app);
-    let placed = client
+    let bob = ApiClient::new(&app.base)
+        .expect("a client")
+        .with_token(app.customer_token("bob@example.com"));
+    let placed = bob
         .place_order(&order_of("bob@example.com", "product-003", 1), None)
         .await
         .expect("accepted");
 
-    let cancelled = client
+    let cancelled = bob
         .cancel_order(placed.accepted.order_id)
         .await
         .expect("cancelled in time");

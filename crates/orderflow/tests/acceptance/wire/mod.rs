@@ -104,12 +104,6 @@ impl TestApp {
         Seen::of(response).await
     }
 
-    /// POSTs without a body.
-    pub(crate) async fn seen_post(&self, path: &str) -> Seen {
-        let response = self.http.post(self.url(path)).send().await.expect("post");
-        Seen::of(response).await
-    }
-
     /// Sends a request as it was built.
     pub(crate) async fn seen(&self, request: reqwest::RequestBuilder) -> Seen {
         Seen::of(request.send().await.expect("send")).await
@@ -120,13 +114,35 @@ impl TestApp {
         Seen::of(response).await
     }
 
+    /// GETs with `Authorization: Bearer <token>`.
+    pub(crate) async fn seen_get_as(&self, token: &str, path: &str) -> Seen {
+        let request = self.http.get(self.url(path)).bearer_auth(token);
+        Seen::of(request.send().await.expect("get")).await
+    }
+
+    /// POSTs without a body, with `Authorization: Bearer <token>`.
+    pub(crate) async fn seen_post_as(&self, token: &str, path: &str) -> Seen {
+        let request = self.http.post(self.url(path)).bearer_auth(token);
+        Seen::of(request.send().await.expect("post")).await
+    }
+
+    /// POSTs an order body with `Authorization: Bearer <token>`.
+    pub(crate) async fn seen_post_order_as(&self, token: &str, body: &Value) -> Seen {
+        let request = self
+            .http
+            .post(self.url("/api/v1/orders"))
+            .bearer_auth(token)
+            .json(body);
+        Seen::of(request.send().await.expect("post order")).await
+    }
+
     /// Waits until the read model lists the customer's `count` orders, each one terminal, so
     /// that a page shows them as they will stay.
     pub(crate) async fn wait_until_listed_terminal(&self, customer_email: &str, count: usize) {
         let path = format!("/api/v1/orders?customer_email={customer_email}");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {
-            let (_, page) = self.get_json(&path).await;
+            let (_, page) = self.get_json_as(&self.admin_token, &path).await;
             let orders = page["orders"].as_array().cloned().unwrap_or_default();
             let terminal = orders
                 .iter()

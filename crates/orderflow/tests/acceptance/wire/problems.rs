@@ -76,10 +76,13 @@ async fn an_unknown_order_or_product_is_not_found() {
 async fn a_list_query_with_a_bad_cursor_status_or_limit_is_refused_by_field() {
     let app = spawn_app().await;
 
-    let bad_cursor = app.seen_get("/api/v1/orders?cursor=not-a-cursor").await;
-    let bad_status = app.seen_get("/api/v1/orders?status=LOST").await;
-    let bad_limit = app.seen_get("/api/v1/orders?limit=0").await;
-    let bad_query = app.seen_get("/api/v1/orders?limit=many").await;
+    let admin = app.admin_token.clone();
+    let bad_cursor = app
+        .seen_get_as(&admin, "/api/v1/orders?cursor=not-a-cursor")
+        .await;
+    let bad_status = app.seen_get_as(&admin, "/api/v1/orders?status=LOST").await;
+    let bad_limit = app.seen_get_as(&admin, "/api/v1/orders?limit=0").await;
+    let bad_query = app.seen_get_as(&admin, "/api/v1/orders?limit=many").await;
 
     assert_eq!(bad_cursor.body()["errors"][0]["field"], "cursor");
     insta::assert_json_snapshot!("problem_bad_cursor", bad_cursor);
@@ -99,14 +102,57 @@ async fn an_admin_route_without_the_token_is_unauthorized() {
 }
 
 #[tokio::test]
+async fn listing_without_a_token_or_with_a_bad_one_is_unauthorized() {
+    let app = spawn_app().await;
+    let expired = app.expired_token("ada@example.com");
+
+    let anonymous = app.seen_get("/api/v1/orders").await;
+    let with_expired = app.seen_get_as(&expired, "/api/v1/orders").await;
+    let not_a_jwt = app.seen_get_as("not-a-jwt", "/api/v1/orders").await;
+
+    assert_eq!(anonymous.body()["code"], "unauthorized");
+    insta::assert_json_snapshot!("problem_list_without_token", anonymous);
+    insta::assert_json_snapshot!("problem_expired_token", with_expired);
+    insta::assert_json_snapshot!("problem_not_a_token", not_a_jwt);
+}
+
+#[tokio::test]
+async fn a_customer_token_is_forbidden_on_the_admin_routes_and_the_updates_stream() {
+    let app = spawn_app().await;
+    let token = app.customer_token("ada@example.com");
+
+    let admin_route = app.seen_get_as(&token, "/api/v1/admin/dead-letters").await;
+    let updates = app.seen_get_as(&token, "/api/v1/order-updates").await;
+
+    assert_eq!(updates.body()["code"], "forbidden");
+    insta::assert_json_snapshot!("problem_customer_on_admin_route", admin_route);
+}
+
+#[tokio::test]
+async fn a_customer_s_order_for_another_address_names_the_email_field() {
+    let app = spawn_app().await;
+    let token = app.customer_token("ada@example.com");
+
+    let refused = app
+        .seen_post_order_as(&token, &single("product-002", 1))
+        .await;
+
+    assert_eq!(refused.body()["errors"][0]["field"], "user_email");
+    insta::assert_json_snapshot!("problem_order_for_another_customer", refused);
+}
+
+#[tokio::test]
 async fn cancelling_a_completed_order_is_a_conflict() {
     let app = spawn_app().await;
     let id = app.place_accepted(&single("product-002", 1)).await;
     app.wait_until_terminal(&id, Duration::from_secs(5)).await;
 
-    let refused = app.seen_post(&format!("/api/v1/orders/{id}/cancel")).await;
+    let admin = app.admin_token.clone();
+    let refused = app
+        .seen_post_as(&admin, &format!("/api/v1/orders/{id}/cancel"))
+        .await;
     let unknown = app
-        .seen_post(&format!("/api/v1/orders/{UNKNOWN_ORDER}/cancel"))
+        .seen_post_as(&admin, &format!("/api/v1/orders/{UNKNOWN_ORDER}/cancel"))
         .await;
 
     assert_eq!(refused.body()["code"], "conflict");
