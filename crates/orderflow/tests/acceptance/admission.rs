@@ -159,7 +159,9 @@ async fn the_automatic_limit_refuses_what_a_slow_pipeline_cannot_finish_and_comp
 async fn stored_orders(app: &TestApp, expected: usize) -> usize {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let (status, page) = app.get_json("/api/v1/orders?limit=100").await;
+        let (status, page) = app
+            .get_json_as(&app.admin_token, "/api/v1/orders?limit=100")
+            .await;
         assert_eq!(status, 200, "{page}");
         let count = page["orders"].as_array().expect("orders").len();
         if count >= expected || tokio::time::Instant::now() > deadline {

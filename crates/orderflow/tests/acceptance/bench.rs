@@ -94,7 +94,9 @@ async fn an_overloaded_server_s_refusals_are_counted_by_status_with_a_latency_of
         config.settings.payment_latency_ms = 200;
     })
     .await;
-    let client = ApiClient::new(&app.base).expect("client");
+    let client = ApiClient::new(&app.base)
+        .expect("client")
+        .with_admin_token(app.admin_token.clone());
     // 100 orders in 1 s, and 5 in flight at most of orders that take 200 ms each to pay.
     let plan = Plan {
         load: Load::Open { rate: 100.0 },
