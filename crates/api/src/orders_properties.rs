@@ -2,28 +2,11 @@
 //! shapes or is refused with a reason, never a panic; a body with both shapes' item fields is
 //! always refused; and a body of either shape reads back as itself.
 
+use contracts::arbitrary::json_value;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::{Field, MultiItemBody, OrderItemBody, PlaceOrderBody, SingleItemBody};
-
-/// Any JSON value, a few levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(".{0,8}", inner, 0..6)
-                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
-        ]
-    })
-}
 
 /// An object with the body's field names, holding anything.
 fn body_like() -> impl Strategy<Value = Value> {

@@ -2,6 +2,7 @@
 //! never panics (it is an envelope and a message, or an error that parks the message), and
 //! every message this crate writes reads back as itself.
 
+use crate::arbitrary::json_value as json;
 use proptest::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -11,24 +12,6 @@ use crate::value::{Email, OrderId, Quantity, Sku};
 use crate::{
     Envelope, Message, PaymentFailed, PaymentSucceeded, ReserveStock, StockInsufficient, StockLine,
 };
-
-/// Any JSON value, a few levels deep.
-fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(".{0,8}", inner, 0..6)
-                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
-        ]
-    })
-}
 
 /// A message type: a known one most of the time.
 fn message_type() -> impl Strategy<Value = String> {

@@ -5,6 +5,8 @@
 //! service consumes which message, and the validated value types (`OrderId`, `Sku`, `Quantity`,
 //! `Money`, `Email`). It never does I/O.
 
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod arbitrary;
 mod envelope;
 #[cfg(test)]
 mod envelope_properties;

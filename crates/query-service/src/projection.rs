@@ -19,27 +19,8 @@ use store::query::QueryTx;
 #[async_trait]
 impl Handler for QueryService {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
-        let Some(order_id) = projected_order(envelope)? else {
-            return Ok(());
-        };
-        let mut tx = self.store.begin().await?;
-        if !tx.mark_handled(envelope.message_id).await? {
-            debug!("event already projected; duplicate ignored");
-            return Ok(());
-        }
-        tx.keep_event(envelope).await?;
-        let view = refresh_view(tx.as_mut(), order_id)
-            .await
-            .map_err(handle_error)?;
-        tx.commit().await?;
-        if let Some(view) = &view {
-            self.cache.put(view).await;
-        }
-        metrics::counter!("orderflow_views_projected_total").increment(1);
-        debug!(
-            order.status = view.as_ref().map(|view| view.status.as_str()),
-            "view projected"
-        );
+        let views = self.project_together(&[envelope]).await?;
+        self.keep_current(&views).await;
         Ok(())
     }
 
@@ -53,10 +34,7 @@ impl Handler for QueryService {
     async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandleError>> {
         match self.project_together(envelopes).await {
             Ok(views) => {
-                for view in &views {
-                    self.cache.put(view).await;
-                }
-                metrics::counter!("orderflow_views_projected_total").increment(views.len() as u64);
+                self.keep_current(&views).await;
                 envelopes.iter().map(|_| Ok(())).collect()
             }
             Err(error) => {
@@ -72,18 +50,37 @@ impl Handler for QueryService {
 }
 
 impl QueryService {
-    /// The batch path of [`Handler::handle_batch`]: the views it saved, or the first failure.
+    /// Puts the views just saved in the cache.
+    async fn keep_current(&self, views: &[OrderView]) {
+        for view in views {
+            self.cache.put(view).await;
+            debug!(order.status = view.status.as_str(), "view projected");
+        }
+        metrics::counter!("orderflow_views_projected_total").increment(views.len() as u64);
+    }
+
+    /// Keeps every new event of `envelopes` and folds each order they touch once, in one
+    /// transaction: the views it saved, or the first failure (then nothing is kept). A
+    /// duplicate is skipped.
     async fn project_together(
         &self,
         envelopes: &[&Envelope],
     ) -> Result<Vec<OrderView>, HandleError> {
+        // Read them all first: a message the read model ignores costs no transaction.
+        let mut projected = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            if let Some(order_id) = projected_order(envelope)? {
+                projected.push((order_id, *envelope));
+            }
+        }
+        if projected.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut touched: Vec<OrderId> = Vec::new();
         let mut tx = self.store.begin().await?;
-        for envelope in envelopes {
-            let Some(order_id) = projected_order(envelope)? else {
-                continue;
-            };
+        for (order_id, envelope) in projected {
             if !tx.mark_handled(envelope.message_id).await? {
+                debug!("event already projected; duplicate ignored");
                 continue;
             }
             tx.keep_event(envelope).await?;

@@ -3,28 +3,11 @@
 //! list of problems; and every request reads back as itself once forwarded.
 
 use api::{FieldProblem, MAX_ORDER_LINES, PlaceOrderBody};
+use contracts::arbitrary::json_value;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::{OrderRequest, RequestedLine};
-
-/// Any JSON value, a few levels deep.
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(".{0,8}", inner, 0..6)
-                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
-        ]
-    })
-}
 
 /// An object with the body's own field names, holding anything.
 fn body_like() -> impl Strategy<Value = Value> {
