@@ -96,6 +96,8 @@ pub struct OrderPaid {
 pub struct OrderCompleted {
     pub order_id: OrderId,
     pub customer_email: Email,
+    /// What was bought (since version 2; an upcast version 1 event has none).
+    pub items: Vec<OrderLine>,
     pub total_minor: i64,
     pub currency: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -250,7 +252,7 @@ messages! {
     OrderPlaced(OrderPlaced) = "order.placed" v 3;
     OrderInventoryReserved(OrderInventoryReserved) = "order.inventory_reserved" v 1;
     OrderPaid(OrderPaid) = "order.paid" v 1;
-    OrderCompleted(OrderCompleted) = "order.completed" v 1;
+    OrderCompleted(OrderCompleted) = "order.completed" v 2;
     OrderCancelled(OrderCancelled) = "order.cancelled" v 1;
     ReserveStock(ReserveStock) = "inventory.reserve" v 1;
     ReleaseStock(ReleaseStock) = "inventory.release" v 1;

@@ -96,6 +96,20 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
             );
             Ok(Value::Object(fields))
         }
+        // Version 1 did not carry the order's lines: an old completion lists none.
+        ("order.completed", 1) => {
+            let Value::Object(mut fields) = payload else {
+                return Err(DecodeError::Upcast {
+                    message_type,
+                    version: from,
+                    reason: "payload is not an object",
+                });
+            };
+            fields
+                .entry("items")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            Ok(Value::Object(fields))
+        }
         _ => Err(DecodeError::Upcast {
             message_type,
             version: from,
@@ -142,6 +156,32 @@ mod tests {
         assert_eq!(placed.currency, "USD");
         assert_eq!(placed.total_minor, 5198);
         assert_eq!(placed.items[0].product_id.as_str(), "product-002");
+    }
+
+    #[test]
+    fn a_stored_version_1_order_completed_reads_back_with_no_lines() {
+        let envelope: Envelope = serde_json::from_value(json!({
+            "message_id": "0190b5a4-7c2e-7d3a-9f00-000000000002",
+            "type": "order.completed",
+            "schema_version": 1,
+            "correlation_id": "0190b5a4-7c2e-7d3a-9f00-00000000aaaa",
+            "causation_id": null,
+            "occurred_at": "2026-01-02T03:04:06Z",
+            "traceparent": null,
+            "payload": {
+                "order_id": "0190b5a4-7c2e-7d3a-9f00-00000000aaaa",
+                "customer_email": "ada@example.com",
+                "total_minor": 5198,
+                "currency": "USD",
+                "completed_at": "2026-01-02T03:04:06Z"
+            }
+        }))
+        .expect("a stored v1 envelope");
+        let Message::OrderCompleted(completed) = envelope.decode().expect("upcast") else {
+            panic!("decoded to another message type");
+        };
+        assert!(completed.items.is_empty());
+        assert_eq!(completed.total_minor, 5198);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Pure: no I/O, no clock. The service adds the message id and the time of sending.
 
-use contracts::value::{Email, OrderId};
+use contracts::value::{Email, Money, OrderId};
 use contracts::{Compensation, Message, OrderCancelled, OrderCompleted};
 
 /// The message types that send the customer an email.
@@ -28,13 +28,30 @@ pub(crate) fn draft(message: &Message) -> Option<Draft> {
 
 fn confirmation(completed: &OrderCompleted) -> Draft {
     let order_id = completed.order_id;
+    let lines: String = completed
+        .items
+        .iter()
+        .map(|line| {
+            let quantity = line.quantity.get();
+            let line_total = Money::new(
+                line.unit_price_minor.saturating_mul(i64::from(quantity)),
+                completed.currency.clone(),
+            );
+            format!(
+                "  {quantity} x {} ({}) at {}: {line_total}\n",
+                line.name,
+                line.product_id,
+                Money::new(line.unit_price_minor, completed.currency.clone()),
+            )
+        })
+        .collect();
     Draft {
         order_id,
         recipient: completed.customer_email.clone(),
         subject: format!("Your order {order_id} is confirmed"),
         body: format!(
-            "Hello,\n\nthank you for your order {order_id}. It is paid and on its way.\n\
-             Total charged: {}.\n\nOrderflow",
+            "Hello,\n\nthank you for your order {order_id}. It is paid and on its way.\n\n\
+             {lines}Total charged: {}.\n\nOrderflow",
             completed.total(),
         ),
     }
@@ -63,7 +80,8 @@ fn cancellation(cancelled: &OrderCancelled) -> Draft {
 
 #[cfg(test)]
 mod tests {
-    use contracts::{OrderPlaced, StockReleased};
+    use contracts::value::{Quantity, Sku};
+    use contracts::{OrderLine, OrderPlaced, StockReleased};
     use time::OffsetDateTime;
     use uuid::Uuid;
 
@@ -77,6 +95,20 @@ mod tests {
         OrderCompleted {
             order_id: OrderId::new(Uuid::now_v7()),
             customer_email: ada(),
+            items: vec![
+                OrderLine {
+                    product_id: Sku::parse("product-002").expect("a valid sku"),
+                    name: "Mouse".into(),
+                    quantity: Quantity::new(3).expect("a valid quantity"),
+                    unit_price_minor: 2_599,
+                },
+                OrderLine {
+                    product_id: Sku::parse("product-003").expect("a valid sku"),
+                    name: "Keyboard".into(),
+                    quantity: Quantity::new(1).expect("a valid quantity"),
+                    unit_price_minor: 5_198,
+                },
+            ],
             total_minor: 12_995,
             currency: "EUR".into(),
             completed_at: OffsetDateTime::UNIX_EPOCH,
@@ -104,6 +136,20 @@ mod tests {
             format!("Your order {} is confirmed", event.order_id)
         );
         assert!(draft.body.contains("129.95 EUR"), "{}", draft.body);
+        assert!(
+            draft
+                .body
+                .contains("3 x Mouse (product-002) at 25.99 EUR: 77.97 EUR"),
+            "{}",
+            draft.body
+        );
+        assert!(
+            draft
+                .body
+                .contains("1 x Keyboard (product-003) at 51.98 EUR: 51.98 EUR"),
+            "{}",
+            draft.body
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::compose::{self, NOTIFIED_TYPES};
 use store::notification::{Notification, NotificationStore};
 
-use crate::ports::EmailSender;
+use crate::ports::{EmailSender, SendError};
 
 /// How long recording a sent email is retried in place before the message is let go (and
 /// its redelivery sends the email again).
@@ -108,7 +108,10 @@ impl Handler for NotificationService {
         self.sender
             .send(&notification)
             .await
-            .map_err(|error| HandleError::Rejected(anyhow::Error::new(error)))?;
+            .map_err(|error| match error {
+                SendError::Unavailable(_) => HandleError::Unavailable(anyhow::Error::new(error)),
+                SendError::Refused(_) => HandleError::Rejected(anyhow::Error::new(error)),
+            })?;
         metrics::counter!("orderflow_emails_sent_total").increment(1);
         if !self.record(&notification).await? {
             debug!("notification recorded concurrently; duplicate ignored");

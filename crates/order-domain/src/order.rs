@@ -231,6 +231,7 @@ pub fn decide(state: Option<&Order>, command: OrderCommand) -> Result<Vec<OrderE
                 OrderEvent::Completed(OrderCompleted {
                     order_id: order.id,
                     customer_email: order.customer_email.clone(),
+                    items: order.items.clone(),
                     total_minor: order.total.minor(),
                     currency: order.total.currency().to_owned(),
                     completed_at: at,

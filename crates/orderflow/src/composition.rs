@@ -18,7 +18,9 @@ use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
 use gateway::remote::Remote;
 use gateway::{AppState, ReadinessCheck};
 use inventory_service::InventoryService;
+use notification_service::ports::EmailSender;
 use notification_service::{LogMailer, NotificationService};
+use notification_smtp::SmtpMailer;
 use order_service::OrderService;
 use order_service::catalog::demo_stock;
 use payment_service::{PaymentService, SimulatedGateway};
@@ -199,9 +201,15 @@ async fn build_service(
             Arc::new(SimulatedGateway::new(settings.gateway_settings())),
         )),
         Queue::Notification => {
+            let sender: Arc<dyn EmailSender> = match &settings.smtp_url {
+                Some(url) => Arc::new(
+                    SmtpMailer::new(url, &settings.smtp_from).context("set up the SMTP sender")?,
+                ),
+                None => Arc::new(LogMailer::new()),
+            };
             let notifications = Arc::new(NotificationService::new(
                 adapters.notification_store(),
-                Arc::new(LogMailer::new()),
+                sender,
             ));
             ports.mailbox = Some(notifications.clone());
             notifications

@@ -13,6 +13,10 @@ use transport::RetryPolicy;
 use transport::faults::Faults;
 
 use crate::identity::IdentitySettings;
+use notification_smtp::SmtpUrl;
+
+/// Who customer emails come from, unless `SMTP_FROM` says otherwise.
+const DEFAULT_SMTP_FROM: &str = "Orderflow <orders@orderflow.localhost>";
 
 /// How the services behave, whatever they run on.
 #[derive(Clone, Debug, Args)]
@@ -69,6 +73,15 @@ pub struct ServiceSettings {
     #[arg(long, env = "ORDERFLOW_IDEMPOTENCY_TTL", value_parser = crate::identity::parse_ttl, default_value = "24h")]
     pub idempotency_ttl: Duration,
 
+    /// Mail server for customer emails, e.g. `smtps://user:pass@mail.example.com` or
+    /// `smtp://127.0.0.1:2525`; without it emails only reach the mailbox (and the log).
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<SmtpUrl>,
+
+    /// Sender of customer emails.
+    #[arg(long, env = "SMTP_FROM", default_value = DEFAULT_SMTP_FROM)]
+    pub smtp_from: String,
+
     /// For tests only: inject delivery faults into every queue of this process, e.g.
     /// `seed=7,duplicate=0.3,republish=0.1,reorder=8,delay=0.2:300ms,drop_ack=0.1`.
     #[arg(long, env = "ORDERFLOW_FAULTS")]
@@ -90,6 +103,8 @@ impl Default for ServiceSettings {
             admission_target_ms: None,
             consumers: 4,
             idempotency_ttl: order_service::DEFAULT_IDEMPOTENCY_TTL,
+            smtp_url: None,
+            smtp_from: DEFAULT_SMTP_FROM.to_owned(),
             faults: None,
         }
     }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 #[path = "notification_service/senders.rs"]
 mod senders;
 
-use senders::{BrieflyUnavailable, FailingSender, RecordingSender, SlowSender};
+use senders::{BrieflyUnavailable, FailingSender, RecordingSender, SlowSender, UnreachableSender};
 
 struct TestApp {
     service: NotificationService,
@@ -72,6 +72,7 @@ fn order_completed(order_id: OrderId) -> Envelope {
     envelope(OrderCompleted {
         order_id,
         customer_email: ada(),
+        items: Vec::new(),
         total_minor: 5_198,
         currency: "USD".into(),
         completed_at: OffsetDateTime::now_utc(),
@@ -290,6 +291,22 @@ async fn a_sender_that_fails_rejects_the_message_and_records_nothing() {
     };
     assert!(
         format!("{cause:#}").contains("550 mailbox unavailable"),
+        "{cause:#}"
+    );
+    assert_eq!(app.mailbox().await, Vec::new());
+}
+
+#[tokio::test]
+async fn a_mail_server_out_of_reach_is_an_outage_waited_out_not_a_fault_of_the_message() {
+    let app = spawn_app(Arc::new(UnreachableSender)).await;
+
+    let outcome = app.service.handle(&order_completed(new_order_id())).await;
+
+    let Err(HandleError::Unavailable(cause)) = outcome else {
+        panic!("expected an outage, got {outcome:?}");
+    };
+    assert!(
+        format!("{cause:#}").contains("connection refused"),
         "{cause:#}"
     );
     assert_eq!(app.mailbox().await, Vec::new());

@@ -79,6 +79,7 @@ fn completed_order(order_id: OrderId) -> Vec<Envelope> {
             OrderCompleted {
                 order_id,
                 customer_email: customer(),
+                items: Vec::new(),
                 total_minor: 105_197,
                 currency: "USD".into(),
                 completed_at: at(3),

@@ -9,6 +9,7 @@ mod client;
 mod crash;
 mod dead_letters;
 mod edge;
+mod email;
 mod helpers;
 mod identity;
 mod orders;

@@ -132,6 +132,7 @@ fn typical(queue: Queue) -> Value {
         Queue::Notification => envelope(OrderCompleted {
             order_id,
             customer_email: Email::parse("poison@example.com").expect("an email"),
+            items: Vec::new(),
             total_minor: 2_599,
             currency: "USD".into(),
             completed_at: OffsetDateTime::now_utc(),

@@ -44,7 +44,17 @@ pub(crate) struct FailingSender;
 #[async_trait]
 impl EmailSender for FailingSender {
     async fn send(&self, _: &Notification) -> Result<(), SendError> {
-        Err(SendError("550 mailbox unavailable".into()))
+        Err(SendError::Refused("550 mailbox unavailable".into()))
+    }
+}
+
+/// Cannot reach its mail server, as when the server is down.
+pub(crate) struct UnreachableSender;
+
+#[async_trait]
+impl EmailSender for UnreachableSender {
+    async fn send(&self, _: &Notification) -> Result<(), SendError> {
+        Err(SendError::Unavailable("connection refused".into()))
     }
 }
 

@@ -128,6 +128,7 @@ pub(crate) fn completed_order(
             OrderCompleted {
                 order_id,
                 customer_email: Email::parse(email).expect("a valid email"),
+                items: Vec::new(),
                 total_minor: 5_198,
                 currency: "USD".into(),
                 completed_at: step(3),

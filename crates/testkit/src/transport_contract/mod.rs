@@ -87,6 +87,7 @@ fn order_completed() -> Envelope {
     let message = Message::from(OrderCompleted {
         order_id: OrderId::new(Uuid::now_v7()),
         customer_email: Email::parse("ada@example.com").expect("a valid email"),
+        items: Vec::new(),
         total_minor: 12_999,
         currency: "USD".to_owned(),
         completed_at: OffsetDateTime::now_utc(),
