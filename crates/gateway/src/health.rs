@@ -74,15 +74,20 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Prometheus metrics.
+/// Prometheus metrics. The readiness checks run first, so what they measure (outbox lag) is
+/// current at every scrape, and each check is the gauge `orderflow_ready{check}` (1 or 0).
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    match &state.metrics {
-        Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
-        )
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
+    let Some(handle) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are not enabled").into_response();
+    };
+    for check in state.readiness.check().await {
+        metrics::gauge!("orderflow_ready", "check" => check.name)
+            .set(f64::from(u8::from(check.ready)));
     }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
 }

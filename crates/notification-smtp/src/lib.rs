@@ -17,8 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use notification_service::ports::{EmailSender, SendError};
-use store::notification::Notification;
+use store::notification::{EmailSender, Notification, SendError};
 
 /// Longest wait for any one SMTP command's answer.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(15);

@@ -20,10 +20,11 @@ pub fn init_logging() {
     };
 }
 
-/// Buckets of `orderflow_order_seconds` (placement to completion or cancellation): a
-/// Prometheus histogram, where other timings are summaries.
-const ORDER_SECONDS_BUCKETS: [f64; 14] = [
-    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+/// Buckets of every `*_seconds` timing (placement to terminal state, a saga step, handling a
+/// message): Prometheus histograms, which aggregate across processes where summaries cannot.
+const SECONDS_BUCKETS: [f64; 17] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    120.0, 300.0,
 ];
 
 /// The process's Prometheus recorder, installed on first use.
@@ -32,10 +33,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full("orderflow_order_seconds".to_owned()),
-                    &ORDER_SECONDS_BUCKETS,
-                )
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &SECONDS_BUCKETS)
                 .ok()?
                 .install_recorder()
                 .ok()

@@ -1,4 +1,5 @@
-//! The notification service's storage port: the record of every email sent.
+//! The notification service's ports: the record of every email sent, and the sender that
+//! delivers an email (over SMTP, or only to the log).
 
 use crate::{Result, UnitOfWork};
 use async_trait::async_trait;
@@ -47,4 +48,25 @@ pub trait NotificationTx: UnitOfWork {
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
     async fn record_sent(&mut self, notification: &Notification) -> Result<()>;
+}
+
+/// A send that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The mail server cannot be reached or asks to try later (a 4xx answer): retried
+    /// without end, an outage apart, so an outage loses no email.
+    #[error("cannot send email yet: {0}")]
+    Unavailable(String),
+    /// The mail server refused this email for good (a 5xx answer, a bad address): it uses up
+    /// an attempt, and ends in a dead letter.
+    #[error("email refused: {0}")]
+    Refused(String),
+}
+
+/// Delivers an email: over SMTP when a server is configured, else only to the mailbox log.
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    /// # Errors
+    /// [`SendError`] when the email was not accepted.
+    async fn send(&self, notification: &Notification) -> std::result::Result<(), SendError>;
 }

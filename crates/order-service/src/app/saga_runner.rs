@@ -100,6 +100,7 @@ impl OrderService {
                 Err(store::StoreError::Conflict) => continue,
                 result => result?,
             }
+            record_step(&order, input);
             let order = self
                 .committed(Some(order), &new_events)
                 .ok_or(SagaError::UnknownOrder(order_id))?;
@@ -190,4 +191,26 @@ impl OrderService {
             SagaStep::AwaitingPayment => self.deadlines.payment,
         }
     }
+}
+
+/// Counts how long the saga step `input` ends took, from the order's last change (when the
+/// step's command was sent) to now: `orderflow_saga_step_seconds{step, outcome}`.
+fn record_step(before: &Order, input: &SagaInput) {
+    let (step, outcome) = match input {
+        SagaInput::StockReserved => ("stock", "reserved"),
+        SagaInput::StockInsufficient { .. } => ("stock", "insufficient"),
+        SagaInput::PaymentSucceeded { .. } => ("payment", "succeeded"),
+        SagaInput::PaymentFailed { .. } => ("payment", "failed"),
+        SagaInput::DeadlineExpired(step) => (
+            match step {
+                SagaStep::AwaitingStock => "stock",
+                SagaStep::AwaitingPayment => "payment",
+            },
+            "deadline",
+        ),
+        SagaInput::CancelRequested => return,
+    };
+    let took = OffsetDateTime::now_utc() - before.updated_at;
+    metrics::histogram!("orderflow_saga_step_seconds", "step" => step, "outcome" => outcome)
+        .record(took.as_seconds_f64().max(0.0));
 }

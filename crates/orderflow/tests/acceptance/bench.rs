@@ -84,6 +84,17 @@ async fn a_mixed_bench_of_300_orders_sees_every_order_end_and_leaves_the_databas
         "{after}"
     );
     assert!(after.contains("orderflow_order_seconds_bucket"), "{after}");
+    for step in [
+        r#"orderflow_saga_step_seconds_bucket{step="stock",outcome="reserved""#,
+        r#"orderflow_saga_step_seconds_bucket{step="stock",outcome="insufficient""#,
+        r#"orderflow_saga_step_seconds_bucket{step="payment",outcome="succeeded""#,
+        r#"orderflow_saga_step_seconds_bucket{step="payment",outcome="failed""#,
+        r#"orderflow_message_handle_seconds_bucket{queue="inventory""#,
+        r#"orderflow_ready{check="order-database"} 1"#,
+        r#"orderflow_outbox_lag{service="order"}"#,
+    ] {
+        assert!(after.contains(step), "{step} missing from {after}");
+    }
     assert_consistent(&app).await;
 }
 

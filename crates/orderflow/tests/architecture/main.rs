@@ -5,7 +5,7 @@
 //! - A service crate (`*-service`, and `verify`, which stands on the ports like one) depends on
 //!   no adapter, in normal or dev dependencies.
 //! - An adapter depends on no service, in normal or dev dependencies.
-//! - A crate that talks to a database, broker or cache driver is a declared adapter (or the
+//! - A crate that talks to a database, broker, cache or mail driver is a declared adapter (or the
 //!   binary, or test support), so a new adapter cannot slip past the rules above.
 //! - No dependency cycles through dev-dependencies.
 //!
@@ -17,6 +17,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod operations;
 mod purity;
 
 /// Crates that do I/O: none of them may be reachable from a domain crate.
@@ -30,9 +31,10 @@ const IO_CRATES: &[&str] = &[
     "hyper",
     "tower",
     "tower-http",
+    "lettre",
 ];
-/// Database, broker and cache drivers: only adapters (and the binary, and tests) use them.
-const DRIVERS: &[&str] = &["sqlx", "lapin", "redis"];
+/// Database, broker, cache and mail drivers: only adapters (and the binary, and tests) use them.
+const DRIVERS: &[&str] = &["sqlx", "lapin", "redis", "lettre"];
 /// The adapters: each implements ports for one technology.
 const ADAPTERS: &[&str] = &[
     "store-sqlite",
@@ -41,6 +43,7 @@ const ADAPTERS: &[&str] = &[
     "store-sql",
     "transport-amqp",
     "cache-redis",
+    "notification-smtp",
 ];
 /// Not domain crates, but as free of I/O: the public API's wire types.
 const PURE: &[&str] = &["api"];

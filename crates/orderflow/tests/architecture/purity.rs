@@ -22,7 +22,7 @@ const IMPURE_CALLS: &[&str] = &[
 ];
 
 /// A crate's source files by path under `src`, as text.
-fn source_files(src: &Path) -> BTreeMap<String, String> {
+pub(crate) fn source_files(src: &Path) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     let mut folders = vec![src.to_path_buf()];
     while let Some(folder) = folders.pop() {
