@@ -23,6 +23,7 @@ mod purity;
 const IO_CRATES: &[&str] = &[
     "tokio",
     "sqlx",
+    "rusqlite",
     "lapin",
     "redis",
     "reqwest",
@@ -32,7 +33,7 @@ const IO_CRATES: &[&str] = &[
     "tower-http",
 ];
 /// Database, broker and cache drivers: only adapters (and the binary, and tests) use them.
-const DRIVERS: &[&str] = &["sqlx", "lapin", "redis"];
+const DRIVERS: &[&str] = &["sqlx", "rusqlite", "lapin", "redis"];
 /// The adapters: each implements ports for one technology.
 const ADAPTERS: &[&str] = &[
     "store-sqlite",
