@@ -20,6 +20,8 @@ macro_rules! now_ms {
 mod audit;
 mod connection;
 mod database;
+mod databases;
+mod dead_letters;
 mod error;
 mod inventory;
 mod migrate;
@@ -33,7 +35,8 @@ mod queue;
 mod rows;
 mod unit_of_work;
 
-pub use database::{Databases, SqliteDatabase};
+pub use database::SqliteDatabase;
+pub use databases::Databases;
 pub use inventory::SqliteInventoryStore;
 pub use notification::SqliteNotificationStore;
 pub use order::SqliteOrderStore;
