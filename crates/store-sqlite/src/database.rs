@@ -39,7 +39,8 @@ struct Inner {
     /// The one connection that writes, held for a whole transaction (an async lock: a unit of
     /// work lives across its callers' awaits). Statements on it run inline.
     writer: Arc<Mutex<Slot>>,
-    /// Held for one statement or read transaction, never across an await.
+    /// Held for one statement or read transaction, never across an await; reads go to the
+    /// writer instead when it is free.
     readers: Box<[SyncMutex<Slot>]>,
     next_reader: AtomicUsize,
     checkpointer: SyncMutex<Option<Checkpointer>>,
@@ -142,13 +143,21 @@ impl SqliteDatabase {
         in_transaction(connection, self.inner.begin, work).or_store_error(what)
     }
 
-    /// Runs `work` on a reader connection (each statement sees the database as it was when
-    /// the statement began; [`in_transaction`] gives several statements one snapshot).
+    /// Runs `work` on the writer if it is free, else on a reader connection (each statement
+    /// sees the database as it was when the statement began; [`in_transaction`] gives several
+    /// statements one snapshot).
     pub(crate) fn read<T>(
         &self,
         what: &'static str,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> store::Result<T> {
+        // The writer, when it is free, reads fastest: its page cache survives its own commits,
+        // where a reader's is emptied by any commit since its last read.
+        if let Ok(writer) = self.inner.writer.try_lock()
+            && let Some(connection) = writer.as_ref()
+        {
+            return work(connection).or_store_error(what);
+        }
         let reader = self.reader();
         let connection = reader.as_ref().ok_or_else(|| closed(what))?;
         work(connection).or_store_error(what)
