@@ -1,6 +1,7 @@
 //! The read model's columns: a view as JSON beside the columns the read API filters, searches
 //! and pages on, and the list query over them. The list query is the same SQL in both dialects
-//! (row-value comparison, `LIKE ... ESCAPE`); `QueryBuilder` writes each dialect's placeholders.
+//! (row-value comparison, `LIKE ... ESCAPE`); `QueryBuilder` writes each `sqlx` dialect's placeholders,
+//! [`list_views_sql`] positional `?` ones for a driver outside `sqlx`.
 
 use query_domain::OrderView;
 use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -46,6 +47,62 @@ pub fn parse_view(raw: &str) -> store::Result<OrderView> {
     serde_json::from_str(raw).map_err(|error| corrupt("order view", error))
 }
 
+/// A value the list query binds to one of its placeholders.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bind {
+    Text(String),
+    Integer(i64),
+}
+
+/// A piece of the list query: SQL text, or a placeholder with its value.
+enum Piece {
+    Sql(&'static str),
+    Bind(Bind),
+}
+
+/// The list query for `filter` in pieces (see [`list_views_query`]).
+fn list_views_pieces(filter: &OrderFilter) -> Vec<Piece> {
+    let mut pieces = vec![Piece::Sql("SELECT view FROM order_views WHERE 1 = 1")];
+    let mut condition = |sql: &'static str, value: Bind| {
+        pieces.push(Piece::Sql(sql));
+        pieces.push(Piece::Bind(value));
+    };
+    if let Some(owner) = &filter.owner {
+        condition(
+            " AND customer_email = ",
+            Bind::Text(owner.as_str().to_owned()),
+        );
+    }
+    if let Some(email) = &filter.customer_email {
+        condition(
+            " AND customer_email = ",
+            Bind::Text(email.trim().to_lowercase()),
+        );
+    }
+    if let Some(status) = &filter.status {
+        condition(" AND status = ", Bind::Text(status.as_str().to_owned()));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
+        condition(" AND search_text LIKE ", Bind::Text(pattern));
+        pieces.push(Piece::Sql(" ESCAPE '\\'"));
+    }
+    if let Some((created_at_ms, order_id)) = filter.before {
+        pieces.extend([
+            Piece::Sql(" AND (created_at, order_id) < ("),
+            Piece::Bind(Bind::Integer(created_at_ms)),
+            Piece::Sql(", "),
+            Piece::Bind(Bind::Text(order_id.to_string())),
+            Piece::Sql(")"),
+        ]);
+    }
+    pieces.extend([
+        Piece::Sql(" ORDER BY created_at DESC, order_id DESC LIMIT "),
+        Piece::Bind(Bind::Integer(to_limit(filter.limit))),
+    ]);
+    pieces
+}
+
 /// `SELECT view FROM order_views` for `filter`, newest first: only the owner's orders when
 /// there is one (an [`Email`](contracts::value::Email) is lowercase), email compared in lowercase,
 /// status in uppercase, free text as a literal lowercase substring of [`search_text`], paged
@@ -56,35 +113,32 @@ where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
 {
-    let mut sql = QueryBuilder::<DB>::new("SELECT view FROM order_views WHERE 1 = 1");
-    if let Some(owner) = &filter.owner {
-        sql.push(" AND customer_email = ")
-            .push_bind(owner.as_str().to_owned());
+    let mut sql = QueryBuilder::<DB>::new("");
+    for piece in list_views_pieces(filter) {
+        match piece {
+            Piece::Sql(text) => sql.push(text),
+            Piece::Bind(Bind::Text(value)) => sql.push_bind(value),
+            Piece::Bind(Bind::Integer(value)) => sql.push_bind(value),
+        };
     }
-    if let Some(email) = &filter.customer_email {
-        sql.push(" AND customer_email = ")
-            .push_bind(email.trim().to_lowercase());
-    }
-    if let Some(status) = &filter.status {
-        sql.push(" AND status = ")
-            .push_bind(status.as_str().to_owned());
-    }
-    if let Some(text) = &filter.text {
-        let pattern = format!("%{}%", escape_like(&text.trim().to_lowercase()));
-        sql.push(" AND search_text LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\'");
-    }
-    if let Some((created_at_ms, order_id)) = filter.before {
-        sql.push(" AND (created_at, order_id) < (")
-            .push_bind(created_at_ms)
-            .push(", ")
-            .push_bind(order_id.to_string())
-            .push(")");
-    }
-    sql.push(" ORDER BY created_at DESC, order_id DESC LIMIT ")
-        .push_bind(to_limit(filter.limit));
     sql
+}
+
+/// [`list_views_query`] for a driver outside `sqlx`: the SQL with `?` placeholders, and their
+/// values in order.
+pub fn list_views_sql(filter: &OrderFilter) -> (String, Vec<Bind>) {
+    let mut sql = String::new();
+    let mut binds = Vec::new();
+    for piece in list_views_pieces(filter) {
+        match piece {
+            Piece::Sql(text) => sql.push_str(text),
+            Piece::Bind(value) => {
+                sql.push('?');
+                binds.push(value);
+            }
+        }
+    }
+    (sql, binds)
 }
 
 #[cfg(test)]
@@ -92,7 +146,7 @@ mod tests {
     use contracts::value::OrderId;
     use order_domain::OrderStatus;
     use query_domain::OrderViewItem;
-    use sqlx::{Postgres, Sqlite};
+    use sqlx::Postgres;
     use time::OffsetDateTime;
     use uuid::Uuid;
 
@@ -151,9 +205,13 @@ mod tests {
             ..OrderFilter::default()
         };
         assert_eq!(
-            list_views_query::<Sqlite>(&filter).sql().as_str(),
-            "SELECT view FROM order_views WHERE 1 = 1 \
-             ORDER BY created_at DESC, order_id DESC LIMIT ?"
+            list_views_sql(&filter),
+            (
+                "SELECT view FROM order_views WHERE 1 = 1 \
+                 ORDER BY created_at DESC, order_id DESC LIMIT ?"
+                    .to_owned(),
+                vec![Bind::Integer(20)]
+            )
         );
     }
 

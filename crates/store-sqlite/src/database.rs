@@ -1,16 +1,26 @@
+//! One service's database: its writer, readers and checkpointer, how work reaches them (a
+//! unit of work holds the writer; a read holds a reader for its statements, never across an
+//! await), and the queue rows handled but not deleted yet.
+
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex, MutexGuard as SyncMutexGuard, PoisonError};
 
 use anyhow::Context as _;
 use contracts::Queue;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use rusqlite::Connection;
 use store_sql::migrations::Scripts;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
+use tracing::warn;
 
-use crate::error::SqlResultExt as _;
+use crate::connection::{Checkpointer, open_reader, open_writer};
+use crate::error::{SqlResultExt as _, closed};
+use crate::rows::execute;
 use crate::unit_of_work::SqliteTx;
+
+/// Reader connections of a database a server writes: reads run inline, in microseconds, so a
+/// few serve every task.
+const READERS: usize = 4;
 
 /// One service's database file.
 #[derive(Clone, Debug)]
@@ -18,11 +28,25 @@ pub struct SqliteDatabase {
     inner: Arc<Inner>,
 }
 
+/// A connection that [`SqliteDatabase::close`] has taken away when it is `None`.
+type Slot = Option<Connection>;
+
 #[derive(Debug)]
 struct Inner {
     service: Queue,
-    writer: SqlitePool,
-    reader: SqlitePool,
+    /// `BEGIN IMMEDIATE`, or a plain `BEGIN` on a read-only database (where every write fails).
+    begin: &'static str,
+    /// The one connection that writes, held for a whole transaction (an async lock: a unit of
+    /// work lives across its callers' awaits). Statements on it run inline.
+    writer: Arc<Mutex<Slot>>,
+    /// Held for one statement or read transaction, never across an await; reads go to the
+    /// writer instead when it is free.
+    readers: Box<[SyncMutex<Slot>]>,
+    next_reader: AtomicUsize,
+    checkpointer: SyncMutex<Option<Checkpointer>>,
+    /// Queue rows whose messages were handled and acknowledged, to delete in the next write
+    /// on the queue (see `queue.rs`).
+    handled: SyncMutex<Vec<i64>>,
     /// Woken when a transaction that wrote to the outbox commits.
     outbox_committed: Notify,
     /// Counts publishes to this database's queue; consumers wait for it to change.
@@ -38,39 +62,19 @@ impl SqliteDatabase {
         let path = data_dir.join(format!("{}.db", service.name()));
         crate::private_files::make_database_private(&path)
             .with_context(|| format!("make {} private", path.display()))?;
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await
-            .with_context(|| format!("open {}", path.display()))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
-            .await
-            .with_context(|| format!("open {} for reading", path.display()))?;
-        MIGRATIONS
-            .migrator(service)
-            .run(&writer)
-            .await
+        let mut writer = open_writer(&path).with_context(|| format!("open {}", path.display()))?;
+        crate::migrate::run(&mut writer, &MIGRATIONS, service)
             .with_context(|| format!("migrate {}", path.display()))?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                service,
-                writer,
-                reader,
-                outbox_committed: Notify::new(),
-                queue_filled: watch::Sender::new(0),
-            }),
-        })
+        let readers = open_readers(&path, READERS)?;
+        let checkpointer = Checkpointer::start(&path, service.name())
+            .with_context(|| format!("start checkpointing {}", path.display()))?;
+        Ok(Self::assemble(
+            service,
+            "BEGIN IMMEDIATE",
+            writer,
+            readers,
+            Some(checkpointer),
+        ))
     }
 
     /// Opens an existing `<data_dir>/<service>.db` for reading only, neither creating nor
@@ -87,47 +91,90 @@ impl SqliteDatabase {
             service.name(),
             path.display()
         );
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .busy_timeout(Duration::from_secs(10));
-        let reader = SqlitePoolOptions::new()
-            .max_connections(2)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .with_context(|| format!("open {} for reading", path.display()))?;
-        Ok(Self {
+        let writer =
+            open_reader(&path).with_context(|| format!("open {} for reading", path.display()))?;
+        let readers = open_readers(&path, 2)?;
+        Ok(Self::assemble(service, "BEGIN", writer, readers, None))
+    }
+
+    fn assemble(
+        service: Queue,
+        begin: &'static str,
+        writer: Connection,
+        readers: Box<[SyncMutex<Slot>]>,
+        checkpointer: Option<Checkpointer>,
+    ) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 service,
-                writer: reader.clone(),
-                reader,
+                begin,
+                writer: Arc::new(Mutex::new(Some(writer))),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                checkpointer: SyncMutex::new(checkpointer),
+                handled: SyncMutex::new(Vec::new()),
                 outbox_committed: Notify::new(),
                 queue_filled: watch::Sender::new(0),
             }),
-        })
+        }
     }
 
     pub fn service(&self) -> Queue {
         self.inner.service
     }
 
-    pub(crate) fn writer(&self) -> &SqlitePool {
-        &self.inner.writer
-    }
-
-    pub(crate) fn reader(&self) -> &SqlitePool {
-        &self.inner.reader
-    }
-
+    /// Begins a write transaction, waiting for the writer.
     pub(crate) async fn begin(&self) -> store::Result<SqliteTx> {
-        let tx = self
-            .inner
-            .writer
-            .begin()
-            .await
-            .or_store_error("begin transaction")?;
-        Ok(SqliteTx::new(tx, self.clone()))
+        let writer = Arc::clone(&self.inner.writer).lock_owned().await;
+        let connection = OwnedMutexGuard::try_map(writer, Option::as_mut)
+            .map_err(|_| closed("begin transaction"))?;
+        execute(&connection, self.inner.begin, []).or_store_error("begin transaction")?;
+        Ok(SqliteTx::new(connection, self.clone()))
+    }
+
+    /// Runs `work` in a write transaction of its own, committed if it succeeds.
+    pub(crate) async fn write<T>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> store::Result<T> {
+        let writer = self.inner.writer.lock().await;
+        let connection = writer.as_ref().ok_or_else(|| closed(what))?;
+        in_transaction(connection, self.inner.begin, work).or_store_error(what)
+    }
+
+    /// Runs `work` on the writer if it is free, else on a reader connection (each statement
+    /// sees the database as it was when the statement began; [`in_transaction`] gives several
+    /// statements one snapshot).
+    pub(crate) fn read<T>(
+        &self,
+        what: &'static str,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> store::Result<T> {
+        // The writer, when it is free, reads fastest: its page cache survives its own commits,
+        // where a reader's is emptied by any commit since its last read.
+        if let Ok(writer) = self.inner.writer.try_lock()
+            && let Some(connection) = writer.as_ref()
+        {
+            return work(connection).or_store_error(what);
+        }
+        let reader = self.reader();
+        let connection = reader.as_ref().ok_or_else(|| closed(what))?;
+        work(connection).or_store_error(what)
+    }
+
+    /// A free reader if there is one, else the next one in turn, once it is free.
+    fn reader(&self) -> SyncMutexGuard<'_, Slot> {
+        let readers = &self.inner.readers;
+        let first = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        for offset in 0..readers.len() {
+            match readers[(first + offset) % readers.len()].try_lock() {
+                Ok(reader) => return reader,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&readers[first % readers.len()])
     }
 
     pub(crate) fn outbox_committed(&self) -> &Notify {
@@ -146,87 +193,100 @@ impl SqliteDatabase {
         self.inner.queue_filled.subscribe()
     }
 
-    /// Whether the database answers a query.
-    pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1")
-            .execute(&self.inner.reader)
-            .await
-            .is_ok()
+    /// Remembers that queue row `id` was handled, to delete with the next write on the queue.
+    pub(crate) fn handled(&self, id: i64) {
+        lock(&self.inner.handled).push(id);
     }
 
-    /// Closes both pools, waiting for connections in use.
-    pub async fn close(&self) {
-        self.inner.writer.close().await;
-        self.inner.reader.close().await;
+    /// Takes the handled queue rows not deleted yet; [`Self::still_handled`] gives back those
+    /// whose deletion did not commit.
+    pub(crate) fn take_handled(&self) -> Vec<i64> {
+        std::mem::take(&mut *lock(&self.inner.handled))
     }
+
+    pub(crate) fn still_handled(&self, ids: Vec<i64>) {
+        lock(&self.inner.handled).extend(ids);
+    }
+
+    /// Deletes the handled queue rows not deleted yet, in a transaction of their own.
+    pub(crate) async fn delete_handled(&self) -> store::Result<()> {
+        let handled = self.take_handled();
+        if handled.is_empty() {
+            return Ok(());
+        }
+        let deleted = self
+            .write("delete handled messages", |connection| {
+                delete_queue_rows(connection, &handled)
+            })
+            .await;
+        if deleted.is_err() {
+            self.still_handled(handled);
+        }
+        deleted
+    }
+
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> bool {
+        self.read("ping", |connection| {
+            crate::rows::scalar::<i64>(connection, "SELECT 1", [])
+        })
+        .is_ok()
+    }
+
+    /// Deletes the handled queue rows, then closes every connection, waiting for the one in
+    /// use; anything asked of the database afterwards is [`store::StoreError::Unavailable`].
+    pub async fn close(&self) {
+        if let Err(error) = self.delete_handled().await {
+            warn!(database = self.inner.service.name(), %error, "handled messages stay queued");
+        }
+        self.inner.writer.lock().await.take();
+        for reader in &self.inner.readers {
+            lock(reader).take();
+        }
+        let checkpointer = lock(&self.inner.checkpointer).take();
+        if let Some(checkpointer) = checkpointer {
+            checkpointer.stop().await;
+        }
+    }
+}
+
+/// Deletes queue rows `ids`.
+pub(crate) fn delete_queue_rows(connection: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+    for id in ids {
+        execute(connection, "DELETE FROM queue_messages WHERE id = ?", [id])?;
+    }
+    Ok(())
+}
+
+/// Runs `work` between `begin` and `COMMIT`, rolling back if either fails.
+pub(crate) fn in_transaction<T>(
+    connection: &Connection,
+    begin: &str,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    execute(connection, begin, [])?;
+    let done = work(connection).and_then(|value| {
+        execute(connection, "COMMIT", [])?;
+        Ok(value)
+    });
+    if done.is_err() && !connection.is_autocommit() {
+        let _ = execute(connection, "ROLLBACK", []);
+    }
+    done
+}
+
+fn open_readers(path: &Path, count: usize) -> anyhow::Result<Box<[SyncMutex<Slot>]>> {
+    (0..count)
+        .map(|_| open_reader(path).map(|reader| SyncMutex::new(Some(reader))))
+        .collect::<rusqlite::Result<_>>()
+        .with_context(|| format!("open {} for reading", path.display()))
+}
+
+/// A connection lock; one a panic poisoned is still a connection (SQLite rolls back what the
+/// panicking statement left).
+fn lock<T>(mutex: &SyncMutex<T>) -> SyncMutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// This dialect's migrations, one file a version under `migrations/`.
 const MIGRATIONS: Scripts = store_sql::embed_migrations!();
-
-/// Every service's database, opened from one data directory (the embedded mode).
-#[derive(Clone, Debug)]
-pub struct Databases {
-    pub order: SqliteDatabase,
-    pub inventory: SqliteDatabase,
-    pub payment: SqliteDatabase,
-    pub notification: SqliteDatabase,
-    pub query: SqliteDatabase,
-}
-
-impl Databases {
-    /// # Errors
-    /// When the directory or a database cannot be created or migrated.
-    pub async fn open(data_dir: &Path) -> anyhow::Result<Self> {
-        crate::private_files::create_private_dir(data_dir)
-            .with_context(|| format!("create data dir {}", data_dir.display()))?;
-        Ok(Self {
-            order: SqliteDatabase::open(data_dir, Queue::Order).await?,
-            inventory: SqliteDatabase::open(data_dir, Queue::Inventory).await?,
-            payment: SqliteDatabase::open(data_dir, Queue::Payment).await?,
-            notification: SqliteDatabase::open(data_dir, Queue::Notification).await?,
-            query: SqliteDatabase::open(data_dir, Queue::Query).await?,
-        })
-    }
-
-    /// Every service's existing database in `data_dir`, read-only: see
-    /// [`SqliteDatabase::open_read_only`].
-    ///
-    /// # Errors
-    /// When a database file is missing or cannot be opened.
-    pub async fn open_read_only(data_dir: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            order: SqliteDatabase::open_read_only(data_dir, Queue::Order).await?,
-            inventory: SqliteDatabase::open_read_only(data_dir, Queue::Inventory).await?,
-            payment: SqliteDatabase::open_read_only(data_dir, Queue::Payment).await?,
-            notification: SqliteDatabase::open_read_only(data_dir, Queue::Notification).await?,
-            query: SqliteDatabase::open_read_only(data_dir, Queue::Query).await?,
-        })
-    }
-
-    pub fn all(&self) -> [&SqliteDatabase; 5] {
-        [
-            &self.order,
-            &self.inventory,
-            &self.payment,
-            &self.notification,
-            &self.query,
-        ]
-    }
-
-    pub fn get(&self, service: Queue) -> &SqliteDatabase {
-        match service {
-            Queue::Order => &self.order,
-            Queue::Inventory => &self.inventory,
-            Queue::Payment => &self.payment,
-            Queue::Notification => &self.notification,
-            Queue::Query => &self.query,
-        }
-    }
-
-    pub async fn close(&self) {
-        for database in self.all() {
-            database.close().await;
-        }
-    }
-}

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use contracts::value::OrderId;
+use rusqlite::params;
 use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
 use store_sql::value::{to_limit, unix_millis};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
+use crate::rows::{execute, optional_scalar, rows};
 use crate::unit_of_work::SqliteTx;
 
 /// [`NotificationStore`] on the notification service's database.
@@ -39,25 +41,30 @@ impl NotificationStore for SqliteNotificationStore {
         limit: usize,
     ) -> store::Result<Vec<Notification>> {
         let order_id = order_id.map(|id| id.to_string());
-        let rows = sqlx::query(
-            "SELECT order_id, message_id, recipient, subject, body, sent_at FROM notifications \
-             WHERE (?1 IS NULL OR order_id = ?1) ORDER BY sent_at DESC, id DESC LIMIT ?2",
-        )
-        .bind(order_id)
-        .bind(to_limit(limit))
-        .fetch_all(self.database.reader())
-        .await
-        .or_store_error("list sent notifications")?;
-        rows.iter().map(notification).collect()
+        self.database
+            .read("list sent notifications", |connection| {
+                rows(
+                    connection,
+                    "SELECT order_id, message_id, recipient, subject, body, sent_at FROM notifications \
+                     WHERE (?1 IS NULL OR order_id = ?1) ORDER BY sent_at DESC, id DESC LIMIT ?2",
+                    params![order_id, to_limit(limit)],
+                )
+            })?
+            .iter()
+            .map(notification)
+            .collect()
     }
 
     async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM notifications WHERE message_id = ?")
-                .bind(message_id.to_string())
-                .fetch_optional(self.database.reader())
-                .await
-                .or_store_error("look up sent notification")?;
+        let found: Option<i64> = self
+            .database
+            .read("look up sent notification", |connection| {
+                optional_scalar(
+                    connection,
+                    "SELECT 1 FROM notifications WHERE message_id = ?",
+                    [message_id.to_string()],
+                )
+            })?;
         Ok(found.is_some())
     }
 }
@@ -65,18 +72,19 @@ impl NotificationStore for SqliteNotificationStore {
 #[async_trait]
 impl NotificationTx for SqliteTx {
     async fn record_sent(&mut self, notification: &Notification) -> store::Result<()> {
-        sqlx::query(
+        execute(
+            self.connection(),
             "INSERT INTO notifications (message_id, order_id, recipient, subject, body, sent_at) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+            params![
+                notification.message_id.to_string(),
+                notification.order_id.to_string(),
+                notification.recipient.as_str(),
+                notification.subject,
+                notification.body,
+                unix_millis(notification.sent_at)
+            ],
         )
-        .bind(notification.message_id.to_string())
-        .bind(notification.order_id.to_string())
-        .bind(notification.recipient.as_str())
-        .bind(&notification.subject)
-        .bind(&notification.body)
-        .bind(unix_millis(notification.sent_at))
-        .execute(&mut *self.tx)
-        .await
         .or_store_error("record sent notification")?;
         Ok(())
     }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
+use rusqlite::params;
 use store::order::{
     DueDeadline, IdempotencyKey, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
 };
@@ -17,6 +18,7 @@ use store_sql::value::{duration_millis, envelope_json, to_limit};
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
+use crate::rows::{execute, optional_row, optional_scalar, rows, scalar};
 use crate::unit_of_work::SqliteTx;
 
 /// The order service's storage on SQLite.
@@ -38,57 +40,69 @@ impl OrderStore for SqliteOrderStore {
     }
 
     async fn load(&self, order_id: OrderId) -> store::Result<Vec<RecordedEvent>> {
-        sqlx::query(
-            "SELECT stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
-        )
-        .bind(order_id.to_string())
-        .fetch_all(self.database.reader())
-        .await
-        .or_store_error("load order stream")?
-        .iter()
-        .map(recorded_event)
-        .collect()
+        self.database
+            .read("load order stream", |connection| {
+                rows(
+                    connection,
+                    "SELECT stream_version, envelope FROM events WHERE stream_id = ? ORDER BY stream_version",
+                    [order_id.to_string()],
+                )
+            })?
+            .iter()
+            .map(recorded_event)
+            .collect()
     }
 
     async fn products(&self) -> store::Result<Vec<Product>> {
-        sqlx::query("SELECT sku, name, price_minor, currency FROM products ORDER BY sku")
-            .fetch_all(self.database.reader())
-            .await
-            .or_store_error("read catalog")?
+        self.database
+            .read("read catalog", |connection| {
+                rows(
+                    connection,
+                    "SELECT sku, name, price_minor, currency FROM products ORDER BY sku",
+                    [],
+                )
+            })?
             .iter()
             .map(product)
             .collect()
     }
 
     async fn due_deadlines(&self, max: usize) -> store::Result<Vec<DueDeadline>> {
-        sqlx::query(concat!(
-            "SELECT order_id, step FROM deadlines WHERE due_at <= ",
-            now_ms!(),
-            " ORDER BY due_at LIMIT ?"
-        ))
-        .bind(to_limit(max))
-        .fetch_all(self.database.reader())
-        .await
-        .or_store_error("read due deadlines")?
-        .iter()
-        .map(due_deadline)
-        .collect()
+        self.database
+            .read("read due deadlines", |connection| {
+                rows(
+                    connection,
+                    concat!(
+                        "SELECT order_id, step FROM deadlines WHERE due_at <= ",
+                        now_ms!(),
+                        " ORDER BY due_at LIMIT ?"
+                    ),
+                    [to_limit(max)],
+                )
+            })?
+            .iter()
+            .map(due_deadline)
+            .collect()
     }
 
     async fn postpone_deadlines(&self, by: Duration) -> store::Result<u64> {
-        let postponed = sqlx::query("UPDATE deadlines SET due_at = due_at + ?")
-            .bind(i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
-            .execute(self.database.writer())
-            .await
-            .or_store_error("postpone saga deadlines")?;
-        Ok(postponed.rows_affected())
+        let postponed = self
+            .database
+            .write("postpone saga deadlines", |connection| {
+                execute(
+                    connection,
+                    "UPDATE deadlines SET due_at = due_at + ?",
+                    [duration_millis(by)],
+                )
+            })
+            .await?;
+        Ok(postponed as u64)
     }
 
     async fn orders_in_flight(&self) -> store::Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM deadlines")
-            .fetch_one(self.database.reader())
-            .await
-            .or_store_error("count orders in flight")?;
+        let count: i64 = self.database.read("count orders in flight", |connection| {
+            scalar(connection, "SELECT COUNT(*) FROM deadlines", [])
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
@@ -97,34 +111,40 @@ impl OrderStore for SqliteOrderStore {
         key: &IdempotencyKey,
         ttl: Duration,
     ) -> store::Result<Option<IdempotentRequest>> {
-        sqlx::query(concat!(
-            "SELECT request_hash, order_id FROM idempotency_keys ",
-            "WHERE scope = ? AND key = ? AND created_at > ",
-            now_ms!(),
-            " - ?"
-        ))
-        .bind(&key.scope)
-        .bind(&key.key)
-        .bind(duration_millis(ttl))
-        .fetch_optional(self.database.reader())
-        .await
-        .or_store_error("read idempotency key")?
-        .as_ref()
-        .map(idempotent_request)
-        .transpose()
+        self.database
+            .read("read idempotency key", |connection| {
+                optional_row(
+                    connection,
+                    concat!(
+                        "SELECT request_hash, order_id FROM idempotency_keys ",
+                        "WHERE scope = ? AND key = ? AND created_at > ",
+                        now_ms!(),
+                        " - ?"
+                    ),
+                    params![key.scope, key.key, duration_millis(ttl)],
+                )
+            })?
+            .as_ref()
+            .map(idempotent_request)
+            .transpose()
     }
 
     async fn purge_idempotency_keys(&self, ttl: Duration) -> store::Result<u64> {
-        let purged = sqlx::query(concat!(
-            "DELETE FROM idempotency_keys WHERE created_at <= ",
-            now_ms!(),
-            " - ?"
-        ))
-        .bind(duration_millis(ttl))
-        .execute(self.database.writer())
-        .await
-        .or_store_error("purge expired idempotency keys")?;
-        Ok(purged.rows_affected())
+        let purged = self
+            .database
+            .write("purge expired idempotency keys", |connection| {
+                execute(
+                    connection,
+                    concat!(
+                        "DELETE FROM idempotency_keys WHERE created_at <= ",
+                        now_ms!(),
+                        " - ?"
+                    ),
+                    [duration_millis(ttl)],
+                )
+            })
+            .await?;
+        Ok(purged as u64)
     }
 }
 
@@ -136,29 +156,32 @@ impl OrderTx for SqliteTx {
         expected_version: u64,
         events: &[Envelope],
     ) -> store::Result<()> {
-        let current: i64 = sqlx::query_scalar(
+        let stream_id = order_id.to_string();
+        let current: i64 = scalar(
+            self.connection(),
             "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = ?",
+            [&stream_id],
         )
-        .bind(order_id.to_string())
-        .fetch_one(&mut *self.tx)
-        .await
         .or_store_error("read stream version")?;
         ensure_stream_at(current, expected_version)?;
         for (offset, envelope) in (1..).zip(events) {
             // The UNIQUE (stream_id, stream_version) constraint turns a concurrent append into
             // a Conflict even where the check above could race (it cannot on one writer).
-            sqlx::query(concat!(
-                "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
-                "VALUES (?, ?, ?, ?, ",
-                now_ms!(),
-                ")"
-            ))
-            .bind(order_id.to_string())
-            .bind(current + offset)
-            .bind(envelope.message_id.to_string())
-            .bind(envelope_json(envelope)?)
-            .execute(&mut *self.tx)
-            .await
+            execute(
+                self.connection(),
+                concat!(
+                    "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
+                    "VALUES (?, ?, ?, ?, ",
+                    now_ms!(),
+                    ")"
+                ),
+                params![
+                    stream_id,
+                    current + offset,
+                    envelope.message_id.to_string(),
+                    envelope_json(envelope)?
+                ],
+            )
             .or_store_error("append order event")?;
         }
         Ok(())
@@ -170,16 +193,15 @@ impl OrderTx for SqliteTx {
         step: SagaStep,
         after: Duration,
     ) -> store::Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO deadlines (order_id, step, due_at) VALUES (?, ?, ",
-            now_ms!(),
-            " + ?) ON CONFLICT (order_id) DO UPDATE SET step = excluded.step, due_at = excluded.due_at"
-        ))
-        .bind(order_id.to_string())
-        .bind(step.as_str())
-        .bind(duration_millis(after))
-        .execute(&mut *self.tx)
-        .await
+        execute(
+            self.connection(),
+            concat!(
+                "INSERT INTO deadlines (order_id, step, due_at) VALUES (?, ?, ",
+                now_ms!(),
+                " + ?) ON CONFLICT (order_id) DO UPDATE SET step = excluded.step, due_at = excluded.due_at"
+            ),
+            params![order_id.to_string(), step.as_str(), duration_millis(after)],
+        )
         .or_store_error("set saga deadline")?;
         Ok(())
     }
@@ -189,12 +211,12 @@ impl OrderTx for SqliteTx {
         order_id: OrderId,
         only: Option<SagaStep>,
     ) -> store::Result<()> {
-        sqlx::query("DELETE FROM deadlines WHERE order_id = ?1 AND (?2 IS NULL OR step = ?2)")
-            .bind(order_id.to_string())
-            .bind(only.map(SagaStep::as_str))
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("clear saga deadline")?;
+        execute(
+            self.connection(),
+            "DELETE FROM deadlines WHERE order_id = ?1 AND (?2 IS NULL OR step = ?2)",
+            params![order_id.to_string(), only.map(SagaStep::as_str)],
+        )
+        .or_store_error("clear saga deadline")?;
         Ok(())
     }
 
@@ -205,62 +227,67 @@ impl OrderTx for SqliteTx {
         ttl: Duration,
     ) -> store::Result<()> {
         // A taken key that has not expired updates nothing: that is the conflict.
-        let remembered = sqlx::query(concat!(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, order_id, created_at) ",
-            "VALUES (?1, ?2, ?3, ?4, ",
-            now_ms!(),
-            ") ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, ",
-            "order_id = excluded.order_id, created_at = excluded.created_at ",
-            "WHERE idempotency_keys.created_at <= excluded.created_at - ?5"
-        ))
-        .bind(&key.scope)
-        .bind(&key.key)
-        .bind(&request.request_hash)
-        .bind(request.order_id.to_string())
-        .bind(duration_millis(ttl))
-        .execute(&mut *self.tx)
-        .await
+        let remembered = execute(
+            self.connection(),
+            concat!(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, order_id, created_at) ",
+                "VALUES (?1, ?2, ?3, ?4, ",
+                now_ms!(),
+                ") ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, ",
+                "order_id = excluded.order_id, created_at = excluded.created_at ",
+                "WHERE idempotency_keys.created_at <= excluded.created_at - ?5"
+            ),
+            params![
+                key.scope,
+                key.key,
+                request.request_hash,
+                request.order_id.to_string(),
+                duration_millis(ttl)
+            ],
+        )
         .or_store_error("remember idempotency key")?;
-        if remembered.rows_affected() == 0 {
+        if remembered == 0 {
             return Err(store::StoreError::Conflict);
         }
         Ok(())
     }
 
     async fn keep_payment_token(&mut self, order_id: OrderId, token: &str) -> store::Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO payment_tokens (order_id, token, kept_at) VALUES (?, ?, ",
-            now_ms!(),
-            ")"
-        ))
-        .bind(order_id.to_string())
-        .bind(token)
-        .execute(&mut *self.tx)
-        .await
+        execute(
+            self.connection(),
+            concat!(
+                "INSERT INTO payment_tokens (order_id, token, kept_at) VALUES (?, ?, ",
+                now_ms!(),
+                ")"
+            ),
+            params![order_id.to_string(), token],
+        )
         .or_store_error("keep payment token")?;
         Ok(())
     }
 
     async fn take_payment_token(&mut self, order_id: OrderId) -> store::Result<Option<String>> {
-        sqlx::query_scalar("DELETE FROM payment_tokens WHERE order_id = ? RETURNING token")
-            .bind(order_id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .or_store_error("take payment token")
+        optional_scalar(
+            self.connection(),
+            "DELETE FROM payment_tokens WHERE order_id = ? RETURNING token",
+            [order_id.to_string()],
+        )
+        .or_store_error("take payment token")
     }
 
     async fn upsert_product(&mut self, product: &Product) -> store::Result<()> {
-        sqlx::query(
+        execute(
+            self.connection(),
             "INSERT INTO products (sku, name, price_minor, currency) VALUES (?, ?, ?, ?) \
              ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price_minor = excluded.price_minor, \
              currency = excluded.currency",
+            params![
+                product.sku.as_str(),
+                product.name,
+                product.price.minor(),
+                product.price.currency()
+            ],
         )
-        .bind(product.sku.as_str())
-        .bind(&product.name)
-        .bind(product.price.minor())
-        .bind(product.price.currency())
-        .execute(&mut *self.tx)
-        .await
         .or_store_error("save product")?;
         Ok(())
     }

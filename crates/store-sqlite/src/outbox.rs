@@ -6,7 +6,7 @@ use store_sql::messaging::outbox_entry;
 use store_sql::value::to_limit;
 
 use crate::database::SqliteDatabase;
-use crate::error::SqlResultExt as _;
+use crate::rows::{execute, rows, scalar};
 
 /// A service database's outbox, as the relay reads it.
 ///
@@ -26,31 +26,28 @@ impl SqliteOutbox {
 #[async_trait]
 impl OutboxReader for SqliteOutbox {
     async fn pending(&self, max: usize) -> store::Result<Vec<OutboxEntry>> {
-        let rows = sqlx::query("SELECT id, envelope FROM outbox ORDER BY id LIMIT ?")
-            .bind(to_limit(max))
-            .fetch_all(self.database.reader())
-            .await
-            .or_store_error("read outbox")?;
-        rows.iter().map(outbox_entry).collect()
+        self.database
+            .read("read outbox", |connection| {
+                rows(
+                    connection,
+                    "SELECT id, envelope FROM outbox ORDER BY id LIMIT ?",
+                    [to_limit(max)],
+                )
+            })?
+            .iter()
+            .map(outbox_entry)
+            .collect()
     }
 
     async fn mark_published(&self, ids: &[i64]) -> store::Result<()> {
-        let mut tx = self
-            .database
-            .writer()
-            .begin()
+        self.database
+            .write("delete published outbox messages", |connection| {
+                for id in ids {
+                    execute(connection, "DELETE FROM outbox WHERE id = ?", [id])?;
+                }
+                Ok(())
+            })
             .await
-            .or_store_error("begin transaction")?;
-        for id in ids {
-            sqlx::query("DELETE FROM outbox WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .or_store_error("delete published outbox message")?;
-        }
-        tx.commit()
-            .await
-            .or_store_error("commit published outbox messages")
     }
 
     async fn wait_for_new(&self, timeout: Duration) {
@@ -58,10 +55,9 @@ impl OutboxReader for SqliteOutbox {
     }
 
     async fn lag(&self) -> store::Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-            .fetch_one(self.database.reader())
-            .await
-            .or_store_error("count outbox")?;
+        let count: i64 = self.database.read("count outbox", |connection| {
+            scalar(connection, "SELECT COUNT(*) FROM outbox", [])
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }

@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use contracts::value::OrderId;
 use payment_domain::{Payment, PaymentStatus};
+use rusqlite::params;
 use store::payment::{PaymentStore, PaymentTx};
 use store_sql::payment::payment;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
+use crate::rows::{execute, optional_row, rows};
 use crate::unit_of_work::SqliteTx;
 
 /// The payment service's storage on SQLite.
@@ -29,50 +31,56 @@ impl PaymentStore for SqlitePaymentStore {
     }
 
     async fn payment(&self, order_id: OrderId) -> store::Result<Option<Payment>> {
-        sqlx::query(
-            "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments WHERE order_id = ?",
-        )
-        .bind(order_id.to_string())
-        .fetch_optional(self.database.reader())
-        .await
-        .or_store_error("read payment")?
-        .as_ref()
-        .map(payment)
-        .transpose()
+        self.database
+            .read("read payment", |connection| {
+                optional_row(
+                    connection,
+                    "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments WHERE order_id = ?",
+                    [order_id.to_string()],
+                )
+            })?
+            .as_ref()
+            .map(payment)
+            .transpose()
     }
 
     async fn payments(&self) -> store::Result<Vec<Payment>> {
-        sqlx::query(
-            "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments",
-        )
-        .fetch_all(self.database.reader())
-        .await
-        .or_store_error("read payments")?
-        .iter()
-        .map(payment)
-        .collect()
+        self.database
+            .read("read payments", |connection| {
+                rows(
+                    connection,
+                    "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments",
+                    [],
+                )
+            })?
+            .iter()
+            .map(payment)
+            .collect()
     }
 }
 
 #[async_trait]
 impl PaymentTx for SqliteTx {
     async fn insert_pending(&mut self, payment: &Payment) -> store::Result<bool> {
-        let done = sqlx::query(concat!(
-            "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
-            "VALUES (?, ?, ?, ?, 'pending', ",
-            now_ms!(),
-            ", ",
-            now_ms!(),
-            ") ON CONFLICT (order_id) DO NOTHING"
-        ))
-        .bind(payment.order_id.to_string())
-        .bind(payment.payment_id.to_string())
-        .bind(payment.amount.minor())
-        .bind(payment.amount.currency())
-        .execute(&mut *self.tx)
-        .await
+        let inserted = execute(
+            self.connection(),
+            concat!(
+                "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
+                "VALUES (?, ?, ?, ?, 'pending', ",
+                now_ms!(),
+                ", ",
+                now_ms!(),
+                ") ON CONFLICT (order_id) DO NOTHING"
+            ),
+            params![
+                payment.order_id.to_string(),
+                payment.payment_id.to_string(),
+                payment.amount.minor(),
+                payment.amount.currency()
+            ],
+        )
         .or_store_error("record pending payment")?;
-        Ok(done.rows_affected() == 1)
+        Ok(inserted == 1)
     }
 
     async fn set_status(
@@ -81,16 +89,15 @@ impl PaymentTx for SqliteTx {
         status: PaymentStatus,
         failure_reason: Option<&str>,
     ) -> store::Result<()> {
-        sqlx::query(concat!(
-            "UPDATE payments SET status = ?, failure_reason = COALESCE(?, failure_reason), updated_at = ",
-            now_ms!(),
-            " WHERE order_id = ?"
-        ))
-        .bind(status.as_str())
-        .bind(failure_reason)
-        .bind(order_id.to_string())
-        .execute(&mut *self.tx)
-        .await
+        execute(
+            self.connection(),
+            concat!(
+                "UPDATE payments SET status = ?, failure_reason = COALESCE(?, failure_reason), updated_at = ",
+                now_ms!(),
+                " WHERE order_id = ?"
+            ),
+            params![status.as_str(), failure_reason, order_id.to_string()],
+        )
         .or_store_error("update payment")?;
         Ok(())
     }

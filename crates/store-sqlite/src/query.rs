@@ -8,13 +8,15 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use query_domain::{Cursor, OrderView};
-use sqlx::Sqlite;
+use rusqlite::params;
+use rusqlite::types::ToSql;
 use store::query::{OrderFilter, QueryStore, QueryTx};
-use store_sql::query::{list_views_query, parse_view, search_text, view_json};
+use store_sql::query::{Bind, list_views_sql, parse_view, search_text, view_json};
 use store_sql::value::{envelope_json, parse_envelope, parse_order_id};
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
+use crate::rows::{column, execute, optional_scalar};
 use crate::unit_of_work::SqliteTx;
 
 /// [`QueryStore`] on the query service's database.
@@ -37,30 +39,39 @@ impl QueryStore for SqliteQueryStore {
     }
 
     async fn view(&self, order_id: OrderId) -> store::Result<Option<OrderView>> {
-        let view: Option<String> =
-            sqlx::query_scalar("SELECT view FROM order_views WHERE order_id = ?")
-                .bind(order_id.to_string())
-                .fetch_optional(self.database.reader())
-                .await
-                .or_store_error("read order view")?;
+        let view: Option<String> = self.database.read("read order view", |connection| {
+            optional_scalar(
+                connection,
+                "SELECT view FROM order_views WHERE order_id = ?",
+                [order_id.to_string()],
+            )
+        })?;
         view.as_deref().map(parse_view).transpose()
     }
 
     async fn list(&self, filter: &OrderFilter) -> store::Result<Vec<OrderView>> {
-        let views: Vec<String> = list_views_query::<Sqlite>(filter)
-            .build_query_scalar()
-            .fetch_all(self.database.reader())
-            .await
-            .or_store_error("list order views")?;
+        let (sql, binds) = list_views_sql(filter);
+        let binds: Vec<&dyn ToSql> = binds
+            .iter()
+            .map(|bind| match bind {
+                Bind::Text(text) => text as &dyn ToSql,
+                Bind::Integer(integer) => integer as &dyn ToSql,
+            })
+            .collect();
+        let views: Vec<String> = self.database.read("list order views", |connection| {
+            column(connection, &sql, binds.as_slice())
+        })?;
         views.iter().map(|view| parse_view(view)).collect()
     }
 
     async fn order_ids(&self) -> store::Result<Vec<OrderId>> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT order_id FROM view_events ORDER BY order_id")
-                .fetch_all(self.database.reader())
-                .await
-                .or_store_error("list order ids")?;
+        let ids: Vec<String> = self.database.read("list order ids", |connection| {
+            column(
+                connection,
+                "SELECT DISTINCT order_id FROM view_events ORDER BY order_id",
+                [],
+            )
+        })?;
         ids.iter().map(|id| parse_order_id(id)).collect()
     }
 }
@@ -68,26 +79,26 @@ impl QueryStore for SqliteQueryStore {
 #[async_trait]
 impl QueryTx for SqliteTx {
     async fn keep_event(&mut self, envelope: &Envelope) -> store::Result<bool> {
-        let kept = sqlx::query(
+        let kept = execute(
+            self.connection(),
             "INSERT INTO view_events (message_id, order_id, envelope) VALUES (?, ?, ?) \
              ON CONFLICT (message_id) DO NOTHING",
+            params![
+                envelope.message_id.to_string(),
+                envelope.correlation_id.to_string(),
+                envelope_json(envelope)?
+            ],
         )
-        .bind(envelope.message_id.to_string())
-        .bind(envelope.correlation_id.to_string())
-        .bind(envelope_json(envelope)?)
-        .execute(&mut *self.tx)
-        .await
         .or_store_error("keep order event")?;
-        Ok(kept.rows_affected() == 1)
+        Ok(kept == 1)
     }
 
     async fn events(&mut self, order_id: OrderId) -> store::Result<Vec<Envelope>> {
-        let envelopes: Vec<String> = sqlx::query_scalar(
+        let envelopes: Vec<String> = column(
+            self.connection(),
             "SELECT envelope FROM view_events WHERE order_id = ? ORDER BY message_id",
+            [order_id.to_string()],
         )
-        .bind(order_id.to_string())
-        .fetch_all(&mut *self.tx)
-        .await
         .or_store_error("read kept order events")?;
         envelopes
             .iter()
@@ -97,21 +108,22 @@ impl QueryTx for SqliteTx {
 
     async fn save_view(&mut self, view: &OrderView) -> store::Result<()> {
         let json = view_json(view)?;
-        sqlx::query(
+        execute(
+            self.connection(),
             "INSERT INTO order_views (order_id, customer_email, status, created_at, search_text, view) \
              VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (order_id) DO UPDATE SET customer_email = excluded.customer_email, \
              status = excluded.status, created_at = excluded.created_at, \
              search_text = excluded.search_text, view = excluded.view",
+            params![
+                view.order_id.to_string(),
+                view.customer_email.to_lowercase(),
+                view.status,
+                Cursor::at(view).created_at_ms,
+                search_text(view),
+                json
+            ],
         )
-        .bind(view.order_id.to_string())
-        .bind(view.customer_email.to_lowercase())
-        .bind(&view.status)
-        .bind(Cursor::at(view).created_at_ms)
-        .bind(search_text(view))
-        .bind(json)
-        .execute(&mut *self.tx)
-        .await
         .or_store_error("save order view")?;
         Ok(())
     }

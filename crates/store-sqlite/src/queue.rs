@@ -5,19 +5,26 @@
 //! due messages for a while; a consumer that dies leaves its lease to expire, and the message
 //! comes back. Same semantics as the RabbitMQ transport: at-least-once, retries with backoff,
 //! a dead-letter store with the error and attempt count.
+//!
+//! An acknowledgement does not write: the handled message's row is deleted in the transaction
+//! of the queue's next receive (or before its consumers go idle), so a busy queue pays one
+//! transaction per batch rather than one per message. Until then the row stays leased; a crash
+//! before the delete commits (kill -9) brings the message back once, and the handler's inbox
+//! sees it was handled.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::{Envelope, Queue, subscribers};
-use sqlx::Row as _;
-use store_sql::value::{duration_millis, envelope_json, from_millis, to_limit};
+use rusqlite::{Connection, params};
+use store_sql::value::{duration_millis, envelope_json, to_limit};
 use tokio::sync::{Mutex, watch};
 use tracing::warn;
-use transport::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
+use transport::{Delivery, Publisher, QueueConsumer, TransportError};
 
-use crate::database::{Databases, SqliteDatabase};
-use crate::error::SqlResultExt as _;
+use crate::Databases;
+use crate::database::{SqliteDatabase, delete_queue_rows};
+use crate::rows::{execute, optional_scalar, scalar};
 
 /// How long a received message stays invisible to other consumers. Longer than any handler.
 const LEASE: Duration = Duration::from_secs(60);
@@ -25,7 +32,7 @@ const LEASE: Duration = Duration::from_secs(60);
 /// The SQL-queue transport across every service database of one data directory.
 #[derive(Clone, Debug)]
 pub struct SqliteQueue {
-    databases: Databases,
+    pub(crate) databases: Databases,
 }
 
 impl SqliteQueue {
@@ -34,18 +41,23 @@ impl SqliteQueue {
     }
 
     /// Releases every lease: in embedded mode one process owns the data directory, so leases
-    /// left by a previous run (killed mid-message) are dead.
+    /// left by a previous run (killed mid-message) are dead. Handled messages of this run are
+    /// deleted first: they are not to come back.
     ///
     /// # Errors
     /// When a database cannot be written.
     pub async fn release_stale_leases(&self) -> store::Result<()> {
         for database in self.databases.all() {
-            sqlx::query(
-                "UPDATE queue_messages SET leased_until = NULL WHERE leased_until IS NOT NULL",
-            )
-            .execute(database.writer())
-            .await
-            .or_store_error("release stale leases")?;
+            database.delete_handled().await?;
+            database
+                .write("release stale leases", |connection| {
+                    execute(
+                        connection,
+                        "UPDATE queue_messages SET leased_until = NULL WHERE leased_until IS NOT NULL",
+                        [],
+                    )
+                })
+                .await?;
         }
         Ok(())
     }
@@ -60,16 +72,20 @@ impl SqliteQueue {
         }
     }
 
-    /// Messages waiting in `queue` (leased ones included).
+    /// Messages waiting in `queue` (leased ones included, handled ones not).
     ///
     /// # Errors
     /// When the database cannot be read.
     pub async fn depth(&self, queue: Queue) -> store::Result<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM queue_messages WHERE queue = ?")
-            .bind(queue.name())
-            .fetch_one(self.databases.get(queue).reader())
-            .await
-            .or_store_error("count queue")?;
+        let database = self.databases.get(queue);
+        database.delete_handled().await?;
+        let count: i64 = database.read("count queue", |connection| {
+            scalar(
+                connection,
+                "SELECT COUNT(*) FROM queue_messages WHERE queue = ?",
+                [queue.name()],
+            )
+        })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }
@@ -78,38 +94,34 @@ impl SqliteQueue {
 impl Publisher for SqliteQueue {
     async fn publish(&self, batch: &[Envelope]) -> Result<(), TransportError> {
         for queue in Queue::ALL {
-            let messages: Vec<&Envelope> = batch
+            let messages = batch
                 .iter()
                 .filter(|e| subscribers(&e.message_type).contains(&queue))
-                .collect();
+                .map(|envelope| Ok((envelope.message_id.to_string(), envelope_json(envelope)?)))
+                .collect::<store::Result<Vec<_>>>()?;
             if messages.is_empty() {
                 continue;
             }
             let database = self.databases.get(queue);
-            let mut tx = database
-                .writer()
-                .begin()
-                .await
-                .or_store_error("begin transaction")?;
-            for envelope in messages {
-                sqlx::query(concat!(
-                    "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
-                    "VALUES (?, ?, ?, ",
-                    now_ms!(),
-                    ", ",
-                    now_ms!(),
-                    ") ON CONFLICT (queue, message_id) DO NOTHING"
-                ))
-                .bind(queue.name())
-                .bind(envelope.message_id.to_string())
-                .bind(envelope_json(envelope)?)
-                .execute(&mut *tx)
-                .await
-                .or_store_error("enqueue message")?;
-            }
-            tx.commit()
-                .await
-                .or_store_error("commit enqueued messages")?;
+            database
+                .write("enqueue messages", |connection| {
+                    for (message_id, envelope) in &messages {
+                        execute(
+                            connection,
+                            concat!(
+                                "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
+                                "VALUES (?, ?, ?, ",
+                                now_ms!(),
+                                ", ",
+                                now_ms!(),
+                                ") ON CONFLICT (queue, message_id) DO NOTHING"
+                            ),
+                            params![queue.name(), message_id, envelope],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
             database.signal_queue_filled();
         }
         Ok(())
@@ -126,15 +138,13 @@ pub struct SqliteQueueConsumer {
     changes: Mutex<watch::Receiver<u64>>,
 }
 
-#[async_trait]
-impl QueueConsumer for SqliteQueueConsumer {
-    fn queue(&self) -> Queue {
-        self.queue
-    }
+/// A leased queue row: its id, envelope text, attempts and deliveries.
+type Leased = (i64, String, u32, u32);
 
-    async fn receive(&self, max: usize) -> Result<Vec<Delivery>, TransportError> {
-        self.changes.lock().await.borrow_and_update();
-        let rows = sqlx::query(concat!(
+/// Leases up to `max` of `queue`'s due messages.
+fn lease(connection: &Connection, queue: Queue, max: usize) -> rusqlite::Result<Vec<Leased>> {
+    connection
+        .prepare_cached(concat!(
             "UPDATE queue_messages SET leased_until = ",
             now_ms!(),
             " + ?, deliveries = deliveries + 1 WHERE id IN (",
@@ -144,23 +154,45 @@ impl QueueConsumer for SqliteQueueConsumer {
             now_ms!(),
             ") ORDER BY visible_at, id LIMIT ?) ",
             "RETURNING id, envelope, attempts, deliveries"
-        ))
-        .bind(duration_millis(LEASE))
-        .bind(self.queue.name())
-        .bind(to_limit(max))
-        .fetch_all(self.database.writer())
-        .await
-        .or_store_error("lease queue messages")?;
-        let mut deliveries = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let tag: i64 = row.get("id");
-            let raw: &str = row.get("envelope");
-            match serde_json::from_str::<Envelope>(raw) {
+        ))?
+        .query_map(
+            params![duration_millis(LEASE), queue.name(), to_limit(max)],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )?
+        .collect()
+}
+
+#[async_trait]
+impl QueueConsumer for SqliteQueueConsumer {
+    fn queue(&self) -> Queue {
+        self.queue
+    }
+
+    async fn receive(&self, max: usize) -> Result<Vec<Delivery>, TransportError> {
+        self.changes.lock().await.borrow_and_update();
+        let handled = self.database.take_handled();
+        let leased = self
+            .database
+            .write("lease queue messages", |connection| {
+                delete_queue_rows(connection, &handled)?;
+                lease(connection, self.queue, max)
+            })
+            .await;
+        let leased = match leased {
+            Ok(leased) => leased,
+            Err(error) => {
+                self.database.still_handled(handled);
+                return Err(error.into());
+            }
+        };
+        let mut deliveries = Vec::with_capacity(leased.len());
+        for (tag, raw, attempts, deliveries_so_far) in leased {
+            match serde_json::from_str::<Envelope>(&raw) {
                 Ok(envelope) => deliveries.push(Delivery {
                     tag,
                     envelope,
-                    attempts: row.get::<u32, _>("attempts"),
-                    redeliveries: row.get::<u32, _>("deliveries").saturating_sub(1),
+                    attempts,
+                    redeliveries: deliveries_so_far.saturating_sub(1),
                 }),
                 // No handler can ever take it, and it must not hold back its batch-mates:
                 // park it at once. If parking fails, its lease expires and it comes back.
@@ -181,17 +213,29 @@ impl QueueConsumer for SqliteQueueConsumer {
     }
 
     async fn wait_for_messages(&self, timeout: Duration) {
+        // Nothing to receive: the handled messages are deleted now rather than at the next
+        // receive, which may be a while away.
+        if let Err(error) = self.database.delete_handled().await {
+            warn!(queue = self.queue.name(), %error, "cannot delete handled messages");
+        }
         // Sleep until the next retry or expired lease is due, or a publish comes, whichever
         // is first: a short retry delay is not stretched to the idle timeout.
-        let next_due: Option<i64> = sqlx::query_scalar(concat!(
-            "SELECT MIN(MAX(visible_at, COALESCE(leased_until, 0))) - ",
-            now_ms!(),
-            " FROM queue_messages WHERE queue = ?"
-        ))
-        .bind(self.queue.name())
-        .fetch_one(self.database.reader())
-        .await
-        .unwrap_or(None);
+        let next_due: Option<i64> = self
+            .database
+            .read("find the next due message", |connection| {
+                optional_scalar(
+                    connection,
+                    concat!(
+                        "SELECT MIN(MAX(visible_at, COALESCE(leased_until, 0))) - ",
+                        now_ms!(),
+                        " FROM queue_messages WHERE queue = ?"
+                    ),
+                    [self.queue.name()],
+                )
+            })
+            .ok()
+            .flatten()
+            .flatten();
         let wait = match next_due {
             Some(ms) if ms <= 0 => return,
             Some(ms) => timeout.min(Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
@@ -202,11 +246,7 @@ impl QueueConsumer for SqliteQueueConsumer {
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), TransportError> {
-        sqlx::query("DELETE FROM queue_messages WHERE id = ?")
-            .bind(delivery.tag)
-            .execute(self.database.writer())
-            .await
-            .or_store_error("ack message")?;
+        self.database.handled(delivery.tag);
         Ok(())
     }
 
@@ -217,18 +257,24 @@ impl QueueConsumer for SqliteQueueConsumer {
         error: &str,
         charge_attempt: bool,
     ) -> Result<(), TransportError> {
-        sqlx::query(concat!(
-            "UPDATE queue_messages SET visible_at = ",
-            now_ms!(),
-            " + ?, leased_until = NULL, attempts = attempts + ?, last_error = ? WHERE id = ?"
-        ))
-        .bind(duration_millis(delay))
-        .bind(i64::from(charge_attempt))
-        .bind(error)
-        .bind(delivery.tag)
-        .execute(self.database.writer())
-        .await
-        .or_store_error("schedule retry")?;
+        self.database
+            .write("schedule retry", |connection| {
+                execute(
+                    connection,
+                    concat!(
+                        "UPDATE queue_messages SET visible_at = ",
+                        now_ms!(),
+                        " + ?, leased_until = NULL, attempts = attempts + ?, last_error = ? WHERE id = ?"
+                    ),
+                    params![
+                        duration_millis(delay),
+                        i64::from(charge_attempt),
+                        error,
+                        delivery.tag
+                    ],
+                )
+            })
+            .await?;
         Ok(())
     }
 
@@ -242,118 +288,20 @@ impl SqliteQueueConsumer {
     /// Moves queue row `tag` to the dead letters with `error`, counting the delivery that
     /// failed as an attempt.
     async fn park(&self, tag: i64, error: &str) -> store::Result<()> {
-        let mut tx = self
-            .database
-            .writer()
-            .begin()
+        self.database
+            .write("park dead letter", |connection| {
+                execute(
+                    connection,
+                    concat!(
+                        "INSERT INTO dead_letters (queue, message_id, envelope, error, attempts, dead_lettered_at) ",
+                        "SELECT queue, message_id, envelope, ?, attempts + 1, ",
+                        now_ms!(),
+                        " FROM queue_messages WHERE id = ?"
+                    ),
+                    params![error, tag],
+                )?;
+                delete_queue_rows(connection, &[tag])
+            })
             .await
-            .or_store_error("begin transaction")?;
-        sqlx::query(concat!(
-            "INSERT INTO dead_letters (queue, message_id, envelope, error, attempts, dead_lettered_at) ",
-            "SELECT queue, message_id, envelope, ?, attempts + 1, ",
-            now_ms!(),
-            " FROM queue_messages WHERE id = ?"
-        ))
-        .bind(error)
-        .bind(tag)
-        .execute(&mut *tx)
-        .await
-        .or_store_error("park dead letter")?;
-        sqlx::query("DELETE FROM queue_messages WHERE id = ?")
-            .bind(tag)
-            .execute(&mut *tx)
-            .await
-            .or_store_error("remove dead letter from queue")?;
-        tx.commit().await.or_store_error("commit dead letter")
-    }
-}
-
-fn parse_dead_letter_id(id: &str) -> Option<(Queue, i64)> {
-    let (queue, number) = id.split_once(':')?;
-    Some((Queue::from_name(queue)?, number.parse().ok()?))
-}
-
-#[async_trait]
-impl DeadLetters for SqliteQueue {
-    async fn list(&self) -> Result<Vec<DeadLetter>, TransportError> {
-        let mut all = Vec::new();
-        for queue in Queue::ALL {
-            let rows = sqlx::query(
-                "SELECT id, message_id, envelope, error, attempts, dead_lettered_at FROM dead_letters WHERE queue = ? ORDER BY id",
-            )
-            .bind(queue.name())
-            .fetch_all(self.databases.get(queue).reader())
-            .await
-            .or_store_error("list dead letters")?;
-            for row in rows {
-                let dead_lettered_at = from_millis(row.get("dead_lettered_at"));
-                let raw: &str = row.get("envelope");
-                let envelope = serde_json::from_str::<Envelope>(raw).unwrap_or_else(|_| {
-                    let message_id: &str = row.get("message_id");
-                    DeadLetter::undecodable_body(
-                        raw.as_bytes(),
-                        message_id.parse().ok(),
-                        None,
-                        dead_lettered_at,
-                    )
-                });
-                all.push(DeadLetter {
-                    id: format!("{}:{}", queue.name(), row.get::<i64, _>("id")),
-                    queue,
-                    envelope,
-                    error: row.get("error"),
-                    attempts: row.get::<u32, _>("attempts"),
-                    dead_lettered_at,
-                });
-            }
-        }
-        all.sort_by_key(|d| d.dead_lettered_at);
-        Ok(all)
-    }
-
-    async fn replay(&self, id: &str) -> Result<bool, TransportError> {
-        let Some((queue, number)) = parse_dead_letter_id(id) else {
-            return Ok(false);
-        };
-        let database = self.databases.get(queue);
-        let mut tx = database
-            .writer()
-            .begin()
-            .await
-            .or_store_error("begin transaction")?;
-        // A fresh message id would defeat the inbox; the same id is fine, because a dead
-        // letter was never handled, so the inbox has no record of it.
-        let moved = sqlx::query(concat!(
-            "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
-            "SELECT queue, message_id, envelope, ",
-            now_ms!(),
-            ", ",
-            now_ms!(),
-            " FROM dead_letters WHERE id = ? ON CONFLICT (queue, message_id) DO NOTHING"
-        ))
-        .bind(number)
-        .execute(&mut *tx)
-        .await
-        .or_store_error("replay dead letter")?;
-        let deleted = sqlx::query("DELETE FROM dead_letters WHERE id = ?")
-            .bind(number)
-            .execute(&mut *tx)
-            .await
-            .or_store_error("remove replayed dead letter")?;
-        tx.commit().await.or_store_error("commit replay")?;
-        database.signal_queue_filled();
-        Ok(moved.rows_affected() + deleted.rows_affected() > 0)
-    }
-
-    async fn discard(&self, id: &str) -> Result<bool, TransportError> {
-        let Some((queue, number)) = parse_dead_letter_id(id) else {
-            return Ok(false);
-        };
-        let deleted = sqlx::query("DELETE FROM dead_letters WHERE id = ?")
-            .bind(number)
-            .execute(self.databases.get(queue).writer())
-            .await
-            .or_store_error("discard dead letter")?;
-        Ok(deleted.rows_affected() > 0)
     }
 }

@@ -1,27 +1,49 @@
 use async_trait::async_trait;
 use contracts::Envelope;
-use sqlx::{Sqlite, Transaction};
+use rusqlite::{Connection, params};
 use store::UnitOfWork;
 use store_sql::value::envelope_json;
+use tokio::sync::OwnedMappedMutexGuard;
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
+use crate::rows::execute;
 
-/// A write transaction on one service database. Every service's transaction port is
+/// A write transaction on one service database, holding its writer connection until it
+/// commits or is dropped (which rolls it back). Every service's transaction port is
 /// implemented on it, next to the inbox and outbox it always carries.
 pub(crate) struct SqliteTx {
-    pub(crate) tx: Transaction<'static, Sqlite>,
+    connection: OwnedMappedMutexGuard<Option<Connection>, Connection>,
     database: SqliteDatabase,
     wrote_outbox: bool,
+    committed: bool,
 }
 
 impl SqliteTx {
-    pub(crate) fn new(tx: Transaction<'static, Sqlite>, database: SqliteDatabase) -> Self {
+    /// Wraps `connection`, on which a transaction has just begun.
+    pub(crate) fn new(
+        connection: OwnedMappedMutexGuard<Option<Connection>, Connection>,
+        database: SqliteDatabase,
+    ) -> Self {
         Self {
-            tx,
+            connection,
             database,
             wrote_outbox: false,
+            committed: false,
+        }
+    }
+
+    /// The transaction's connection; statements on it run inline.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if !self.committed && !self.connection.is_autocommit() {
+            let _ = execute(&self.connection, "ROLLBACK", []);
         }
     }
 }
@@ -29,42 +51,39 @@ impl SqliteTx {
 #[async_trait]
 impl UnitOfWork for SqliteTx {
     async fn mark_handled(&mut self, message_id: Uuid) -> store::Result<bool> {
-        let done = sqlx::query(concat!(
-            "INSERT INTO inbox (message_id, handled_at) VALUES (?, ",
-            now_ms!(),
-            ") ON CONFLICT (message_id) DO NOTHING"
-        ))
-        .bind(message_id.to_string())
-        .execute(&mut *self.tx)
-        .await
+        let inserted = execute(
+            self.connection(),
+            concat!(
+                "INSERT INTO inbox (message_id, handled_at) VALUES (?, ",
+                now_ms!(),
+                ") ON CONFLICT (message_id) DO NOTHING"
+            ),
+            [message_id.to_string()],
+        )
         .or_store_error("record message in inbox")?;
-        Ok(done.rows_affected() == 1)
+        Ok(inserted == 1)
     }
 
     async fn enqueue(&mut self, envelope: &Envelope) -> store::Result<()> {
-        sqlx::query(concat!(
-            "INSERT INTO outbox (message_id, envelope, created_at) VALUES (?, ?, ",
-            now_ms!(),
-            ")"
-        ))
-        .bind(envelope.message_id.to_string())
-        .bind(envelope_json(envelope)?)
-        .execute(&mut *self.tx)
-        .await
+        execute(
+            self.connection(),
+            concat!(
+                "INSERT INTO outbox (message_id, envelope, created_at) VALUES (?, ?, ",
+                now_ms!(),
+                ")"
+            ),
+            params![envelope.message_id.to_string(), envelope_json(envelope)?],
+        )
         .or_store_error("write outbox message")?;
         self.wrote_outbox = true;
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> store::Result<()> {
-        let Self {
-            tx,
-            database,
-            wrote_outbox,
-        } = *self;
-        tx.commit().await.or_store_error("commit")?;
-        if wrote_outbox {
-            database.outbox_committed().notify_one();
+    async fn commit(mut self: Box<Self>) -> store::Result<()> {
+        execute(self.connection(), "COMMIT", []).or_store_error("commit")?;
+        self.committed = true;
+        if self.wrote_outbox {
+            self.database.outbox_committed().notify_one();
         }
         Ok(())
     }

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Queue;
-use sqlx::Connection as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use store_sqlite::{Databases, SqliteQueue};
 use tempfile::TempDir;
 use testkit::transport_contract::TransportUnderTest;
@@ -44,21 +42,20 @@ impl TransportUnderTest for Sqlite {
     async fn put_raw(&self, queue: Queue, body: &[u8]) {
         // As an operator's (or a bug's) insert would: a connection of its own to the file.
         let path = self.data_dir.path().join(format!("{}.db", queue.name()));
-        let options = SqliteConnectOptions::new().filename(path);
-        let mut connection = SqliteConnection::connect_with(&options)
-            .await
-            .expect("open the queue's database");
-        sqlx::query(concat!(
-            "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
-            "VALUES (?, ?, ?, 0, 0)"
-        ))
-        .bind(queue.name())
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(String::from_utf8_lossy(body).into_owned())
-        .execute(&mut connection)
-        .await
-        .expect("insert a raw queue row");
-        connection.close().await.expect("close");
+        let connection = rusqlite::Connection::open(path).expect("open the queue's database");
+        connection
+            .execute(
+                concat!(
+                    "INSERT INTO queue_messages (queue, message_id, envelope, visible_at, enqueued_at) ",
+                    "VALUES (?, ?, ?, 0, 0)"
+                ),
+                rusqlite::params![
+                    queue.name(),
+                    uuid::Uuid::now_v7().to_string(),
+                    String::from_utf8_lossy(body).into_owned()
+                ],
+            )
+            .expect("insert a raw queue row");
     }
 
     fn deduplicates_publishes(&self) -> bool {

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use orderflow::embedded::Embedded;
 use serde_json::{Value, json};
-use sqlx::Connection as _;
 use store::order::OrderStore as _;
 use store_sqlite::SqliteOrderStore;
 
@@ -267,15 +266,13 @@ async fn a_kept_payment_token_is_gone_once_its_order_is_charged_or_ends_without_
     let ended = app.wait_until_terminal(&never_charged, PATIENCE).await;
 
     assert_eq!(ended["status"], "CANCELLED");
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.data_dir().join("order.db"))
-        .read_only(true);
-    let mut connection = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .expect("open order.db");
-    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_tokens")
-        .fetch_one(&mut connection)
-        .await
+    let connection = rusqlite::Connection::open_with_flags(
+        app.data_dir().join("order.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open order.db");
+    let kept: i64 = connection
+        .query_row("SELECT COUNT(*) FROM payment_tokens", [], |row| row.get(0))
         .expect("count kept tokens");
     assert_eq!(kept, 0);
 }

@@ -24,6 +24,7 @@ mod purity;
 const IO_CRATES: &[&str] = &[
     "tokio",
     "sqlx",
+    "rusqlite",
     "lapin",
     "redis",
     "reqwest",
@@ -34,7 +35,7 @@ const IO_CRATES: &[&str] = &[
     "lettre",
 ];
 /// Database, broker, cache and mail drivers: only adapters (and the binary, and tests) use them.
-const DRIVERS: &[&str] = &["sqlx", "lapin", "redis", "lettre"];
+const DRIVERS: &[&str] = &["sqlx", "rusqlite", "lapin", "redis", "lettre"];
 /// The adapters: each implements ports for one technology.
 const ADAPTERS: &[&str] = &[
     "store-sqlite",

@@ -11,8 +11,6 @@ use orderflow::config::RunConfig;
 use orderflow::embedded::Embedded;
 use orderflow::verify::{Options, Report, verify_embedded};
 use serde_json::{Value, json};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection as _, SqliteConnection};
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -76,25 +74,15 @@ pub(crate) async fn tamper(
     sql: &'static str,
     binds: &[String],
 ) -> u64 {
-    let options = SqliteConnectOptions::new().filename(data_dir.join(format!("{service}.db")));
-    let mut connection = SqliteConnection::connect_with(&options)
-        .await
+    let connection = rusqlite::Connection::open(data_dir.join(format!("{service}.db")))
         .expect("open the database file");
-    sqlx::query("PRAGMA ignore_check_constraints = ON")
-        .execute(&mut connection)
-        .await
+    connection
+        .pragma_update(None, "ignore_check_constraints", "ON")
         .expect("turn the checks off");
-    let mut statement = sqlx::query(sql);
-    for bind in binds {
-        statement = statement.bind(bind.clone());
-    }
-    let changed = statement
-        .execute(&mut connection)
-        .await
-        .expect("tamper")
-        .rows_affected();
-    connection.close().await.expect("close");
-    changed
+    let changed = connection
+        .execute(sql, rusqlite::params_from_iter(binds))
+        .expect("tamper");
+    u64::try_from(changed).expect("a row count")
 }
 
 /// Runs `sql` on a service's database with `order`'s id as `?1`; it must change one row.
