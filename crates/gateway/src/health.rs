@@ -74,8 +74,9 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Prometheus metrics. The readiness checks run first, so what they measure (outbox lag) is
-/// current at every scrape, and each check is the gauge `orderflow_ready{check}` (1 or 0).
+/// Prometheus metrics.
+///
+/// The readiness checks run first, so what they measure (outbox lag) is current at every scrape, and each check is the gauge `orderflow_ready{check}` (1 or 0).
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format")))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = &state.metrics else {
