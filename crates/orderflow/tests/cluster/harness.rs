@@ -35,7 +35,7 @@ pub(crate) struct Cluster {
     _turn: MutexGuard<'static, ()>,
 }
 
-fn script() -> PathBuf {
+pub(crate) fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/local-cluster")
 }
 
@@ -251,6 +251,11 @@ impl Cluster {
             self.logs()
         );
         stdout
+    }
+
+    /// The cluster's directory: pid files, logs, settings.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The last lines of every process's log, for failure messages.
