@@ -109,19 +109,24 @@ impl Run {
     }
 
     /// Places order `n`; with `retry_refused`, again under the same idempotency key while it
-    /// is refused for a while (overloaded, unavailable, unreachable) and patience lasts.
+    /// is refused for a while (overloaded, unavailable, unreachable) and patience lasts, each
+    /// time waiting longer ([`backoff`]).
     async fn place(&self, n: u64, intended: Instant) -> Result<api_client::Placement, ClientError> {
         let body = self.mix.body(n);
         let key = self.retry_refused.then(|| uuid::Uuid::new_v4().to_string());
+        let mut retries = 0;
         loop {
             let answer = self.client.place_order(&body, key.as_deref()).await;
             let wait = match &answer {
-                Err(error) if key.is_some() => retry_after(error),
+                Err(error) if key.is_some() => {
+                    retry_after(error).map(|asked| backoff(asked, retries))
+                }
                 _ => None,
             };
             match (wait, answer) {
                 (Some(wait), Err(error)) if intended.elapsed() + wait < self.patience => {
                     *self.tally().retried.entry(refusal(&error)).or_default() += 1;
+                    retries += 1;
                     tokio::time::sleep(wait).await;
                 }
                 (_, answer) => return answer,
@@ -195,6 +200,17 @@ fn retry_after(error: &ClientError) -> Option<Duration> {
     }
 }
 
+/// How long to wait before placing an order again after `retries` earlier retries: what the
+/// server asked, or more, doubling from a second up to 16 s, so that many clients refused at
+/// once do not come back all together and keep an overloaded server overloaded.
+fn backoff(asked: Duration, retries: u32) -> Duration {
+    const LONGEST: Duration = Duration::from_secs(16);
+    let doubled = Duration::from_secs(1)
+        .saturating_mul(2u32.saturating_pow(retries))
+        .min(LONGEST);
+    asked.max(doubled)
+}
+
 /// Runs `load` until the run's stop, and every order it sent has ended or run out of patience.
 pub(crate) async fn drive(run: Arc<Run>, load: Load) {
     match load {
@@ -231,4 +247,17 @@ async fn open(run: Arc<Run>, rate: f64) {
         while orders.try_join_next().is_some() {}
     }
     while orders.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_order_is_placed_again_ever_later_but_never_sooner_than_asked() {
+        let asked = Duration::from_secs(2);
+        let waits: Vec<u64> = (0..7).map(|n| backoff(asked, n).as_secs()).collect();
+        assert_eq!(waits, [2, 2, 4, 8, 16, 16, 16]);
+        assert_eq!(backoff(Duration::from_secs(30), 1), Duration::from_secs(30));
+    }
 }

@@ -69,8 +69,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Place a refused order again (a `503` or `429` after its `Retry-After`, no answer after
-    /// a second) under the same idempotency key, as a patient client would, until accepted or
-    /// out of patience; refusals retried are counted apart from the final ones.
+    /// a second, each retry waiting twice as long up to 16 s) under the same idempotency key,
+    /// as a patient client would, until accepted or out of patience; refusals retried are
+    /// counted apart from the final ones.
     #[arg(long)]
     pub retry_refused: bool,
 }
