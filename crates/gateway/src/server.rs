@@ -8,8 +8,9 @@
 //!   connection is ready for one: when it opens, and after each answer. So the same timeout
 //!   closes half-sent requests and idle keep-alive connections. (axum's own `serve` sets no
 //!   timer, so hyper applies none.)
-//! - **Shutdown** stops accepting, lets open connections finish their requests, and waits at
-//!   most [`SHUTDOWN_GRACE`] for them (a server-sent stream never finishes by itself).
+//! - **Shutdown** stops accepting, ends server-sent streams (they never finish by themselves:
+//!   each request carries [`ShuttingDown`], which they end on), lets open connections finish
+//!   their requests, and waits at most [`SHUTDOWN_GRACE`] for them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tower::ServiceExt as _;
 use tracing::{debug, warn};
 
@@ -51,6 +53,19 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Signalled when the server begins to shut down, in every request's extensions: a response
+/// that never ends by itself (a server-sent stream) ends on it, so a stopping process is not
+/// held for [`SHUTDOWN_GRACE`] by a subscriber, nor its restart delayed.
+#[derive(Clone, Debug, Default)]
+pub struct ShuttingDown(CancellationToken);
+
+impl ShuttingDown {
+    /// Completes once shutdown has begun.
+    pub fn signalled(&self) -> WaitForCancellationFutureOwned {
+        self.0.clone().cancelled_owned()
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then finishes gracefully. Each
 /// request carries the client's address as [`ConnectInfo`], which the rate limit keys on.
 pub async fn serve(
@@ -65,6 +80,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
     let mut shutdown = std::pin::pin!(shutdown);
+    let shutting_down = ShuttingDown::default();
     loop {
         let permit = tokio::select! {
             permit = permits.clone().acquire_owned() => match permit {
@@ -86,10 +102,11 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let shutting_down = shutting_down.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(peer));
+            let extensions = request.extensions_mut();
+            extensions.insert(ConnectInfo::<SocketAddr>(peer));
+            extensions.insert(shutting_down.clone());
             app.clone().oneshot(request)
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -103,6 +120,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    shutting_down.0.cancel();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {

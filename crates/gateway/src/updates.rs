@@ -6,10 +6,10 @@
 
 use api::{LAGGED_EVENT, UPDATE_EVENT, UpdateNotice};
 use api_client::UpdateStream;
-use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
+use axum::{Extension, Router};
 use futures_util::stream::{self, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -17,6 +17,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::backends::OrderUpdates;
 use crate::error::ApiError;
+use crate::server::ShuttingDown;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/order-updates", get(order_updates))
@@ -26,7 +27,8 @@ pub(crate) fn routes() -> Router<AppState> {
 ///
 /// Each `update` event's data is an `OrderUpdate` (JSON); a `lagged` event's data is how many
 /// updates this subscriber missed because it read too slowly. Only changes committed after
-/// the subscription are sent.
+/// the subscription are sent. The stream ends when the process begins to shut down, so a
+/// subscriber does not hold up its stop; it subscribes again to the process that replaces it.
 #[utoipa::path(
     get, path = "/api/v1/order-updates", tag = "orders", security(("admin_token" = [])),
     responses((status = 200, content_type = "text/event-stream", body = api::OrderUpdate,
@@ -39,16 +41,20 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) async fn order_updates(
     State(state): State<AppState>,
     caller: Caller,
+    shutting_down: Option<Extension<ShuttingDown>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, axum::Error>>>, ApiError> {
     // Every order's id goes by on it, and an id is what lets anyone read an order.
     caller.require_admin("follow every order's updates")?;
     let updates = state.orders.updates().await?;
-    let events = updates.map(|notice| match notice {
-        UpdateNotice::Update(update) => Event::default().event(UPDATE_EVENT).json_data(update),
-        UpdateNotice::Lagged(skipped) => Ok(Event::default()
-            .event(LAGGED_EVENT)
-            .data(skipped.to_string())),
-    });
+    let Extension(shutting_down) = shutting_down.unwrap_or_default();
+    let events = updates
+        .take_until(shutting_down.signalled())
+        .map(|notice| match notice {
+            UpdateNotice::Update(update) => Event::default().event(UPDATE_EVENT).json_data(update),
+            UpdateNotice::Lagged(skipped) => Ok(Event::default()
+                .event(LAGGED_EVENT)
+                .data(skipped.to_string())),
+        });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 

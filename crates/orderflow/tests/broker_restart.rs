@@ -1,7 +1,9 @@
 //! A RabbitMQ restart under load (`rabbitmqctl stop_app`, then `start_app`) loses nothing.
 //!
-//! Its own test binary: cargo runs test binaries one after another, so no other test is
-//! using the broker while this one stops it.
+//! The broker restarted is this checkout's private node (`scripts/private-services`), never
+//! the machine's shared one, which other tests and other checkouts are using. Its own test
+//! binary: cargo runs test binaries one after another, so no other test of this checkout is
+//! using the private node while this one stops it.
 
 #[path = "cluster/checks.rs"]
 mod checks;
@@ -22,35 +24,41 @@ use std::process::Command;
 use std::time::Duration;
 
 use checks::{assert_invariants, mixed, place_all};
-use harness::Cluster;
+use harness::{Broker, Cluster, private_services};
 
-/// Starts the broker's application again even if the test fails half-way.
+/// Starts the private broker's application again even if the test fails half-way.
 struct BrokerRestart;
 
 impl BrokerRestart {
     fn stop() -> Self {
-        rabbitmqctl("stop_app");
+        private_services_run("stop-rabbitmq-app");
         BrokerRestart
     }
 }
 
 impl Drop for BrokerRestart {
     fn drop(&mut self) {
-        rabbitmqctl("start_app");
+        private_services_run("start-rabbitmq-app");
     }
 }
 
-fn rabbitmqctl(command: &str) {
-    let status = Command::new("rabbitmqctl")
+fn private_services_run(command: &str) {
+    let status = Command::new(private_services())
         .arg(command)
         .status()
-        .expect("rabbitmqctl");
-    assert!(status.success(), "rabbitmqctl {command}");
+        .expect("private-services");
+    assert!(status.success(), "private-services {command}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rabbitmq_restart_under_load_loses_nothing_and_leaves_nothing_unacknowledged() {
-    let cluster = Cluster::start(1, &[("ORDERFLOW_PAYMENT_LATENCY_MS", "5")]).await;
+    let cluster = Cluster::start_on(
+        Broker::private(),
+        1,
+        &[("ORDERFLOW_PAYMENT_LATENCY_MS", "5")],
+        &|_, url| url.to_owned(),
+    )
+    .await;
     let load = tokio::spawn(place_all(
         cluster.http.clone(),
         cluster.gateway.clone(),

@@ -21,7 +21,7 @@ use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
 
 /// How long a relay holds the rows it read before another relay may take them.
-const DEFAULT_CLAIM: Duration = Duration::from_secs(30);
+const DEFAULT_CLAIM: Duration = Duration::from_secs(5);
 
 /// [`OutboxReader`] on one service's schema, safe for several relays at once.
 ///
@@ -35,7 +35,7 @@ pub struct PgOutbox {
 }
 
 impl PgOutbox {
-    /// The outbox of `database`'s service, read by a new relay; rows read are claimed for 30
+    /// The outbox of `database`'s service, read by a new relay; rows read are claimed for 5
     /// seconds.
     pub fn new(database: PgDatabase) -> Self {
         Self {

@@ -191,6 +191,33 @@ async fn a_message_claimed_by_a_relay_that_died_is_handed_out_once_its_claim_exp
     test_database.drop_database().await.expect("drop database");
 }
 
+/// A relay killed right after reading its rows leaves them claimed: by default for 5 s, far
+/// inside the saga's 30 s stock deadline, so a kill -9 of a relay does not cancel the orders
+/// whose messages it held (claims of 30 s did).
+#[tokio::test]
+async fn by_default_the_rows_of_a_relay_that_died_are_handed_out_again_within_six_seconds() {
+    let test_database = TestDatabase::create().await.expect("create database");
+    let database = PgDatabase::connect(test_database.url(), Queue::Order)
+        .await
+        .expect("connect");
+    enqueue(&PgOrderStore::new(database.clone()), 1).await;
+    let dead = PgOutbox::new(database.clone());
+    let alive = PgOutbox::new(database.clone());
+    assert_eq!(dead.pending(10).await.expect("pending").len(), 1);
+
+    let started = Instant::now();
+    while alive.pending(10).await.expect("pending").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "still claimed after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    database.close().await;
+    test_database.drop_database().await.expect("drop database");
+}
+
 #[tokio::test]
 async fn a_broken_check_constraint_is_unexpected_not_a_conflict() {
     let test_database = TestDatabase::create().await.expect("create database");

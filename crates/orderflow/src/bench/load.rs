@@ -22,6 +22,7 @@ pub(crate) struct Run {
     pub(crate) mix: Mix,
     pub(crate) stop: Stop,
     pub(crate) patience: Duration,
+    retry_refused: bool,
     pub(crate) start: Instant,
     pub(crate) tally: Mutex<Tally>,
     next: AtomicU64,
@@ -44,6 +45,7 @@ impl Run {
             mix: plan.mix,
             stop: plan.stop,
             patience: plan.patience,
+            retry_refused: plan.retry_refused,
             start: Instant::now(),
             tally: Mutex::new(Tally::new()?),
             next: AtomicU64::new(0),
@@ -95,19 +97,46 @@ impl Run {
                 self.accepted.fetch_add(1, Ordering::Relaxed);
                 return Some(placement.accepted.order_id);
             }
-            Err(ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. }) => {
-                Tally::record(&mut tally.refused, latency);
-                status.as_u16().to_string()
+            Err(error) => {
+                if !matches!(error, ClientError::Unreachable { .. }) {
+                    Tally::record(&mut tally.refused, latency);
+                }
+                refusal(&error)
             }
-            Err(ClientError::Unreachable { .. }) => "unreachable".to_owned(),
         };
         *tally.rejected.entry(refused).or_default() += 1;
         None
     }
 
+    /// Places order `n`; with `retry_refused`, again under the same idempotency key while it
+    /// is refused for a while (overloaded, unavailable, unreachable) and patience lasts, each
+    /// time waiting longer ([`backoff`]).
+    async fn place(&self, n: u64, intended: Instant) -> Result<api_client::Placement, ClientError> {
+        let body = self.mix.body(n);
+        let key = self.retry_refused.then(|| uuid::Uuid::new_v4().to_string());
+        let mut retries = 0;
+        loop {
+            let answer = self.client.place_order(&body, key.as_deref()).await;
+            let wait = match &answer {
+                Err(error) if key.is_some() => {
+                    retry_after(error).map(|asked| backoff(asked, retries))
+                }
+                _ => None,
+            };
+            match (wait, answer) {
+                (Some(wait), Err(error)) if intended.elapsed() + wait < self.patience => {
+                    *self.tally().retried.entry(refusal(&error)).or_default() += 1;
+                    retries += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                (_, answer) => return answer,
+            }
+        }
+    }
+
     /// Places order `n`, meant to be sent at `intended`, and waits until it ends.
     async fn place_and_follow(self: Arc<Self>, n: u64, intended: Instant) {
-        let answer = self.client.place_order(&self.mix.body(n), None).await;
+        let answer = self.place(n, intended).await;
         let accepted_at = Instant::now();
         let Some(order_id) = self.answered(answer, accepted_at.duration_since(intended)) else {
             return;
@@ -116,10 +145,16 @@ impl Run {
         let mut tally = self.tally();
         match ended {
             Some(ended) => {
-                if ended.status == api::OrderStatus::Completed {
+                let completed = ended.status == api::OrderStatus::Completed;
+                if completed {
                     tally.completed += 1;
                 } else {
                     tally.cancelled += 1;
+                }
+                match (self.mix.kind(n).completes(), completed) {
+                    (true, false) => tally.valid_cancelled += 1,
+                    (false, true) => tally.invalid_completed += 1,
+                    _ => {}
                 }
                 Tally::record(&mut tally.terminal, ended.seen.duration_since(intended));
                 Tally::record(
@@ -132,6 +167,48 @@ impl Run {
             None => tally.unfinished += 1,
         }
     }
+}
+
+/// How a refusal is counted: its status, or `unreachable` for no answer.
+fn refusal(error: &ClientError) -> String {
+    match error {
+        ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. } => {
+            status.as_u16().to_string()
+        }
+        ClientError::Unreachable { .. } => "unreachable".to_owned(),
+    }
+}
+
+/// How long to wait before placing a refused order again, if it may be placed again: what a
+/// `503` or `429` says (a second if it says nothing), a second after a gateway error or no
+/// answer. Any other refusal is the order's own (a `422`) and final.
+fn retry_after(error: &ClientError) -> Option<Duration> {
+    const DEFAULT: Duration = Duration::from_secs(1);
+    match error {
+        ClientError::Problem {
+            status,
+            retry_after,
+            ..
+        } if matches!(status.as_u16(), 429 | 503) => Some(retry_after.unwrap_or(DEFAULT)),
+        ClientError::Problem { status, .. } | ClientError::Unexpected { status, .. }
+            if matches!(status.as_u16(), 502..=504) =>
+        {
+            Some(DEFAULT)
+        }
+        ClientError::Unreachable { .. } => Some(DEFAULT),
+        _ => None,
+    }
+}
+
+/// How long to wait before placing an order again after `retries` earlier retries: what the
+/// server asked, or more, doubling from a second up to 16 s, so that many clients refused at
+/// once do not come back all together and keep an overloaded server overloaded.
+fn backoff(asked: Duration, retries: u32) -> Duration {
+    const LONGEST: Duration = Duration::from_secs(16);
+    let doubled = Duration::from_secs(1)
+        .saturating_mul(2u32.saturating_pow(retries))
+        .min(LONGEST);
+    asked.max(doubled)
 }
 
 /// Runs `load` until the run's stop, and every order it sent has ended or run out of patience.
@@ -170,4 +247,17 @@ async fn open(run: Arc<Run>, rate: f64) {
         while orders.try_join_next().is_some() {}
     }
     while orders.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_order_is_placed_again_ever_later_but_never_sooner_than_asked() {
+        let asked = Duration::from_secs(2);
+        let waits: Vec<u64> = (0..7).map(|n| backoff(asked, n).as_secs()).collect();
+        assert_eq!(waits, [2, 2, 4, 8, 16, 16, 16]);
+        assert_eq!(backoff(Duration::from_secs(30), 1), Duration::from_secs(30));
+    }
 }

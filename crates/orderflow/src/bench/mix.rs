@@ -32,6 +32,14 @@ pub(crate) enum Kind {
     Insufficient,
 }
 
+impl Kind {
+    /// Whether an order of this kind completes when nothing goes wrong: ordinary and
+    /// multi-item orders are valid, a declined card and more than the stock are not.
+    pub(crate) fn completes(self) -> bool {
+        matches!(self, Kind::Ordinary | Kind::MultiItem)
+    }
+}
+
 impl Mix {
     /// The kind of the `n`-th order.
     pub(crate) fn kind(&self, n: u64) -> Kind {

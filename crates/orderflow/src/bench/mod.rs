@@ -68,6 +68,12 @@ pub struct BenchArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Place a refused order again (a `503` or `429` after its `Retry-After`, no answer after
+    /// a second, each retry waiting twice as long up to 16 s) under the same idempotency key,
+    /// as a patient client would, until accepted or out of patience; refusals retried are
+    /// counted apart from the final ones.
+    #[arg(long)]
+    pub retry_refused: bool,
 }
 
 /// The load's shape.
@@ -93,6 +99,8 @@ pub struct Plan {
     pub patience: Duration,
     /// Show a progress bar on stderr (drawn only when it is a terminal).
     pub progress: bool,
+    /// Place a refused order again, under the same idempotency key.
+    pub retry_refused: bool,
 }
 
 impl BenchArgs {
@@ -112,6 +120,7 @@ impl BenchArgs {
             },
             patience: self.patience,
             progress: true,
+            retry_refused: self.retry_refused,
         }
     }
 }

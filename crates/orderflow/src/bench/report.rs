@@ -16,10 +16,16 @@ pub(crate) struct Tally {
     pub(crate) accepted: u64,
     /// Refused POSTs by status (`422`, `503`, …), and `unreachable` for no answer.
     pub(crate) rejected: BTreeMap<String, u64>,
+    /// Refusals the order was placed again after (`--retry-refused`), by status.
+    pub(crate) retried: BTreeMap<String, u64>,
     pub(crate) completed: u64,
     pub(crate) cancelled: u64,
     /// Accepted orders whose end the bench did not see in time.
     pub(crate) unfinished: u64,
+    /// Valid orders (ordinary, multi-item) that were cancelled all the same.
+    pub(crate) valid_cancelled: u64,
+    /// Orders meant to be cancelled (declined, more than the stock) that completed.
+    pub(crate) invalid_completed: u64,
     /// POSTs answered `202`.
     pub(crate) post: Histogram<u64>,
     /// POSTs answered with a refusal (any other status).
@@ -36,9 +42,12 @@ impl Tally {
         Ok(Self {
             accepted: 0,
             rejected: BTreeMap::new(),
+            retried: BTreeMap::new(),
             completed: 0,
             cancelled: 0,
             unfinished: 0,
+            valid_cancelled: 0,
+            invalid_completed: 0,
             post: histogram()?,
             refused: histogram()?,
             terminal: histogram()?,
@@ -99,9 +108,17 @@ pub struct Report {
     pub elapsed_seconds: f64,
     pub accepted: u64,
     pub rejected: BTreeMap<String, u64>,
+    /// Refusals after which the order was placed again (`--retry-refused`), by status; an
+    /// order accepted in the end counts as accepted only.
+    pub retried: BTreeMap<String, u64>,
     pub completed: u64,
     pub cancelled: u64,
     pub unfinished: u64,
+    /// Valid orders (neither declined nor of more than the stock) that were cancelled: by a
+    /// deadline, when a fault held the saga up too long.
+    pub valid_cancelled: u64,
+    /// Orders meant to be cancelled (declined, more than the stock) that completed.
+    pub invalid_completed: u64,
     /// Sagas that ended (completed or cancelled) per second of the run.
     pub sagas_per_second: f64,
     /// How long orders were sent for (the run ends when every accepted order ended).
@@ -140,9 +157,12 @@ impl Report {
             elapsed_seconds: seconds,
             accepted: tally.accepted,
             rejected: tally.rejected.clone(),
+            retried: tally.retried.clone(),
             completed: tally.completed,
             cancelled: tally.cancelled,
             unfinished: tally.unfinished,
+            valid_cancelled: tally.valid_cancelled,
+            invalid_completed: tally.invalid_completed,
             sagas_per_second: ended / seconds,
             load_seconds: load.as_secs_f64(),
             sagas_per_second_during_load: ended_during_load / load_seconds,
@@ -179,9 +199,29 @@ impl fmt::Display for Report {
             self.rejected.values().sum::<u64>(),
             rejected.join(", ")
         )?;
+        if !self.retried.is_empty() {
+            let retried: Vec<String> = self
+                .retried
+                .iter()
+                .map(|(s, n)| format!("{s}: {n}"))
+                .collect();
+            writeln!(
+                f,
+                "retried    {} refusals, placed again ({})",
+                self.retried.values().sum::<u64>(),
+                retried.join(", ")
+            )?;
+        }
         writeln!(f, "completed  {}", self.completed)?;
         writeln!(f, "cancelled  {}", self.cancelled)?;
         writeln!(f, "unfinished {}", self.unfinished)?;
+        if self.valid_cancelled + self.invalid_completed > 0 {
+            writeln!(
+                f,
+                "unexpected {} valid orders cancelled, {} invalid orders completed",
+                self.valid_cancelled, self.invalid_completed
+            )?;
+        }
         writeln!(
             f,
             "sagas/s    {:.1} ({:.1} during the {:.1} s of load)",

@@ -1,7 +1,11 @@
 //! Learns when orders end from the server's stream of order updates (`GET
 //! /api/v1/order-updates`), not by polling: one subscription for the whole run. Only when the
 //! stream says it lagged, or breaks, are the orders still awaited read once each, so the
-//! bench's own requests stay a small share of the server's work.
+//! bench's own requests stay a small share of the server's work. An order the stream has said
+//! nothing about for [`QUIET`] is read too, then again every [`QUIET`]: the stream may miss an
+//! update without breaking (one sent by another replica of the order service, or while the
+//! gateway was subscribing again to an order process that restarted), and an order that ended
+//! must not be reported unfinished.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +16,9 @@ use api::{OrderStatus, UpdateNotice};
 use api_client::ApiClient;
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+/// How long an awaited order may go without news from the stream before it is read.
+const QUIET: Duration = Duration::from_secs(5);
 
 /// How an order ended, and when the bench learned it.
 #[derive(Clone, Copy, Debug)]
@@ -56,9 +63,10 @@ impl Tracker {
         Ok((tracker, follower))
     }
 
-    /// Waits until `order_id` ends, or `patience` passes (`None`).
+    /// Waits until `order_id` ends, or `patience` passes (`None`); reads the order every
+    /// [`QUIET`] the stream says nothing about it.
     pub(crate) async fn ended(&self, order_id: Uuid, patience: Duration) -> Option<Ended> {
-        let (sender, receiver) = oneshot::channel();
+        let (sender, mut receiver) = oneshot::channel();
         {
             let mut entries = self.lock();
             if let Some(Entry::Ended(ended)) = entries.remove(&order_id) {
@@ -66,11 +74,34 @@ impl Tracker {
             }
             entries.insert(order_id, Entry::Awaited(sender));
         }
-        let ended = tokio::time::timeout(patience, receiver).await.ok()?.ok();
-        if ended.is_none() {
-            self.lock().remove(&order_id);
-        }
+        let deadline = Instant::now() + patience;
+        let ended = loop {
+            let slice = QUIET.min(deadline.saturating_duration_since(Instant::now()));
+            match tokio::time::timeout(slice, &mut receiver).await {
+                Ok(ended) => break ended.ok(),
+                Err(_) if Instant::now() >= deadline => break None,
+                Err(_) => {
+                    if let Some(ended) = self.read(order_id).await {
+                        break Some(ended);
+                    }
+                }
+            }
+        };
+        // Gone already when the stream ended it; still there when read, or not ended.
+        self.lock().remove(&order_id);
         ended
+    }
+
+    /// Reads an order: how it ended, if it has.
+    async fn read(&self, order_id: Uuid) -> Option<Ended> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let view = self.client.order(order_id).await.ok()?;
+        OrderStatus::parse(&view.status)
+            .filter(|status| status.is_terminal())
+            .map(|status| Ended {
+                status,
+                seen: Instant::now(),
+            })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
@@ -140,18 +171,8 @@ impl Tracker {
             .map(|(id, _)| *id)
             .collect();
         for order_id in awaited {
-            self.reads.fetch_add(1, Ordering::Relaxed);
-            let Ok(view) = self.client.order(order_id).await else {
-                continue;
-            };
-            if let Some(status) = OrderStatus::parse(&view.status).filter(|s| s.is_terminal()) {
-                self.end(
-                    order_id,
-                    Ended {
-                        status,
-                        seen: Instant::now(),
-                    },
-                );
+            if let Some(ended) = self.read(order_id).await {
+                self.end(order_id, ended);
             }
         }
     }

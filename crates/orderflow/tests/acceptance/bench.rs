@@ -51,6 +51,7 @@ async fn a_mixed_bench_of_300_orders_sees_every_order_end_and_leaves_the_databas
         },
         patience: Duration::from_secs(60),
         progress: false,
+        retry_refused: false,
     };
 
     let report = bench(&client, &plan).await.expect("bench runs");
@@ -119,6 +120,7 @@ async fn an_overloaded_server_s_refusals_are_counted_by_status_with_a_latency_of
         },
         patience: Duration::from_secs(60),
         progress: false,
+        retry_refused: false,
     };
 
     let report = bench(&client, &plan).await.expect("bench runs");

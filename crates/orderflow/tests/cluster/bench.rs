@@ -26,6 +26,7 @@ async fn a_mixed_bench_of_300_orders_through_the_gateway_sees_every_order_end_an
         },
         patience: Duration::from_secs(120),
         progress: false,
+        retry_refused: false,
     };
 
     let report = bench(&client, &plan).await.expect("bench runs");

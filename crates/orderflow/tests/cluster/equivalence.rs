@@ -5,7 +5,6 @@
 //! copies on RabbitMQ here, which competing consumers of different processes may handle at once.
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -146,7 +145,10 @@ impl SystemUnderTest for ClusterSystem {
         }
         // Ready and unacknowledged messages of the consuming queues and their retry tiers;
         // parked ones (`.dlq`) are not in flight, and the end state reports them.
-        let output = Command::new("rabbitmqctl")
+        let output = self
+            .cluster
+            .broker
+            .rabbitmqctl()
             .args(["-q", "list_queues", "name", "messages"])
             .output()
             .expect("rabbitmqctl");

@@ -27,14 +27,79 @@ pub(crate) struct Cluster {
     pub(crate) http: reqwest::Client,
     pub(crate) database: Option<TestDatabase>,
     pub(crate) amqp_prefix: String,
+    /// The broker the processes use: the shared one, or this checkout's private node.
+    pub(crate) broker: Broker,
     redis_prefix: String,
     dir: TempDir,
     env: Vec<(String, String)>,
     _turn: MutexGuard<'static, ()>,
 }
 
-fn script() -> PathBuf {
+pub(crate) fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/local-cluster")
+}
+
+/// `scripts/private-services`: PostgreSQL, RabbitMQ and Redis of this checkout's own, which a
+/// test may stop and restart.
+pub(crate) fn private_services() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/private-services")
+}
+
+/// A RabbitMQ a cluster uses.
+#[derive(Clone, Debug)]
+pub(crate) enum Broker {
+    /// The machine's shared broker (`AMQP_URL`), which no test may stop.
+    Shared,
+    /// The private node of `scripts/private-services`, which a test may stop and start.
+    Private { url: String },
+}
+
+impl Broker {
+    /// Starts the private services if they are down, and returns their broker.
+    #[allow(
+        dead_code,
+        reason = "the broker restart test's; not every test binary sharing the harness uses it"
+    )]
+    pub(crate) fn private() -> Self {
+        let run = |command: &str| {
+            let output = Command::new(private_services())
+                .arg(command)
+                .output()
+                .expect("run private-services");
+            assert!(
+                output.status.success(),
+                "private-services {command}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        run("start");
+        let url = run("env")
+            .lines()
+            .find_map(|line| line.strip_prefix("export AMQP_URL="))
+            .expect("the private broker's URL")
+            .to_owned();
+        Broker::Private { url }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        match self {
+            Broker::Shared => transport_amqp::testing::amqp_url(),
+            Broker::Private { url } => url.clone(),
+        }
+    }
+
+    /// `rabbitmqctl` for this broker.
+    pub(crate) fn rabbitmqctl(&self) -> Command {
+        match self {
+            Broker::Shared => Command::new("rabbitmqctl"),
+            Broker::Private { .. } => {
+                let mut command = Command::new(private_services());
+                command.arg("rabbitmqctl");
+                command
+            }
+        }
+    }
 }
 
 /// A base port whose whole block (gateway, services, replicas) is free now.
@@ -84,6 +149,17 @@ impl Cluster {
         settings: &[(&str, &str)],
         route: Route<'_>,
     ) -> Cluster {
+        Self::start_on(Broker::Shared, replicas, settings, route).await
+    }
+
+    /// Starts a cluster on `broker`, whose processes reach each backend at
+    /// `route(backend, url)`.
+    pub(crate) async fn start_on(
+        broker: Broker,
+        replicas: u32,
+        settings: &[(&str, &str)],
+        route: Route<'_>,
+    ) -> Cluster {
         let turn = ONE_CLUSTER_AT_A_TIME.lock().await;
         let database = TestDatabase::create().await.expect("test database");
         let amqp_prefix = transport_amqp::testing::test_prefix();
@@ -103,10 +179,7 @@ impl Cluster {
                 "DATABASE_URL".into(),
                 route(Backend::Postgres, database.url()),
             ),
-            (
-                "AMQP_URL".into(),
-                route(Backend::Rabbitmq, &transport_amqp::testing::amqp_url()),
-            ),
+            ("AMQP_URL".into(), route(Backend::Rabbitmq, &broker.url())),
             ("REDIS_URL".into(), route(Backend::Redis, &redis_url())),
             ("ORDERFLOW_AMQP_PREFIX".into(), amqp_prefix.clone()),
             ("ORDERFLOW_REDIS_PREFIX".into(), redis_prefix.clone()),
@@ -137,6 +210,7 @@ impl Cluster {
                 .expect("client"),
             database: Some(database),
             amqp_prefix,
+            broker,
             redis_prefix,
             dir,
             env,
@@ -177,6 +251,11 @@ impl Cluster {
             self.logs()
         );
         stdout
+    }
+
+    /// The cluster's directory: pid files, logs, settings.
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// The last lines of every process's log, for failure messages.
@@ -314,7 +393,9 @@ impl Cluster {
 
     /// Messages that some consumer holds without having acknowledged them, per queue.
     pub(crate) fn unacked(&self) -> Vec<(String, u64)> {
-        let output = Command::new("rabbitmqctl")
+        let output = self
+            .broker
+            .rabbitmqctl()
             .args(["-q", "list_queues", "name", "messages_unacknowledged"])
             .output()
             .expect("rabbitmqctl");
@@ -335,12 +416,9 @@ impl Cluster {
         if let Some(database) = self.database.take() {
             database.drop_database().await.expect("drop test database");
         }
-        transport_amqp::testing::delete_topology(
-            &transport_amqp::testing::amqp_url(),
-            &self.amqp_prefix,
-        )
-        .await
-        .expect("delete topology");
+        transport_amqp::testing::delete_topology(&self.broker.url(), &self.amqp_prefix)
+            .await
+            .expect("delete topology");
         let cache = cache_redis::RedisViewCache::new(
             &redis_url(),
             &self.redis_prefix,
@@ -361,16 +439,14 @@ impl Drop for Cluster {
                 .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .output();
             let prefix = self.amqp_prefix.clone();
+            let url = self.broker.url();
             let _ = std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .ok()?;
                 runtime
-                    .block_on(transport_amqp::testing::delete_topology(
-                        &transport_amqp::testing::amqp_url(),
-                        &prefix,
-                    ))
+                    .block_on(transport_amqp::testing::delete_topology(&url, &prefix))
                     .ok()
             })
             .join();

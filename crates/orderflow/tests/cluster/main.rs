@@ -20,4 +20,5 @@ mod outages;
 mod poison;
 mod poison_catalogue;
 mod poison_under_kills;
+mod restarts;
 mod scenarios;
