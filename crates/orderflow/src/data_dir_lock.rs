@@ -33,11 +33,11 @@ impl DataDirLock {
         store_sqlite::create_private_dir(data_dir)
             .with_context(|| format!("create data dir {}", data_dir.display()))?;
         let path = data_dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
             .open(&path)
             .with_context(|| format!("open lock file {}", path.display()))?;
         match file.try_lock() {
