@@ -11,4 +11,4 @@ pub mod ports;
 mod service;
 
 pub use log_mailer::LogMailer;
-pub use service::NotificationService;
+pub use service::{NotificationService, notification_for};

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use contracts::Envelope;
 use contracts::value::OrderId;
+use contracts::{Envelope, Message};
 use time::OffsetDateTime;
 use tracing::{debug, info, warn};
 use transport::{HandleError, Handler};
@@ -85,7 +85,8 @@ impl Handler for NotificationService {
             debug!("not a customer-facing event; ignored");
             return Ok(());
         }
-        let Some(draft) = compose::draft(&message) else {
+        let Some(notification) = notification_for(envelope, &message, now_to_the_millisecond())
+        else {
             return Ok(());
         };
         let Some(_turn) = Turn::take(&self.sending, envelope.message_id) else {
@@ -97,14 +98,6 @@ impl Handler for NotificationService {
             debug!("notification already sent; duplicate ignored");
             return Ok(());
         }
-        let notification = Notification {
-            order_id: draft.order_id,
-            message_id: envelope.message_id,
-            recipient: draft.recipient,
-            subject: draft.subject,
-            body: draft.body,
-            sent_at: now_to_the_millisecond(),
-        };
         self.sender
             .send(&notification)
             .await
@@ -189,6 +182,25 @@ impl Drop for Turn<'_> {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.message_id);
     }
+}
+
+/// The email that `envelope` (read as `message`) sends its customer, as the service records it
+/// once sent at `sent_at`; `None` for a message that sends no email. `orderflow seed` records
+/// its orders' emails with it, so they read as the service's own.
+pub fn notification_for(
+    envelope: &Envelope,
+    message: &Message,
+    sent_at: OffsetDateTime,
+) -> Option<Notification> {
+    let draft = compose::draft(message)?;
+    Some(Notification {
+        order_id: draft.order_id,
+        message_id: envelope.message_id,
+        recipient: draft.recipient,
+        subject: draft.subject,
+        body: draft.body,
+        sent_at,
+    })
 }
 
 /// The store keeps milliseconds: a notification reads back exactly as it was sent.

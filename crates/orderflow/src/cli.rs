@@ -71,6 +71,9 @@ pub enum Command {
     Verify(crate::verify::VerifyArgs),
     /// Load a running server with orders and report throughput and latencies.
     Bench(crate::bench::BenchArgs),
+    /// Write N finished orders in bulk into an installation that is not running (embedded, or
+    /// scaled out with `--database-url`), as its services would have written them.
+    Seed(crate::seed::SeedArgs),
     /// List and replay dead letters on a running server.
     Dlq {
         #[command(flatten)]

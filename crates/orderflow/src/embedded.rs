@@ -23,6 +23,7 @@ use transport::{Publisher, QueueConsumer};
 
 use crate::composition::{Adapters, LocalPorts, start_service};
 use crate::config::RunConfig;
+use crate::data_dir_lock::DataDirLock;
 use crate::readiness::EmbeddedReadiness;
 use crate::supervisor::Supervisor;
 
@@ -34,6 +35,8 @@ pub struct Embedded {
     /// Every service database, for inspection (tests, `verify`).
     pub databases: Databases,
     supervisor: Supervisor,
+    /// Held until the databases are closed: no other process writes this data directory.
+    lock: DataDirLock,
 }
 
 /// The embedded mode's adapters: one SQLite file per service, and the SQL queue between them.
@@ -83,11 +86,13 @@ impl Adapters for SqliteAdapters {
 }
 
 impl Embedded {
-    /// Opens the data directory, starts every service, and listens for HTTP.
+    /// Takes the data directory's lock, opens it, starts every service, and listens for HTTP.
     ///
     /// # Errors
-    /// When the data directory cannot be used or the address cannot be bound.
+    /// When another process holds the data directory, it cannot be used, or the address
+    /// cannot be bound.
     pub async fn start(config: &RunConfig) -> anyhow::Result<Self> {
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let databases = Databases::open(&config.data_dir).await?;
         let queue = SqliteQueue::new(databases.clone());
         queue
@@ -130,6 +135,7 @@ impl Embedded {
             admin_token,
             databases,
             supervisor,
+            lock,
         })
     }
 
@@ -145,6 +151,7 @@ impl Embedded {
     pub async fn wait(self) -> anyhow::Result<()> {
         let result = self.supervisor.wait().await;
         self.databases.close().await;
+        drop(self.lock);
         info!("orderflow stopped");
         result
     }

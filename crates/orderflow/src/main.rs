@@ -43,6 +43,10 @@ async fn main() -> anyhow::Result<()> {
             command,
         }) => print(Client::new(&server.url)?.dlq(&admin, command).await?),
         Some(Command::Bench(args)) => std::process::exit(orderflow::bench::run(&args).await?),
+        Some(Command::Seed(args)) => {
+            telemetry::init_logging();
+            orderflow::seed::run(&args).await
+        }
         Some(Command::Verify(args)) => {
             std::process::exit(orderflow::verify::run(&args).await as i32)
         }
