@@ -61,7 +61,7 @@ impl QueryService {
 
     /// Keeps every new event of `envelopes` and folds each order they touch once, in one
     /// transaction: the views it saved, or the first failure (then nothing is kept). A
-    /// duplicate is skipped.
+    /// duplicate keeps nothing new, but its order's view is still folded and returned.
     async fn project_together(
         &self,
         envelopes: &[&Envelope],
@@ -79,11 +79,13 @@ impl QueryService {
         let mut touched: Vec<OrderId> = Vec::new();
         let mut tx = self.store.begin().await?;
         for (order_id, envelope) in projected {
-            if !tx.mark_handled(envelope.message_id).await? {
-                debug!("event already projected; duplicate ignored");
-                continue;
+            if tx.mark_handled(envelope.message_id).await? {
+                tx.keep_event(envelope).await?;
+            } else {
+                // Redelivered: the process may have died after the commit that kept the event
+                // and before the cache heard of the new view. Folding again puts it there.
+                debug!("event already projected; its view is folded again for the cache");
             }
-            tx.keep_event(envelope).await?;
             if !touched.contains(&order_id) {
                 touched.push(order_id);
             }

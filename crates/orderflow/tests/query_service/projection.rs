@@ -1,8 +1,15 @@
 //! Projecting events into views, however they arrive.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
 use contracts::value::OrderId;
 use contracts::{Envelope, StockReleased};
-use store::query::QueryStore as _;
+use query_domain::OrderView;
+use query_service::QueryService;
+use query_service::cache::MemoryViewCache;
+use store::query::{QueryStore as _, ViewCache};
 use transport::{HandleError, Handler as _};
 
 use crate::helpers::{at, completed_order, envelope, new_order_id, placed, spawn_app};
@@ -171,4 +178,63 @@ async fn a_poison_event_in_a_batch_is_rejected_alone() {
         app.store.order_ids().await.expect("read order ids"),
         vec![good]
     );
+}
+
+/// A cache whose writes are lost while `lose` is set: the process died after its commit and
+/// before the cache heard of the view.
+#[derive(Default)]
+struct DyingCache {
+    inner: MemoryViewCache,
+    lose: AtomicBool,
+}
+
+#[async_trait]
+impl ViewCache for DyingCache {
+    async fn get(&self, order_id: OrderId) -> Option<OrderView> {
+        self.inner.get(order_id).await
+    }
+
+    async fn put(&self, view: &OrderView) {
+        if !self.lose.load(Ordering::SeqCst) {
+            self.inner.put(view).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redelivered_event_puts_its_view_in_the_cache_that_missed_it_before_a_crash() {
+    let app = spawn_app().await;
+    let cache = Arc::new(DyingCache::default());
+    let service = QueryService::new(app.store.clone()).with_cache(cache.clone());
+    let order_id = new_order_id();
+    let events = completed_order(order_id, "ada@example.com", "product-002", at(0));
+    let (completed, before) = events.split_last().expect("events");
+    for event in before {
+        service.handle(event).await.expect("projected");
+    }
+    let cached = |service: &QueryService| {
+        let service = service.clone();
+        async move {
+            service
+                .order(order_id)
+                .await
+                .expect("read")
+                .expect("a view")
+        }
+    };
+    assert_eq!(cached(&service).await.status, "PAID");
+
+    // Committed, then the process dies before its cache write; the broker delivers again.
+    cache.lose.store(true, Ordering::SeqCst);
+    service.handle(completed).await.expect("projected");
+    assert_eq!(cached(&service).await.status, "PAID", "the cache missed it");
+    cache.lose.store(false, Ordering::SeqCst);
+    service
+        .handle(completed)
+        .await
+        .expect("a duplicate is acknowledged");
+
+    assert_eq!(cached(&service).await.status, "COMPLETED");
+    let kept = app.store.view(order_id).await.expect("read").expect("view");
+    assert_eq!(kept.history.len(), 4, "the duplicate kept nothing new");
 }
