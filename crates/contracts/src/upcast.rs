@@ -53,17 +53,27 @@ pub(crate) fn to_current(
     Ok(payload)
 }
 
+/// The payload's fields; a payload that is not a JSON object cannot be upcast.
+fn object(
+    message_type: &'static str,
+    version: u32,
+    payload: Value,
+) -> Result<serde_json::Map<String, Value>, DecodeError> {
+    match payload {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(DecodeError::Upcast {
+            message_type,
+            version,
+            reason: "payload is not an object",
+        }),
+    }
+}
+
 fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<Value, DecodeError> {
     match (message_type, from) {
         // Version 1 predates multi-currency catalogs: every price was in US dollars.
         ("order.placed", 1) => {
-            let Value::Object(mut fields) = payload else {
-                return Err(DecodeError::Upcast {
-                    message_type,
-                    version: from,
-                    reason: "payload is not an object",
-                });
-            };
+            let mut fields = object(message_type, from, payload)?;
             fields
                 .entry("currency")
                 .or_insert_with(|| Value::from("USD"));
@@ -71,13 +81,7 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
         }
         // Version 2 held the payment token itself: keep only its reference.
         ("order.placed", 2) => {
-            let Value::Object(mut fields) = payload else {
-                return Err(DecodeError::Upcast {
-                    message_type,
-                    version: from,
-                    reason: "payload is not an object",
-                });
-            };
+            let mut fields = object(message_type, from, payload)?;
             let order_id = fields
                 .get("order_id")
                 .and_then(Value::as_str)
@@ -98,13 +102,7 @@ fn upcast_one(message_type: &'static str, from: u32, payload: Value) -> Result<V
         }
         // Version 1 did not carry the order's lines: an old completion lists none.
         ("order.completed", 1) => {
-            let Value::Object(mut fields) = payload else {
-                return Err(DecodeError::Upcast {
-                    message_type,
-                    version: from,
-                    reason: "payload is not an object",
-                });
-            };
+            let mut fields = object(message_type, from, payload)?;
             fields
                 .entry("items")
                 .or_insert_with(|| Value::Array(Vec::new()));

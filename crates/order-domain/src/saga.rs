@@ -62,6 +62,27 @@ pub enum SagaInput {
     CancelRequested,
 }
 
+impl SagaInput {
+    /// The input a reply from inventory or payment feeds the saga; `None` for any other
+    /// message, confirmations of compensations included (nothing is left to decide on them).
+    pub fn from_reply(message: Message) -> Option<Self> {
+        Some(match message {
+            Message::StockReserved(_) => Self::StockReserved,
+            Message::StockInsufficient(m) => Self::StockInsufficient {
+                product_id: m.product_id,
+                requested: m.requested,
+                available: m.available,
+            },
+            Message::PaymentSucceeded(m) => Self::PaymentSucceeded {
+                payment_id: m.payment_id,
+                amount_minor: m.amount_minor,
+            },
+            Message::PaymentFailed(m) => Self::PaymentFailed { reason: m.reason },
+            _ => return None,
+        })
+    }
+}
+
 /// A charge the saga asks for. The order's state holds only a reference to the customer's
 /// payment token, so the token is filled in by whoever keeps it ([`ChargeRequest::with_token`])
 /// when the command is sent.

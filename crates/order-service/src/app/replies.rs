@@ -12,24 +12,15 @@ use crate::OrderService;
 impl Handler for OrderService {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
         let input = match envelope.decode()? {
-            Message::StockReserved(_) => SagaInput::StockReserved,
-            Message::StockInsufficient(m) => SagaInput::StockInsufficient {
-                product_id: m.product_id,
-                requested: m.requested,
-                available: m.available,
-            },
-            Message::PaymentSucceeded(m) => SagaInput::PaymentSucceeded {
-                payment_id: m.payment_id,
-                amount_minor: m.amount_minor,
-            },
-            Message::PaymentFailed(m) => SagaInput::PaymentFailed { reason: m.reason },
             // Confirmations of compensations: nothing left to decide.
             Message::StockReleased(_) | Message::PaymentRefunded(_) => return Ok(()),
-            other => {
-                return Err(HandleError::Rejected(anyhow::anyhow!(
-                    "the order service does not consume {}",
-                    other.message_type()
-                )));
+            message => {
+                let message_type = message.message_type();
+                SagaInput::from_reply(message).ok_or_else(|| {
+                    HandleError::Rejected(anyhow::anyhow!(
+                        "the order service does not consume {message_type}"
+                    ))
+                })?
             }
         };
         self.run_saga(

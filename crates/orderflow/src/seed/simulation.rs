@@ -265,20 +265,9 @@ impl Life<'_> {
         envelope: &Envelope,
         message: Message,
     ) -> anyhow::Result<Vec<Envelope>> {
-        let input = match message {
-            Message::StockReserved(_) => SagaInput::StockReserved,
-            Message::StockInsufficient(m) => SagaInput::StockInsufficient {
-                product_id: m.product_id,
-                requested: m.requested,
-                available: m.available,
-            },
-            Message::PaymentSucceeded(m) => SagaInput::PaymentSucceeded {
-                payment_id: m.payment_id,
-                amount_minor: m.amount_minor,
-            },
-            Message::PaymentFailed(m) => SagaInput::PaymentFailed { reason: m.reason },
-            // Confirmations of compensations: the service records nothing for them.
-            _ => return Ok(Vec::new()),
+        // Confirmations of compensations: the service records nothing for them.
+        let Some(input) = SagaInput::from_reply(message) else {
+            return Ok(Vec::new());
         };
         let order = self.order.as_ref().context("a reply before its order")?;
         let decision = saga::react(order, input, self.clock).context("a seeded saga step")?;
