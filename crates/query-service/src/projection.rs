@@ -39,11 +39,7 @@ impl Handler for QueryService {
             }
             Err(error) => {
                 debug!(error = %error, "batch not projected together; one message at a time");
-                let mut outcomes = Vec::with_capacity(envelopes.len());
-                for envelope in envelopes {
-                    outcomes.push(self.handle(envelope).await);
-                }
-                outcomes
+                transport::handle_each(self, envelopes).await
             }
         }
     }

@@ -57,12 +57,21 @@ pub trait Handler: Send + Sync {
     /// one transaction does (fewer commits and round trips per message), and falls back to one
     /// at a time when any of them fails, so that one bad message never fails its batch-mates.
     async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandleError>> {
-        let mut outcomes = Vec::with_capacity(envelopes.len());
-        for envelope in envelopes {
-            outcomes.push(self.handle(envelope).await);
-        }
-        outcomes
+        handle_each(self, envelopes).await
     }
+}
+
+/// Handles `envelopes` one [`Handler::handle`] after another: the default batch, and the
+/// fallback of a handler whose batch failed together.
+pub async fn handle_each<H: Handler + ?Sized>(
+    handler: &H,
+    envelopes: &[&Envelope],
+) -> Vec<Result<(), HandleError>> {
+    let mut outcomes = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        outcomes.push(handler.handle(envelope).await);
+    }
+    outcomes
 }
 
 const IDLE_WAIT: Duration = Duration::from_millis(500);

@@ -22,7 +22,7 @@ mod outage_tests;
 #[cfg(test)]
 mod relay_tests;
 
-pub use consumer::{HandleError, Handler, run_consumer};
+pub use consumer::{HandleError, Handler, handle_each, run_consumer};
 pub use outages::{OutageReporter, Outages};
 pub use ports::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 pub use relay::run_relay;

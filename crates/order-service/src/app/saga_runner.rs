@@ -2,6 +2,8 @@
 //! the outgoing messages, the deadline and the inbox record in one transaction. A concurrent
 //! append to the same order is a conflict: reload and decide again.
 
+use std::collections::{BTreeMap, btree_map};
+
 use contracts::value::OrderId;
 use contracts::{Envelope, Message};
 use order_domain::saga::{self, Deadline, SagaDecision, SagaInput, SagaStep};
@@ -107,6 +109,64 @@ impl OrderService {
             return Ok(Outcome::Applied(order));
         }
         Err(SagaError::Contended(order_id))
+    }
+
+    /// Feeds each reply of `inputs` to its order's saga, all in one transaction: orders in id
+    /// order, so that two batches never wait for each other's rows in opposite orders, and
+    /// each order's replies in the order they came. The orders are read before the
+    /// transaction begins, as for a single reply, so it never holds one connection while
+    /// waiting for another. The first failure is returned, and then nothing was kept.
+    pub(crate) async fn run_sagas_together(
+        &self,
+        mut inputs: Vec<(SagaInput, &Envelope)>,
+    ) -> Result<(), HandleError> {
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        inputs.sort_by_key(|(_, cause)| cause.correlation_id);
+        // Each order as read, then as this transaction leaves it, with its stream version.
+        let mut orders: BTreeMap<OrderId, (Order, u64)> = BTreeMap::new();
+        for (_, cause) in &inputs {
+            let order_id = OrderId::new(cause.correlation_id);
+            if let btree_map::Entry::Vacant(entry) = orders.entry(order_id) {
+                let loaded = self
+                    .load(order_id)
+                    .await?
+                    .ok_or(SagaError::UnknownOrder(order_id))?;
+                entry.insert(loaded);
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let mut applied = Vec::with_capacity(inputs.len());
+        for (input, cause) in inputs {
+            if !tx.mark_handled(cause.message_id).await? {
+                continue;
+            }
+            let order_id = OrderId::new(cause.correlation_id);
+            let (order, version) = orders
+                .get_mut(&order_id)
+                .ok_or(SagaError::UnknownOrder(order_id))?;
+            let decision = saga::react(order, input.clone(), OffsetDateTime::now_utc())
+                .map_err(SagaError::from)?;
+            let new_events = decision.events.clone();
+            self.write(&mut *tx, order_id, *version, decision, Some(cause), None)
+                .await?;
+            let before = order.clone();
+            *order = new_events
+                .iter()
+                .try_fold(before.clone(), |state, event| {
+                    order_domain::evolve(Some(state), event)
+                })
+                .ok_or(SagaError::UnknownOrder(order_id))?;
+            *version += new_events.len() as u64;
+            applied.push((before, input, new_events));
+        }
+        tx.commit().await?;
+        for (before, input, events) in applied {
+            record_step(&before, &input);
+            self.committed(Some(before), &events);
+        }
+        Ok(())
     }
 
     /// Writes a decision into `tx`: events appended at `expected_version` and published,
