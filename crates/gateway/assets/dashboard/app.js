@@ -665,8 +665,13 @@ page(/^\/dead-letters$/, true, async ({ context }) => {
             h("button", { type: "button", class: "danger discard", onclick: () => confirm("Discard this message for good?") && act([l.id], "discard") }, "Discard"))))))));
     }));
   }
-  const refresh = throttle(2000, load);
+  // A message is parked without any order changing: look again now and then, as well as on
+  // every update (an open envelope stays open only until the next look).
+  const refresh = throttle(2000, async () => { if (!root.querySelector("details[open]")) await load(); });
   onLive(context, () => refresh());
+  const timer = setInterval(refresh, 3000);
+  const previous = context.cleanup;
+  context.cleanup = () => { clearInterval(timer); if (previous) previous(); };
   await load();
 });
 
