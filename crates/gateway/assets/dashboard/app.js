@@ -408,7 +408,8 @@ page(/^\/overview$/, true, async ({ context }) => {
       fetch("/health/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => null),
     ]);
     const metrics = metricsText ? parseMetrics(metricsText) : {};
-    const show = (value) => (value === null ? "\u2014" : String(Math.round(value)));
+    // A counter not yet incremented is not in the text: zero, when the process has metrics.
+    const show = (value) => (value === null ? (metricsText ? "0" : "\u2014") : String(Math.round(value)));
     const revenue = (metrics.orderflow_revenue_minor_total || []).map((s) => money(s.value, s.labels.currency)).join(" + ");
     const lag = metricSum(metrics, "orderflow_outbox_lag");
     const note = metricsText ? "since this process started" : "no metrics on this process";
@@ -420,8 +421,8 @@ page(/^\/overview$/, true, async ({ context }) => {
       stat("Outbox lag", show(lag), "messages not yet published", "stat-outbox-lag"),
       stat("Ready", ready ? (ready.status === "ready" ? "yes" : "no") : "\u2014", "GET /health/ready", "stat-ready"));
     readiness.replaceChildren(ready && ready.checks && ready.checks.length
-      ? h("table", {}, h("tbody", {}, ready.checks.map((c) => h("tr", {},
-        h("td", {}, c.name), h("td", {}, c.ready ? "\u2714 ready" : "\u2718 down"), h("td", { class: "muted" }, c.detail || "")))))
+      ? h("table", { class: "checks" }, h("tbody", {}, ready.checks.map((c) => h("tr", { class: c.ready ? "up" : "down" },
+        h("td", {}, c.name), h("td", { class: "state" }, c.ready ? "\u2714 ready" : "\u2718 down"), h("td", { class: "muted" }, c.detail || "")))))
       : h("p", { class: "muted" }, ready ? ready.status : "readiness not answered"));
   }
 
@@ -604,7 +605,7 @@ page(/^\/stock$/, true, async () => {
       h("td", {}, names[level.product_id] || level.product_id, " ", h("span", { class: "muted mono" }, level.product_id)),
       h("td", { class: "num available" }, level.available), h("td", { class: "num" }, level.reserved), h("td", { class: "num" }, level.sold),
       h("td", { class: "num" }, level.initial), h("td", { class: "num" }, level.restocked),
-      h("td", {}, h("div", { class: "bars" }, track)),
+      h("td", {}, h("div", { class: "split" }, track)),
       h("td", {}, h("form", { class: "inline adjust", onsubmit: async (event) => {
         event.preventDefault();
         try {

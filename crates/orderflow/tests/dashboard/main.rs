@@ -200,6 +200,14 @@ async fn an_order_reaches_completed_live(system: &System, browser: &Browser) -> 
     browser
         .js("window.dashboardProbe = 'same page'; return true;", vec![])
         .await;
+    // Company for it: one more that completes, one cancelled for want of stock.
+    let others = [
+        json!({"item_id": "product-003", "quantity": 2, "user_email": "erin@example.com"}),
+        json!({"item_id": "product-001", "quantity": 1000, "user_email": "frank@example.com"}),
+    ];
+    for body in others {
+        system.place(body, None).await;
+    }
     let order = system
         .place(
             json!({"item_id": "product-001", "quantity": 1, "user_email": "live@example.com"}),
@@ -219,6 +227,16 @@ async fn an_order_reaches_completed_live(system: &System, browser: &Browser) -> 
             "a completed order counted",
             PAGE_TIMEOUT,
             "const v = document.querySelector('#stat-completed .value'); return !!v && Number(v.textContent) >= 1;",
+            vec![],
+        )
+        .await;
+    browser
+        .until(
+            "the cancelled order counted",
+            PAGE_TIMEOUT,
+            "const v = document.querySelector('#stat-cancelled .value'); \
+             const bar = document.querySelector('[data-count=CANCELLED]'); \
+             return !!v && Number(v.textContent) >= 1 && !!bar && bar.textContent === '1';",
             vec![],
         )
         .await;
