@@ -261,7 +261,9 @@ function onLive(context, listener) {
   context.cleanup = () => { live.listeners.delete(listener); if (previous) previous(); };
 }
 
-/// Runs `work` at most once per `ms` while asked, for refreshes driven by a busy stream.
+/// Runs `work` at most once per `ms` while asked, for refreshes driven by a busy stream; always
+/// once more `ms` after the last ask, since what it reads (the read model) may lag behind the
+/// update that asked.
 function throttle(ms, work) {
   let timer = null, again = false;
   const run = async () => {
@@ -269,7 +271,7 @@ function throttle(ms, work) {
     try { await work(); } catch (error) { /* the next update tries again */ }
     timer = setTimeout(() => { timer = null; if (again) schedule(); }, ms);
   };
-  const schedule = () => { if (timer) again = true; else { timer = -1; run(); } };
+  const schedule = () => { if (timer) again = true; else { timer = -1; run(); again = true; } };
   return schedule;
 }
 
@@ -358,8 +360,20 @@ page(/^\/overview$/, true, async ({ context }) => {
           h("th", {}, "Status"), h("th", {}, "Changed"))),
         feedBody))));
 
+  const newestFirst = (a, b) => (b[1].placed_at || "").localeCompare(a[1].placed_at || "");
+  // Drawn at most once a frame, however fast updates come.
+  let drawing = false;
+  function scheduleDraw() {
+    if (drawing) return;
+    drawing = true;
+    requestAnimationFrame(() => { drawing = false; drawFeed(); });
+  }
   function drawFeed() {
-    const rows = [...known.entries()].sort((a, b) => (b[1].placed_at || "").localeCompare(a[1].placed_at || "")).slice(0, FEED_ROWS);
+    if (known.size > FEED_ROWS * 4) {
+      const keep = new Set([...known.entries()].sort(newestFirst).slice(0, FEED_ROWS * 2).map(([id]) => id));
+      for (const id of [...known.keys()]) if (!keep.has(id)) known.delete(id);
+    }
+    const rows = [...known.entries()].sort(newestFirst).slice(0, FEED_ROWS);
     feedBody.replaceChildren(...rows.map(([id, order]) => {
       const row = h("tr", { dataset: { orderId: id }, class: order.fresh ? "fresh" : "" },
         h("td", {}, orderLink(id)), h("td", {}, order.email || "\u2026"),
@@ -386,7 +400,6 @@ page(/^\/overview$/, true, async ({ context }) => {
       merge(order.order_id, { status: order.status, at: order.updated_at, placed_at: order.created_at,
         email: order.customer_email, total: `${order.total} ${order.currency}` });
     }
-    for (const id of [...known.keys()].slice(FEED_ROWS * 4)) known.delete(id);
     drawFeed();
   }
 
@@ -443,7 +456,7 @@ page(/^\/overview$/, true, async ({ context }) => {
     while (second < now) { perSecond.shift(); perSecond.push(0); second += 1; }
   }
 
-  const refreshCounts = throttle(1000, loadCounts);
+  const refreshCounts = throttle(3000, loadCounts);
   const refreshStats = throttle(2000, loadStats);
   const refreshFeed = throttle(1500, loadFeed);
   onLive(context, (kind, update) => {
@@ -452,7 +465,7 @@ page(/^\/overview$/, true, async ({ context }) => {
     perSecond[perSecond.length - 1] += 1;
     const before = known.get(update.order_id);
     merge(update.order_id, { status: update.status, at: update.at, placed_at: update.placed_at });
-    drawFeed();
+    scheduleDraw();
     if (!before || !before.email) refreshFeed();
     refreshCounts();
     if (TERMINAL.has(update.status)) refreshStats();

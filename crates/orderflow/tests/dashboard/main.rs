@@ -156,6 +156,7 @@ async fn the_dashboard_follows_orders_live_replays_a_dead_letter_and_shows_a_cus
  {
     run(async |system, browser| {
         eprintln!("screenshots in {}", screenshot_dir().display());
+        the_root_leads_to_the_dashboard(system, browser).await;
         sign_in(browser, &system.url("/dashboard"), &system.admin_token).await;
         browser.element("#stats").await;
         let order = an_order_reaches_completed_live(system, browser).await;
@@ -167,6 +168,20 @@ async fn the_dashboard_follows_orders_live_replays_a_dead_letter_and_shows_a_cus
         a_customer_sees_only_their_orders(system, browser).await;
     })
     .await;
+}
+
+async fn the_root_leads_to_the_dashboard(system: &System, browser: &Browser) {
+    browser.goto(&system.url("/")).await;
+    browser.element("#token").await;
+    let url = browser.client.current_url().await.expect("the address");
+    assert_eq!(url.path(), "/dashboard");
+    let shown = browser
+        .js(
+            "return document.querySelector('#nav').getClientRects().length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, 0, "no page is offered before signing in");
 }
 
 async fn sign_in(browser: &Browser, dashboard: &str, token: &str) {
