@@ -255,6 +255,11 @@ async fn an_order_reaches_completed_live(system: &System, browser: &Browser) -> 
             vec![],
         )
         .await;
+    // 999.99 for the laptop and 2 × 79.99 for erin's keyboards; this test binary's metrics
+    // count this system's orders only.
+    browser
+        .text_in("#stat-revenue .value", "1159.97 USD", PAGE_TIMEOUT)
+        .await;
     browser
         .text_in(
             &format!("#feed tr[data-order-id='{order}']"),
