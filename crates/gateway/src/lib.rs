@@ -1,6 +1,6 @@
 //! The public HTTP API (v1): places and cancels orders through the order service, reads them
 //! from the query service, shows the catalog with stock, and serves the admin endpoints,
-//! health checks, metrics and the OpenAPI document.
+//! health checks, metrics, the OpenAPI document and the operator's dashboard.
 //!
 //! It owns no state. Every error leaves as `application/problem+json` from one mapping table
 //! ([`error::ApiError`]). The limits a request meets are layers of their own ([`limits`]); the
@@ -10,6 +10,7 @@ mod admin;
 mod answers;
 pub mod auth;
 pub mod backends;
+mod dashboard;
 mod error;
 mod extract;
 mod health;
@@ -65,6 +66,7 @@ pub fn router(state: AppState, limits: &RequestLimits) -> Router {
         .nest("/api/v1", api)
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(dashboard::routes())
         .fallback(error::not_found)
         .with_state(state);
     limits::apply(routes, limits)

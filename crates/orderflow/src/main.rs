@@ -69,8 +69,8 @@ async fn run(config: &RunConfig) -> anyhow::Result<()> {
     }
     let system = Embedded::start(config).await?;
     println!(
-        "Orderflow is listening on http://{} (API docs at /docs)",
-        system.addr
+        "Orderflow is listening on http://{addr} (API docs at /docs, dashboard at http://{addr}/dashboard)",
+        addr = system.addr
     );
     stop_on_signal(system.shutdown_token());
     system.wait().await

@@ -55,6 +55,9 @@ fn count(order: &Order) {
         }
         OrderStatus::Completed => {
             metrics::counter!("orderflow_orders_completed_total").increment(1);
+            // The dashboard's revenue: what completed orders charged, in minor units.
+            metrics::counter!("orderflow_revenue_minor_total", "currency" => order.total.currency().to_owned())
+                .increment(u64::try_from(order.total.minor()).unwrap_or(0));
             "completed"
         }
         OrderStatus::Cancelled => {

@@ -178,6 +178,47 @@ async fn an_unknown_route_a_wrong_method_and_a_body_too_large_are_problems() {
 }
 
 #[tokio::test]
+async fn the_dashboard_is_html_from_the_binary_and_a_path_beside_it_is_a_problem() {
+    let app = spawn_app().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+
+    let root = no_redirects.get(app.url("/")).send().await.expect("get /");
+    let page = app
+        .http
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .expect("get");
+    let headers = page.headers().clone();
+    let html = page.text().await.expect("html");
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the script's address")
+        .to_owned();
+    let asset = app.http.get(app.url(&script)).send().await.expect("get");
+    let beside = app.http.get(app.url("/dashboard/nowhere.js")).send().await;
+
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/dashboard");
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(headers.contains_key("content-security-policy"));
+    assert!(script.starts_with("/dashboard/app.js?v="), "{script}");
+    assert_eq!(asset.status(), 200);
+    assert!(
+        asset.headers()["cache-control"]
+            .to_str()
+            .expect("text")
+            .contains("immutable")
+    );
+    assert_eq!(problem(beside.expect("an answer")).await.0, 404);
+}
+
+#[tokio::test]
 async fn a_stock_delta_of_i64_min_is_refused_and_changes_nothing() {
     let app = spawn_app().await;
     let before = app.stock("product-001").await;

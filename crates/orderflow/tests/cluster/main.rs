@@ -9,9 +9,14 @@ mod end_state;
 #[path = "../equivalence/workload.rs"]
 mod workload;
 
+// The dashboard's browser driver, shared with `tests/dashboard`.
+#[path = "../dashboard/browser.rs"]
+mod browser;
+
 mod admission;
 mod bench;
 mod checks;
+mod dashboard;
 mod equivalence;
 mod harness;
 mod identity;
