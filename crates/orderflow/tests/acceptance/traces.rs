@@ -147,6 +147,55 @@ async fn an_order_placed_with_a_traceparent_is_one_exported_trace_from_request_t
         );
     }
     assert_eq!(events[0]["type"], "order.placed");
+
+    // A customer's cancel is no message of the order's: its decision continues the order's
+    // trace all the same, and so do the compensations it sends.
+    let (held_traceparent, held_trace, _) = client_traceparent();
+    let response = http
+        .post(format!("{base}/api/v1/orders"))
+        .header("traceparent", &held_traceparent)
+        .json(&json!({
+            "item_id": "product-003", "quantity": 1, "user_email": "held@example.com",
+            "payment_token": "tok_chargeHeld"
+        }))
+        .send()
+        .await
+        .expect("place");
+    assert_eq!(response.status(), 202);
+    let placed: Value = response.json().await.expect("json");
+    let held = placed["order_id"].as_str().expect("order id").to_owned();
+    let cancelled = http
+        .post(format!("{base}/api/v1/orders/{held}/cancel"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("cancel");
+    assert!(cancelled.status().is_success(), "{}", cancelled.status());
+    let held_events = wait_until("the held order is cancelled", async || {
+        let events: Value = http
+            .get(format!("{base}/api/v1/orders/{held}/events"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let events = events.as_array()?.clone();
+        events
+            .iter()
+            .any(|event| event["type"] == "order.cancelled")
+            .then_some(events)
+    })
+    .await;
+    for event in &held_events {
+        let traceparent = event["traceparent"].as_str().unwrap_or_default();
+        assert_eq!(
+            traceparent.split('-').nth(1),
+            Some(held_trace.as_str()),
+            "the cancelled order's events stay in its trace: {event}"
+        );
+    }
     assert_eq!(
         receiver.requests(),
         0,
