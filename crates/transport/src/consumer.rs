@@ -135,7 +135,7 @@ pub async fn run_consumer(
 
 /// The span a message is handled and settled in: a child of the span that sent it (its
 /// envelope's `traceparent`), so the order's trace goes on; a new trace when it has none.
-fn message_span(queue: &str, delivery: &Delivery) -> tracing::Span {
+pub(crate) fn message_span(queue: &str, delivery: &Delivery) -> tracing::Span {
     let span = info_span!(
         "handle_message",
         queue,
@@ -152,7 +152,10 @@ fn message_span(queue: &str, delivery: &Delivery) -> tracing::Span {
 /// messages the handler sends (`EnvelopeBuilder::caused_by` copies it) are children of the
 /// handling, not siblings of it. Unchanged when the span has no trace context (no
 /// OpenTelemetry layer, or the span is filtered out).
-fn in_handling_trace<'a>(envelope: &'a Envelope, span: &tracing::Span) -> Cow<'a, Envelope> {
+pub(crate) fn in_handling_trace<'a>(
+    envelope: &'a Envelope,
+    span: &tracing::Span,
+) -> Cow<'a, Envelope> {
     match trace_context::traceparent_of_span(span) {
         Some(traceparent) if envelope.traceparent.as_ref() != Some(&traceparent) => {
             Cow::Owned(Envelope {
