@@ -8,6 +8,8 @@
 //! `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_SERVICE_NAME`,
 //! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`, `OTEL_SDK_DISABLED`.
 
+use std::time::Duration;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::Resource;
@@ -15,6 +17,9 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::{Layer, Registry};
+
+/// How long a stopping process waits for its last spans to be exported.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The process's tracer provider, kept to flush and stop it at shutdown.
 #[derive(Debug)]
@@ -46,11 +51,12 @@ impl Telemetry {
     }
 
     /// Exports the spans still buffered, and stops the provider. Blocks until the exporter
-    /// answered (at most `OTEL_BSP_EXPORT_TIMEOUT`, 30 s by default): call it off the async
-    /// runtime's worker threads (`spawn_blocking`) when the process ends.
+    /// answered, or [`FLUSH_TIMEOUT`] passed (a collector out of reach must not hold a
+    /// process's stop): call it off the async runtime's worker threads (`spawn_blocking`)
+    /// when the process ends.
     pub fn shutdown(self) {
         if let Some(provider) = self.provider
-            && let Err(error) = provider.shutdown()
+            && let Err(error) = provider.shutdown_with_timeout(FLUSH_TIMEOUT)
         {
             eprintln!("orderflow: traces not flushed at shutdown: {error}");
         }
