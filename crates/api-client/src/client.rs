@@ -108,15 +108,24 @@ impl ApiClient {
 
     /// A request to `/api/v1/<segments…>` with this client's timeout and no credentials.
     fn bare_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        self.http
-            .request(method, self.endpoint(segments))
-            .timeout(self.timeout)
+        self.traced_request(method, segments).timeout(self.timeout)
+    }
+
+    /// A request to `/api/v1/<segments…>` that continues the caller's trace: it carries the
+    /// current span's W3C `traceparent`, when there is one (the gateway relaying a request,
+    /// a CLI command has none).
+    fn traced_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+        let request = self.http.request(method, self.endpoint(segments));
+        match trace_context::current_traceparent() {
+            Some(traceparent) => request.header(trace_context::TRACEPARENT, traceparent),
+            None => request,
+        }
     }
 
     /// A request to an admin route whose answer is a stream: without a timeout, with the
     /// admin token.
     pub(crate) fn admin_stream_request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
-        let request = self.http.request(method, self.endpoint(segments));
+        let request = self.traced_request(method, segments);
         match &self.admin_token {
             Some(token) => request.bearer_auth(token),
             None => request,

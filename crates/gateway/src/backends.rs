@@ -79,7 +79,12 @@ impl OrderCommands for OrderService {
             scope: caller.idempotency_scope(request),
             key: key.to_owned(),
         });
-        Ok(OrderService::place_order(self, request, key.as_ref()).await?)
+        // The request's span is current here: the order's first messages continue its trace.
+        let traceparent = trace_context::current_traceparent();
+        Ok(
+            OrderService::place_order_in_trace(self, request, key.as_ref(), traceparent.as_deref())
+                .await?,
+        )
     }
 
     async fn cancel_order(&self, order_id: OrderId, caller: &Caller) -> Result<String, ApiError> {

@@ -53,6 +53,27 @@ pub struct AppState {
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static(trace_context::TRACEPARENT);
+
+/// The span of one request: it continues the caller's W3C trace (a `traceparent` header: a
+/// client's, or another Orderflow process's), or starts a new one.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let header = |name: &HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let request_id = header(&REQUEST_ID).unwrap_or("");
+    let span = tracing::info_span!(
+        "http",
+        http.method = %request.method(),
+        http.path = %request.uri().path(),
+        request_id
+    );
+    trace_context::continue_trace(&span, header(&TRACEPARENT));
+    span
+}
 
 /// The whole API as one router, inside its request limits. Outermost, every request gets an
 /// id and a trace span, so that refusals by the limits are traced too.
@@ -71,9 +92,6 @@ pub fn router(state: AppState, limits: &RequestLimits) -> Router {
         .with_state(state);
     limits::apply(routes, limits)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("http", http.method = %request.method(), http.path = %request.uri().path(), request_id)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

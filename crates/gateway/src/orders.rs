@@ -194,7 +194,10 @@ pub(crate) async fn cancel_order(
 
 /// The order's events, oldest first (its audit trail).
 ///
-/// Each in the current version of its schema: no payment token is ever shown.
+/// Each in the current version of its schema: no payment token is ever shown. Each carries
+/// the W3C `traceparent` of the span that produced it: the order's trace id is the second
+/// field of `order.placed`'s, the link from an order to its trace in a tracing backend
+/// (`null` for events written without tracing).
 #[utoipa::path(
     get, path = "/api/v1/orders/{id}/events", tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),

@@ -54,7 +54,14 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: &RunConfig) -> anyhow::Result<()> {
-    telemetry::init_logging();
+    // Every service in one process: `orderflow`, embedded or scaled out.
+    let telemetry = telemetry::init("orderflow");
+    let ran = run_system(config).await;
+    flush(telemetry).await;
+    ran
+}
+
+async fn run_system(config: &RunConfig) -> anyhow::Result<()> {
     if config.backend == Backend::Scaled {
         let serve_config = ServeConfig {
             listen: config.listen,
@@ -65,7 +72,7 @@ async fn run(config: &RunConfig) -> anyhow::Result<()> {
             settings: config.settings.clone(),
             http: config.http.clone(),
         };
-        return serve(&ServiceName::ALL, &serve_config).await;
+        return serve_services(&ServiceName::ALL, &serve_config).await;
     }
     let system = Embedded::start(config).await?;
     println!(
@@ -77,7 +84,31 @@ async fn run(config: &RunConfig) -> anyhow::Result<()> {
 }
 
 async fn serve(services: &[ServiceName], config: &ServeConfig) -> anyhow::Result<()> {
-    telemetry::init_logging();
+    let telemetry = telemetry::init(&service_name(services));
+    let served = serve_services(services, config).await;
+    flush(telemetry).await;
+    served
+}
+
+/// The `service.name` of a process's spans: `orderflow-order` for `orderflow serve order`,
+/// `orderflow` for a process of several services (and the embedded one).
+fn service_name(services: &[ServiceName]) -> String {
+    use clap::ValueEnum as _;
+    match services {
+        [one] => one.to_possible_value().map_or_else(
+            || "orderflow".to_owned(),
+            |value| format!("orderflow-{}", value.get_name()),
+        ),
+        _ => "orderflow".to_owned(),
+    }
+}
+
+/// Exports the spans still buffered, off the runtime's workers (the exporter blocks).
+async fn flush(telemetry: telemetry::Telemetry) {
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+}
+
+async fn serve_services(services: &[ServiceName], config: &ServeConfig) -> anyhow::Result<()> {
     let process = Scaled::start(services, config).await?;
     println!(
         "Orderflow {services:?} listening on http://{}",

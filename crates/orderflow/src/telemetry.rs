@@ -1,23 +1,64 @@
-//! Logs: human-readable on a terminal, JSON lines otherwise; filtered by `RUST_LOG`.
+//! Logs, traces and metrics of one process. Logs: human-readable on a terminal, JSON lines
+//! otherwise (with the `trace_id` and `span_id` of the span they were written in); filtered by
+//! `RUST_LOG`. Traces: the OpenTelemetry layer gives every span a W3C trace context (what
+//! `trace-context` continues and sends on), and exports the spans over OTLP/HTTP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set. Metrics: Prometheus.
+
+mod json_trace_ids;
+mod traces;
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _, Registry};
 
-/// Installs the global log subscriber once; later calls do nothing.
-pub fn init_logging() {
+pub use traces::Telemetry;
+
+/// Installs the global subscriber for `service_name` (the `service.name` of its spans, unless
+/// `OTEL_SERVICE_NAME` says otherwise): logs, and traces. Only the first call installs
+/// anything; keep what it returns and [`Telemetry::shutdown`] it when the process stops, so
+/// the last spans are exported.
+pub fn init(service_name: &str) -> Telemetry {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if std::io::stderr().is_terminal() {
-        builder.try_init()
+    let logs: Box<dyn tracing_subscriber::Layer<Registry> + Send + Sync> =
+        if std::io::stderr().is_terminal() {
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .boxed()
+        } else {
+            tracing_subscriber::fmt::layer()
+                .json()
+                .event_format(json_trace_ids::WithTraceIds::new(
+                    tracing_subscriber::fmt::format().json(),
+                ))
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .boxed()
+        };
+    let (telemetry, spans) = traces::install(service_name);
+    let installed = tracing_subscriber::registry()
+        .with(vec![logs, spans])
+        .try_init()
+        .is_ok();
+    if installed {
+        telemetry.report();
+        telemetry
     } else {
-        builder.json().try_init()
-    };
+        // Another subscriber was there first (a test): this provider has no spans to export.
+        Telemetry::none()
+    }
+}
+
+/// Installs logging (and tracing without export) for a command that is not a service
+/// (`migrate`, `seed`); later calls do nothing.
+pub fn init_logging() {
+    // Nothing to flush: without a service there is no OTLP export to end.
+    drop(init("orderflow"));
 }
 
 /// Buckets of every `*_seconds` timing (placement to terminal state, a saga step, handling a

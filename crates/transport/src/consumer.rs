@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,8 +128,9 @@ pub async fn run_consumer(
         }
         for delivery in deliveries {
             let span = message_span(queue, &delivery);
+            let envelope = in_handling_trace(&delivery.envelope, &span);
             let started = std::time::Instant::now();
-            let outcome = handle_one(handler.as_ref(), &delivery.envelope)
+            let outcome = handle_one(handler.as_ref(), &envelope)
                 .instrument(span.clone())
                 .await;
             metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
@@ -140,15 +142,38 @@ pub async fn run_consumer(
     }
 }
 
-fn message_span(queue: &str, delivery: &Delivery) -> tracing::Span {
-    info_span!(
+/// The span a message is handled and settled in: a child of the span that sent it (its
+/// envelope's `traceparent`), so the order's trace goes on; a new trace when it has none.
+pub(crate) fn message_span(queue: &str, delivery: &Delivery) -> tracing::Span {
+    let span = info_span!(
         "handle_message",
         queue,
         message.id = %delivery.envelope.message_id,
         message.r#type = %delivery.envelope.message_type,
         order.id = %delivery.envelope.correlation_id,
         attempt = delivery.attempts + 1,
-    )
+    );
+    trace_context::continue_trace(&span, delivery.envelope.traceparent.as_deref());
+    span
+}
+
+/// The envelope as its handler sees it: its `traceparent` is the handling span's, so the
+/// messages the handler sends (`EnvelopeBuilder::caused_by` copies it) are children of the
+/// handling, not siblings of it. Unchanged when the span has no trace context (no
+/// OpenTelemetry layer, or the span is filtered out).
+pub(crate) fn in_handling_trace<'a>(
+    envelope: &'a Envelope,
+    span: &tracing::Span,
+) -> Cow<'a, Envelope> {
+    match trace_context::traceparent_of_span(span) {
+        Some(traceparent) if envelope.traceparent.as_ref() != Some(&traceparent) => {
+            Cow::Owned(Envelope {
+                traceparent: Some(traceparent),
+                ..envelope.clone()
+            })
+        }
+        _ => Cow::Borrowed(envelope),
+    }
 }
 
 /// A panicking handler is a bug: the message is rejected like any other failure, and the

@@ -21,6 +21,8 @@ mod consumer_tests;
 mod outage_tests;
 #[cfg(test)]
 mod relay_tests;
+#[cfg(test)]
+mod trace_tests;
 
 pub use consumer::{HandleError, Handler, handle_each, run_consumer};
 pub use outages::{OutageReporter, Outages};

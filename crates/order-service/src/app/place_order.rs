@@ -177,6 +177,22 @@ impl OrderService {
         request: &OrderRequest,
         idempotency_key: Option<&IdempotencyKey>,
     ) -> Result<Placed, PlaceOrderError> {
+        self.place_order_in_trace(request, idempotency_key, None)
+            .await
+    }
+
+    /// Like [`OrderService::place_order`], with the W3C `traceparent` of the request that
+    /// placed it: the order's first messages carry it, and every message after them continues
+    /// that trace. The caller (the HTTP edge) reads it; this crate knows no tracing system.
+    ///
+    /// # Errors
+    /// [`PlaceOrderError`]; nothing is stored then.
+    pub async fn place_order_in_trace(
+        &self,
+        request: &OrderRequest,
+        idempotency_key: Option<&IdempotencyKey>,
+        traceparent: Option<&str>,
+    ) -> Result<Placed, PlaceOrderError> {
         let ticket = self.admission.admit()?;
         let catalog = self.store.products().await?;
         let order = validate(request, &catalog).map_err(PlaceOrderError::Invalid)?;
@@ -226,7 +242,7 @@ impl OrderService {
         tx.keep_payment_token(order_id, &order.payment_token)
             .await?;
         let events = decision.events.clone();
-        self.write(&mut *tx, order_id, 0, decision, None, None)
+        self.write(&mut *tx, order_id, 0, decision, (None, traceparent), None)
             .await
             .map_err(|error| match error {
                 SagaError::Store(store) => PlaceOrderError::Store(store),

@@ -56,15 +56,31 @@ pub(crate) enum Outcome {
 impl OrderService {
     /// Loads an order with its stream version.
     pub(crate) async fn load(&self, order_id: OrderId) -> Result<Option<(Order, u64)>, SagaError> {
+        Ok(self
+            .load_traced(order_id)
+            .await?
+            .map(|(order, version, _)| (order, version)))
+    }
+
+    /// Like [`OrderService::load`], with the trace context of the order's last event: what
+    /// a decision that no message caused (a deadline, a customer's cancel) continues, so an
+    /// order stays one trace from its placing to its end.
+    async fn load_traced(
+        &self,
+        order_id: OrderId,
+    ) -> Result<Option<(Order, u64, Option<String>)>, SagaError> {
         let recorded = self.store.load(order_id).await?;
         let version = recorded.last().map_or(0, |event| event.version);
+        let traceparent = recorded
+            .last()
+            .and_then(|event| event.envelope.traceparent.clone());
         let mut events = Vec::with_capacity(recorded.len());
         for event in recorded {
             if let Ok(event) = OrderEvent::try_from(event.envelope.decode()?) {
                 events.push(event);
             }
         }
-        Ok(replay(&events).map(|order| (order, version)))
+        Ok(replay(&events).map(|order| (order, version, traceparent)))
     }
 
     /// Feeds `input` to the saga of `order_id`, recording `cause` in the inbox.
@@ -75,8 +91,8 @@ impl OrderService {
         cause: Option<&Envelope>,
     ) -> Result<Outcome, SagaError> {
         for _ in 0..CONFLICT_RETRIES {
-            let (order, version) = self
-                .load(order_id)
+            let (order, version, order_trace) = self
+                .load_traced(order_id)
                 .await?
                 .ok_or(SagaError::UnknownOrder(order_id))?;
             let decision = saga::react(&order, input.clone(), OffsetDateTime::now_utc())?;
@@ -92,7 +108,14 @@ impl OrderService {
             };
             let new_events = decision.events.clone();
             match self
-                .write(&mut *tx, order_id, version, decision, cause, fired)
+                .write(
+                    &mut *tx,
+                    order_id,
+                    version,
+                    decision,
+                    (cause, order_trace.as_deref()),
+                    fired,
+                )
                 .await
             {
                 Err(SagaError::Store(store::StoreError::Conflict)) => continue,
@@ -170,14 +193,16 @@ impl OrderService {
     }
 
     /// Writes a decision into `tx`: events appended at `expected_version` and published,
-    /// commands sent, the deadline updated. `fired` is the deadline that triggered it, if any.
+    /// commands sent, the deadline updated. The messages are caused by `cause`, or, when
+    /// none did, carry the `traceparent` given beside it. `fired` is the deadline that
+    /// triggered it, if any.
     pub(crate) async fn write(
         &self,
         tx: &mut dyn OrderTx,
         order_id: OrderId,
         expected_version: u64,
         decision: SagaDecision,
-        cause: Option<&Envelope>,
+        (cause, traceparent): (Option<&Envelope>, Option<&str>),
         fired: Option<SagaStep>,
     ) -> Result<(), SagaError> {
         let now = OffsetDateTime::now_utc();
@@ -185,7 +210,7 @@ impl OrderService {
             let builder = Envelope::build(Uuid::now_v7(), &message);
             match cause {
                 Some(cause) => builder.caused_by(cause).at(now),
-                None => builder.at(now),
+                None => builder.traceparent(traceparent.map(str::to_owned)).at(now),
             }
         };
         let ended = decision

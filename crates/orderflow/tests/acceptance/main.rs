@@ -15,5 +15,6 @@ mod identity;
 mod orders;
 mod saga;
 mod stored_tokens;
+mod traces;
 mod validation;
 mod wire;

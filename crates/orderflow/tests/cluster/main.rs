@@ -27,3 +27,4 @@ mod poison_catalogue;
 mod poison_under_kills;
 mod restarts;
 mod scenarios;
+mod traces;
