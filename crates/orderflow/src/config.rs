@@ -294,6 +294,12 @@ pub struct Peers {
         default_value = "http://127.0.0.1:8085"
     )]
     pub query_url: String,
+    #[arg(
+        long,
+        env = "ORDERFLOW_ANALYTICS_URL",
+        default_value = "http://127.0.0.1:8086"
+    )]
+    pub analytics_url: String,
 }
 
 impl Peers {
@@ -305,6 +311,7 @@ impl Peers {
             contracts::Queue::Inventory => Some(&self.inventory_url),
             contracts::Queue::Notification => Some(&self.notification_url),
             contracts::Queue::Query => Some(&self.query_url),
+            contracts::Queue::Analytics => Some(&self.analytics_url),
             contracts::Queue::Payment => None,
         }
     }
@@ -317,6 +324,7 @@ impl Default for Peers {
             inventory_url: "http://127.0.0.1:8082".to_owned(),
             notification_url: "http://127.0.0.1:8084".to_owned(),
             query_url: "http://127.0.0.1:8085".to_owned(),
+            analytics_url: "http://127.0.0.1:8086".to_owned(),
         }
     }
 }

@@ -8,14 +8,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use contracts::Queue;
 use store::OutboxReader;
+use store::analytics::AnalyticsStore;
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::{QueryStore, ViewCache};
 use store_sqlite::{
-    Databases, SqliteInventoryStore, SqliteNotificationStore, SqliteOrderStore, SqliteOutbox,
-    SqlitePaymentStore, SqliteQueryStore, SqliteQueue,
+    Databases, SqliteAnalyticsStore, SqliteInventoryStore, SqliteNotificationStore,
+    SqliteOrderStore, SqliteOutbox, SqlitePaymentStore, SqliteQueryStore, SqliteQueue,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -66,6 +67,10 @@ impl Adapters for SqliteAdapters {
 
     fn query_store(&self) -> Arc<dyn QueryStore> {
         Arc::new(SqliteQueryStore::new(self.databases.query.clone()))
+    }
+
+    fn analytics_store(&self) -> Arc<dyn AnalyticsStore> {
+        Arc::new(SqliteAnalyticsStore::new(self.databases.analytics.clone()))
     }
 
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {

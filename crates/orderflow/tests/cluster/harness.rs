@@ -220,7 +220,7 @@ impl Cluster {
         cluster
     }
 
-    /// The address of the first process of `service` (`order`, …, `query`, `gateway`), with
+    /// The address of the first process of `service` (`order`, …, `query`, `analytics`, `gateway`), with
     /// the same port plan as `scripts/local-cluster`.
     pub(crate) fn process_url(&self, service: &str) -> String {
         let offset = match service {
@@ -230,6 +230,7 @@ impl Cluster {
             "payment" => 3,
             "notification" => 4,
             "query" => 5,
+            "analytics" => 6,
             other => panic!("no service {other}"),
         };
         format!("http://127.0.0.1:{}", self.base_port + offset)
