@@ -177,3 +177,20 @@ async fn declaring_the_topology_twice_changes_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_event_reaches_the_analytics_queue_too_and_its_depth_counts_it() {
+    with_prefix(|prefix| async move {
+        let transport = connect(&prefix, &[Queue::Order, Queue::Analytics]).await;
+        assert_eq!(transport.depth(Queue::Analytics).await.expect("depth"), 0);
+        let events = [stock_reserved(), stock_reserved(), stock_reserved()];
+        transport.publish(&events).await.expect("publish");
+        // Confirmed: routed to both queues. The depth counts ready messages.
+        assert_eq!(transport.depth(Queue::Analytics).await.expect("depth"), 3);
+        assert_eq!(transport.depth(Queue::Order).await.expect("depth"), 3);
+        let delivery = receive_one(&transport.consumer(Queue::Analytics)).await;
+        assert_eq!(delivery.envelope.message_type, "inventory.reserved");
+        transport.disconnect().await;
+    })
+    .await;
+}
