@@ -10,6 +10,7 @@ mod end_state;
 mod workload;
 
 mod admission;
+mod analytics;
 mod bench;
 mod checks;
 mod equivalence;

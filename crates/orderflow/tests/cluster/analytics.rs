@@ -1,0 +1,98 @@
+//! The analytics process of the local cluster: down, it stops no saga and its stream's lag
+//! shows; back, it counts every order, and the gateway reaches it like any service.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN_TOKEN, Cluster};
+
+fn single(item: &str, quantity: i64, token: &str) -> Value {
+    json!({
+        "item_id": item, "quantity": quantity, "user_email": "test@example.com",
+        "payment_token": token
+    })
+}
+
+async fn summary(cluster: &Cluster, base: &str) -> (u16, Value) {
+    let response = cluster
+        .http
+        .get(format!("{base}/api/v1/analytics/summary?window=15m"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("get summary");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_analytics_down_sagas_complete_and_once_it_is_back_every_order_is_counted() {
+    let cluster = Cluster::start(1, &[]).await;
+    cluster.kill_9("analytics-1");
+
+    let mut bodies = Vec::new();
+    bodies.extend((0..6).map(|_| single("product-002", 1, "tok_visa")));
+    bodies.extend((0..2).map(|_| single("product-003", 1, "tok_chargeDeclined")));
+    bodies.extend((0..2).map(|_| single("product-001", 1000, "tok_visa")));
+    let mut ids = Vec::new();
+    for body in &bodies {
+        let (status, accepted) = cluster.place(body).await;
+        assert_eq!(status, 202, "{accepted}");
+        ids.push(accepted["order_id"].as_str().expect("id").to_owned());
+    }
+    let mut completed = 0;
+    for id in &ids {
+        let order = cluster
+            .wait_until_terminal(id, Duration::from_secs(30))
+            .await;
+        completed += usize::from(order["status"] == "COMPLETED");
+    }
+    assert_eq!(completed, 6, "sagas do not wait for analytics");
+
+    // The stream waits in its queue, and readiness says so without failing.
+    let (status, ready) = cluster.get("/health/ready").await;
+    assert_eq!(status, 200, "{ready}");
+    let lag = ready["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|check| check["name"] == "analytics-stream")
+        .and_then(|check| check["detail"].as_str())
+        .and_then(|detail| detail.strip_prefix("lag "))
+        .and_then(|lag| lag.parse::<u64>().ok())
+        .expect("the stream's lag");
+    assert!(lag >= 10, "at least every order.placed waits: {ready}");
+    let (status, problem) = summary(&cluster, &cluster.gateway).await;
+    assert_eq!(status, 503, "analytics is down: {problem}");
+
+    cluster.script("start").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let counted = loop {
+        let (status, counted) = summary(&cluster, &cluster.gateway).await;
+        if status == 200 && counted["orders_completed"] == 6 && counted["orders_cancelled"] == 4 {
+            break counted;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not counted in 30 s: {status} {counted}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(counted["orders_placed"], 10, "{counted}");
+    assert_eq!(
+        counted["cancelled_by_reason"],
+        json!({"stock": 2, "payment": 2, "timeout": 0, "customer": 0, "other": 0})
+    );
+    assert_eq!(
+        counted["revenue"],
+        json!([{"currency": "USD", "amount_minor": 2_599 * 6, "amount": "155.94"}])
+    );
+    // The analytics process answers the same itself.
+    let (status, direct) = summary(&cluster, &cluster.process_url("analytics")).await;
+    assert_eq!(status, 200, "{direct}");
+    assert_eq!(direct["orders_placed"], counted["orders_placed"]);
+    assert_eq!(direct["revenue"], counted["revenue"]);
+
+    cluster.remove().await;
+}
