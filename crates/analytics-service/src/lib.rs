@@ -7,8 +7,10 @@
 //! is slow or down only its queue grows. Each event is kept, recorded in the inbox and counted
 //! in one transaction (a redelivered event changes nothing); every event adds its own
 //! increments at its own time, so the counters do not depend on arrival order
-//! ([`analytics_domain`]).
+//! ([`analytics_domain`]). Every kept event is also archived once, in files in blob storage
+//! ([`archive`]).
 
+pub mod archive;
 mod error;
 mod reads;
 mod stream;

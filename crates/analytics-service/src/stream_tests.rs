@@ -13,7 +13,10 @@ use contracts::{
     PaymentSucceeded, StockInsufficient,
 };
 use store::UnitOfWork;
-use store::analytics::{AnalyticsStore, AnalyticsTx, CompletionTimes, Point, Total};
+use store::analytics::{
+    AnalyticsStore, AnalyticsTx, ArchiveBacklog, ArchiveFile, CompletionTimes, Point, Total,
+    Unarchived,
+};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use transport::Handler as _;
@@ -118,6 +121,31 @@ impl AnalyticsStore for MemoryStore {
     async fn event_count(&self) -> store::Result<u64> {
         Ok(self.state().events.len() as u64)
     }
+
+    // The archive is tested on the real stores (`orderflow`'s tests).
+    async fn archive_backlog(&self) -> store::Result<Vec<ArchiveBacklog>> {
+        unreachable!("not archived in these tests")
+    }
+
+    async fn unwritten_files(&self) -> store::Result<Vec<String>> {
+        unreachable!("not archived in these tests")
+    }
+
+    async fn file_events(&self, _name: &str) -> store::Result<Vec<Envelope>> {
+        unreachable!("not archived in these tests")
+    }
+
+    async fn mark_written(&self, _name: &str) -> store::Result<()> {
+        unreachable!("not archived in these tests")
+    }
+
+    async fn archive_files(&self) -> store::Result<Vec<ArchiveFile>> {
+        unreachable!("not archived in these tests")
+    }
+
+    async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {
+        unreachable!("not archived in these tests")
+    }
 }
 
 #[async_trait]
@@ -176,6 +204,14 @@ impl AnalyticsTx for MemoryTx {
             .orders
             .insert(order_id, before.with(moment, at_ms));
         Ok(before)
+    }
+
+    async fn unarchived(&mut self, _hour: i64, _max: usize) -> store::Result<Vec<Unarchived>> {
+        unreachable!("not archived in these tests")
+    }
+
+    async fn claim_file(&mut self, _name: &str, _hour: i64, _ids: &[Uuid]) -> store::Result<u64> {
+        unreachable!("not archived in these tests")
     }
 }
 

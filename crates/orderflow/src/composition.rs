@@ -27,7 +27,7 @@ use order_service::catalog::demo_stock;
 use payment_service::{PaymentService, SimulatedGateway};
 use query_service::QueryService;
 use store::OutboxReader;
-use store::analytics::AnalyticsStore;
+use store::analytics::{AnalyticsStore, BlobStore};
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
@@ -48,6 +48,8 @@ pub(crate) trait Adapters {
     fn notification_store(&self) -> Arc<dyn NotificationStore>;
     fn query_store(&self) -> Arc<dyn QueryStore>;
     fn analytics_store(&self) -> Arc<dyn AnalyticsStore>;
+    /// Where the analytics archive's files go: `BLOB_URL`, else the mode's default directory.
+    fn archive(&self, blob_url: Option<&str>) -> anyhow::Result<Arc<dyn BlobStore>>;
     /// The cache of order views; `None` keeps the query service's in-process cache.
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>>;
     /// The outbox of `service`'s database, which its relay drains.
@@ -232,6 +234,16 @@ async fn build_service(
         }
         Queue::Analytics => {
             let analytics = Arc::new(AnalyticsService::new(adapters.analytics_store()));
+            let archive = adapters
+                .archive(settings.blob_url.as_deref())
+                .context("open the analytics archive")?;
+            let archiver = analytics_service::archive::run_archiver(
+                analytics.clone(),
+                archive,
+                settings.archive_settings(),
+                supervisor.token(),
+            );
+            supervisor.spawn("archiver", archiver);
             ports.analytics = Some(analytics.clone());
             analytics
         }

@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use blob_object_store::ObjectBlobStore;
 use contracts::Queue;
 use store::OutboxReader;
-use store::analytics::AnalyticsStore;
+use store::analytics::{AnalyticsStore, BlobStore};
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
@@ -44,6 +45,7 @@ pub struct Embedded {
 struct SqliteAdapters {
     databases: Databases,
     queue: SqliteQueue,
+    data_dir: std::path::PathBuf,
 }
 
 impl Adapters for SqliteAdapters {
@@ -71,6 +73,13 @@ impl Adapters for SqliteAdapters {
 
     fn analytics_store(&self) -> Arc<dyn AnalyticsStore> {
         Arc::new(SqliteAnalyticsStore::new(self.databases.analytics.clone()))
+    }
+
+    fn archive(&self, blob_url: Option<&str>) -> anyhow::Result<Arc<dyn BlobStore>> {
+        Ok(Arc::new(match blob_url {
+            Some(url) => ObjectBlobStore::from_url(url)?,
+            None => ObjectBlobStore::local(&self.data_dir.join("archive"))?,
+        }))
     }
 
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {
@@ -112,6 +121,7 @@ impl Embedded {
         let adapters = SqliteAdapters {
             databases: databases.clone(),
             queue: queue.clone(),
+            data_dir: config.data_dir.clone(),
         };
         let mut supervisor = Supervisor::new();
         let mut ports = LocalPorts::default();

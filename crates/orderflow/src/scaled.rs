@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use blob_object_store::ObjectBlobStore;
 use cache_redis::RedisViewCache;
 use contracts::Queue;
 use gateway::remote::Remote;
 use sqlx::Connection as _;
 use store::OutboxReader;
-use store::analytics::AnalyticsStore;
+use store::analytics::{AnalyticsStore, BlobStore};
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
@@ -152,6 +153,12 @@ impl Adapters for PgAdapters {
 
     fn analytics_store(&self) -> Arc<dyn AnalyticsStore> {
         Arc::new(PgAnalyticsStore::new(self.database(Queue::Analytics)))
+    }
+
+    fn archive(&self, blob_url: Option<&str>) -> anyhow::Result<Arc<dyn BlobStore>> {
+        Ok(Arc::new(ObjectBlobStore::from_url(
+            blob_url.unwrap_or("./archive"),
+        )?))
     }
 
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {

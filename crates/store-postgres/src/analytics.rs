@@ -7,9 +7,13 @@ use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes, perce
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
-use store::analytics::{AnalyticsStore, AnalyticsTx, CompletionTimes, Point, Total};
+use store::analytics::{
+    AnalyticsStore, AnalyticsTx, ArchiveBacklog, ArchiveFile, CompletionTimes, Point, Total,
+    Unarchived,
+};
 use store_sql::analytics::counter_rows;
-use store_sql::value::{envelope_json, unix_millis};
+use store_sql::value::{envelope_json, parse_envelope, parse_uuid, to_limit, unix_millis};
+use uuid::Uuid;
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
@@ -111,14 +115,108 @@ impl AnalyticsStore for PgAnalyticsStore {
             .or_store_error("count analytics events")?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+
+    async fn archive_backlog(&self) -> store::Result<Vec<ArchiveBacklog>> {
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(concat!(
+            "SELECT occurred_at - (occurred_at % 3600000) AS hour, COUNT(*), ",
+            "SUM(OCTET_LENGTH(envelope))::BIGINT, ",
+            now_ms!(),
+            " - MIN(kept_at) FROM analytics_events WHERE archive_file IS NULL ",
+            "GROUP BY hour ORDER BY hour"
+        ))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read the archive backlog")?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(hour_start_ms, events, bytes, oldest_age_ms)| ArchiveBacklog {
+                    hour_start_ms,
+                    events: u64::try_from(events).unwrap_or(0),
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                    oldest_age_ms,
+                },
+            )
+            .collect())
+    }
+
+    async fn unwritten_files(&self) -> store::Result<Vec<String>> {
+        sqlx::query_scalar("SELECT name FROM archive_files WHERE written_at IS NULL ORDER BY name")
+            .fetch_all(self.database.pool())
+            .await
+            .or_store_error("list unwritten archive files")
+    }
+
+    async fn file_events(&self, name: &str) -> store::Result<Vec<Envelope>> {
+        let envelopes: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM analytics_events WHERE archive_file = $1 \
+             ORDER BY occurred_at, message_id",
+        )
+        .bind(name)
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read an archive file's events")?;
+        envelopes
+            .iter()
+            .map(|envelope| parse_envelope(envelope))
+            .collect()
+    }
+
+    async fn mark_written(&self, name: &str) -> store::Result<()> {
+        sqlx::query(concat!(
+            "UPDATE archive_files SET written_at = ",
+            now_ms!(),
+            " WHERE name = $1 AND written_at IS NULL"
+        ))
+        .bind(name)
+        .execute(self.database.pool())
+        .await
+        .or_store_error("mark an archive file written")?;
+        Ok(())
+    }
+
+    async fn archive_files(&self) -> store::Result<Vec<ArchiveFile>> {
+        let rows: Vec<(String, i64, bool)> = sqlx::query_as(
+            "SELECT name, events, written_at IS NOT NULL FROM archive_files ORDER BY name",
+        )
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("list archive files")?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, events, written)| ArchiveFile {
+                name,
+                events: u64::try_from(events).unwrap_or(0),
+                written,
+            })
+            .collect())
+    }
+
+    async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(concat!(
+            "SELECT message_id, archive_file, ",
+            now_ms!(),
+            " - kept_at FROM analytics_events ORDER BY message_id"
+        ))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read the archive index")?;
+        rows.into_iter()
+            .map(|(id, file, age)| Ok((parse_uuid(&id)?, file, age)))
+            .collect()
+    }
 }
 
 #[async_trait]
 impl AnalyticsTx for PgTx {
     async fn keep_event(&mut self, envelope: &Envelope) -> store::Result<bool> {
         let kept = sqlx::query(
-            "INSERT INTO analytics_events (message_id, message_type, order_id, occurred_at, envelope) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO NOTHING",
+            concat!(
+                "INSERT INTO analytics_events (message_id, message_type, order_id, occurred_at, envelope, kept_at) ",
+                "VALUES ($1, $2, $3, $4, $5, ",
+                now_ms!(),
+                ") ON CONFLICT (message_id) DO NOTHING"
+            ),
         )
         .bind(envelope.message_id.to_string())
         .bind(&envelope.message_type)
@@ -184,5 +282,58 @@ impl AnalyticsTx for PgTx {
         .await
         .or_store_error("record order moment")?;
         Ok(before)
+    }
+
+    async fn unarchived(
+        &mut self,
+        hour_start_ms: i64,
+        max: usize,
+    ) -> store::Result<Vec<Unarchived>> {
+        let rows: Vec<(String, i64, i32)> = sqlx::query_as(
+            "SELECT message_id, occurred_at, OCTET_LENGTH(envelope) FROM analytics_events \
+             WHERE archive_file IS NULL AND occurred_at >= $1 AND occurred_at < $2 \
+             ORDER BY occurred_at, message_id LIMIT $3",
+        )
+        .bind(hour_start_ms)
+        .bind(hour_start_ms + 3_600_000)
+        .bind(to_limit(max))
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("read unarchived events")?;
+        rows.into_iter()
+            .map(|(id, occurred_at_ms, bytes)| {
+                Ok(Unarchived {
+                    message_id: parse_uuid(&id)?,
+                    occurred_at_ms,
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_file(
+        &mut self,
+        name: &str,
+        hour_start_ms: i64,
+        message_ids: &[Uuid],
+    ) -> store::Result<u64> {
+        sqlx::query("INSERT INTO archive_files (name, hour_start_ms, events) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(hour_start_ms)
+            .bind(i64::try_from(message_ids.len()).unwrap_or(i64::MAX))
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("record an archive file")?;
+        let ids: Vec<String> = message_ids.iter().map(Uuid::to_string).collect();
+        let taken = sqlx::query(
+            "UPDATE analytics_events SET archive_file = $1 \
+             WHERE message_id = ANY($2) AND archive_file IS NULL",
+        )
+        .bind(name)
+        .bind(&ids)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("assign events to their archive file")?;
+        Ok(taken.rows_affected())
     }
 }

@@ -7,13 +7,17 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
 use rusqlite::{OptionalExtension as _, params};
-use store::analytics::{AnalyticsStore, AnalyticsTx, CompletionTimes, Point, Total};
+use store::analytics::{
+    AnalyticsStore, AnalyticsTx, ArchiveBacklog, ArchiveFile, CompletionTimes, Point, Total,
+    Unarchived,
+};
 use store_sql::analytics::counter_rows;
-use store_sql::value::{envelope_json, unix_millis};
+use store_sql::value::{envelope_json, parse_envelope, parse_uuid, to_limit, unix_millis};
+use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
 use crate::error::SqlResultExt as _;
-use crate::rows::{execute, scalar};
+use crate::rows::{column, execute, scalar};
 use crate::unit_of_work::SqliteTx;
 
 /// [`AnalyticsStore`] on the analytics service's database.
@@ -114,6 +118,119 @@ impl AnalyticsStore for SqliteAnalyticsStore {
         })?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
+
+    async fn archive_backlog(&self) -> store::Result<Vec<ArchiveBacklog>> {
+        let rows: Vec<(i64, i64, i64, i64)> =
+            self.database
+                .read("read the archive backlog", |connection| {
+                    connection
+                        .prepare_cached(concat!(
+                            "SELECT occurred_at - (occurred_at % 3600000) AS hour, COUNT(*), ",
+                            "SUM(LENGTH(CAST(envelope AS BLOB))), ",
+                            now_ms!(),
+                            " - MIN(kept_at) FROM analytics_events WHERE archive_file IS NULL ",
+                            "GROUP BY hour ORDER BY hour"
+                        ))?
+                        .query_map([], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                        })?
+                        .collect()
+                })?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(hour_start_ms, events, bytes, oldest_age_ms)| ArchiveBacklog {
+                    hour_start_ms,
+                    events: u64::try_from(events).unwrap_or(0),
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                    oldest_age_ms,
+                },
+            )
+            .collect())
+    }
+
+    async fn unwritten_files(&self) -> store::Result<Vec<String>> {
+        self.database
+            .read("list unwritten archive files", |connection| {
+                column(
+                    connection,
+                    "SELECT name FROM archive_files WHERE written_at IS NULL ORDER BY name",
+                    [],
+                )
+            })
+    }
+
+    async fn file_events(&self, name: &str) -> store::Result<Vec<Envelope>> {
+        let envelopes: Vec<String> =
+            self.database
+                .read("read an archive file's events", |connection| {
+                    column(
+                        connection,
+                        "SELECT envelope FROM analytics_events WHERE archive_file = ? \
+                 ORDER BY occurred_at, message_id",
+                        [name],
+                    )
+                })?;
+        envelopes
+            .iter()
+            .map(|envelope| parse_envelope(envelope))
+            .collect()
+    }
+
+    async fn mark_written(&self, name: &str) -> store::Result<()> {
+        let name = name.to_owned();
+        self.database
+            .write("mark an archive file written", move |connection| {
+                execute(
+                    connection,
+                    concat!(
+                        "UPDATE archive_files SET written_at = ",
+                        now_ms!(),
+                        " WHERE name = ? AND written_at IS NULL"
+                    ),
+                    [name],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn archive_files(&self) -> store::Result<Vec<ArchiveFile>> {
+        let rows: Vec<(String, i64, bool)> =
+            self.database.read("list archive files", |connection| {
+                connection
+                    .prepare_cached(
+                        "SELECT name, events, written_at IS NOT NULL FROM archive_files ORDER BY name",
+                    )?
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                    .collect()
+            })?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, events, written)| ArchiveFile {
+                name,
+                events: u64::try_from(events).unwrap_or(0),
+                written,
+            })
+            .collect())
+    }
+
+    async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {
+        let rows: Vec<(String, Option<String>, i64)> =
+            self.database.read("read the archive index", |connection| {
+                connection
+                    .prepare_cached(concat!(
+                        "SELECT message_id, archive_file, ",
+                        now_ms!(),
+                        " - kept_at FROM analytics_events ORDER BY message_id"
+                    ))?
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                    .collect()
+            })?;
+        rows.into_iter()
+            .map(|(id, file, age)| Ok((parse_uuid(&id)?, file, age)))
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -121,8 +238,12 @@ impl AnalyticsTx for SqliteTx {
     async fn keep_event(&mut self, envelope: &Envelope) -> store::Result<bool> {
         let kept = execute(
             self.connection(),
-            "INSERT INTO analytics_events (message_id, message_type, order_id, occurred_at, envelope) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+            concat!(
+                "INSERT INTO analytics_events (message_id, message_type, order_id, occurred_at, envelope, kept_at) ",
+                "VALUES (?, ?, ?, ?, ?, ",
+                now_ms!(),
+                ") ON CONFLICT (message_id) DO NOTHING"
+            ),
             params![
                 envelope.message_id.to_string(),
                 envelope.message_type,
@@ -184,5 +305,66 @@ impl AnalyticsTx for SqliteTx {
         )
         .or_store_error("record order moment")?;
         Ok(before)
+    }
+
+    async fn unarchived(
+        &mut self,
+        hour_start_ms: i64,
+        max: usize,
+    ) -> store::Result<Vec<Unarchived>> {
+        let rows: Vec<(String, i64, i64)> = self
+            .connection()
+            .prepare_cached(
+                "SELECT message_id, occurred_at, LENGTH(CAST(envelope AS BLOB)) FROM analytics_events \
+                 WHERE archive_file IS NULL AND occurred_at >= ? AND occurred_at < ? \
+                 ORDER BY occurred_at, message_id LIMIT ?",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_map(
+                        params![hour_start_ms, hour_start_ms + 3_600_000, to_limit(max)],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )?
+                    .collect()
+            })
+            .or_store_error("read unarchived events")?;
+        rows.into_iter()
+            .map(|(id, occurred_at_ms, bytes)| {
+                Ok(Unarchived {
+                    message_id: parse_uuid(&id)?,
+                    occurred_at_ms,
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_file(
+        &mut self,
+        name: &str,
+        hour_start_ms: i64,
+        message_ids: &[Uuid],
+    ) -> store::Result<u64> {
+        execute(
+            self.connection(),
+            "INSERT INTO archive_files (name, hour_start_ms, events) VALUES (?, ?, ?)",
+            params![
+                name,
+                hour_start_ms,
+                i64::try_from(message_ids.len()).unwrap_or(i64::MAX)
+            ],
+        )
+        .or_store_error("record an archive file")?;
+        let mut taken = 0u64;
+        for message_id in message_ids {
+            taken += execute(
+                self.connection(),
+                "UPDATE analytics_events SET archive_file = ? \
+                 WHERE message_id = ? AND archive_file IS NULL",
+                params![name, message_id.to_string()],
+            )
+            .or_store_error("assign an event to its archive file")? as u64;
+        }
+        Ok(taken)
     }
 }

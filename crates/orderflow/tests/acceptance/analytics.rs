@@ -26,7 +26,7 @@ async fn summary_once(app: &TestApp, within: Duration, done: impl Fn(&Value) -> 
 }
 
 #[tokio::test]
-async fn fifty_orders_show_in_the_fifteen_minute_summary_within_two_seconds() {
+async fn fifty_orders_show_in_the_summary_within_two_seconds_and_are_archived_once_each() {
     let app = spawn_app().await;
     let mut bodies: Vec<Value> = Vec::new();
     bodies.extend((0..COMPLETING).map(|_| single("product-002", 1)));

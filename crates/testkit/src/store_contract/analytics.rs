@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::new_order_id;
 
-/// 2026-12-03 10:00:00 UTC, in unix ms.
+/// 2025-12-03 10:00:00 UTC, in unix ms.
 const TEN_O_CLOCK: i64 = 1_764_756_000_000;
 const MINUTE: i64 = 60_000;
 
