@@ -238,8 +238,15 @@ impl Cluster {
 
     /// Runs `scripts/local-cluster <command>` with this cluster's settings.
     pub(crate) async fn script(&self, command: &str) -> String {
+        self.script_args(&[command]).await
+    }
+
+    /// Runs `scripts/local-cluster <args…>` (e.g. `stop analytics-1`) with this cluster's
+    /// settings.
+    pub(crate) async fn script_args(&self, args: &[&str]) -> String {
+        let command = args.join(" ");
         let output = tokio::process::Command::new(script())
-            .arg(command)
+            .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .await
