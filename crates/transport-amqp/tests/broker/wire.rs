@@ -138,13 +138,16 @@ async fn a_message_no_queue_takes_is_not_confirmed() {
             .await
             .expect("connect");
         let channel = connection.create_channel().await.expect("channel");
-        channel
-            .queue_delete(
-                transport.topology().queue(Queue::Order).into(),
-                QueueDeleteOptions::default(),
-            )
-            .await
-            .expect("delete the order queue");
+        // `inventory.reserved` goes to the order service and the analytics stream.
+        for queue in contracts::subscribers("inventory.reserved") {
+            channel
+                .queue_delete(
+                    transport.topology().queue(*queue).into(),
+                    QueueDeleteOptions::default(),
+                )
+                .await
+                .expect("delete a subscriber's queue");
+        }
         connection.close(200, "done".into()).await.expect("close");
 
         let published = transport.publish(&[stock_reserved()]).await;
