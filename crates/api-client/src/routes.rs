@@ -1,6 +1,9 @@
 //! One method per route of the API, each taking and returning the `api` crate's types.
 
 use api::{
+    AnalyticsSeries, AnalyticsSummary, ProductSales, ProductsQuery, SeriesQuery, SummaryQuery,
+};
+use api::{
     CancelAccepted, CatalogItem, DeadLetter, DeadLetterReplayed, Envelope, ListQuery, Notification,
     NotificationQuery, OrderAccepted, OrderPage, OrderView, PlaceOrderBody, ProjectionRebuilt,
     StockAdjustment, StockView,
@@ -133,6 +136,40 @@ impl ApiClient {
     pub async fn notifications(&self, query: &NotificationQuery) -> Result<Vec<Notification>> {
         let request = self
             .admin_request(Method::GET, &["admin", "notifications"])
+            .query(query);
+        self.send(request).await?.json()
+    }
+
+    /// `GET /analytics/summary` (admin): totals and rates over a window back from now.
+    ///
+    /// # Errors
+    /// A `401` problem without the right admin token.
+    pub async fn analytics_summary(&self, query: &SummaryQuery) -> Result<AnalyticsSummary> {
+        let request = self
+            .admin_request(Method::GET, &["analytics", "summary"])
+            .query(query);
+        self.send(request).await?.json()
+    }
+
+    /// `GET /analytics/timeseries` (admin): one counter per minute or hour.
+    ///
+    /// # Errors
+    /// A `401` problem without the right admin token, `422` for an unknown metric or a range
+    /// too long.
+    pub async fn analytics_series(&self, query: &SeriesQuery) -> Result<AnalyticsSeries> {
+        let request = self
+            .admin_request(Method::GET, &["analytics", "timeseries"])
+            .query(query);
+        self.send(request).await?.json()
+    }
+
+    /// `GET /analytics/products` (admin): the best sellers over a window.
+    ///
+    /// # Errors
+    /// A `401` problem without the right admin token, `422` for a limit out of range.
+    pub async fn analytics_products(&self, query: &ProductsQuery) -> Result<Vec<ProductSales>> {
+        let request = self
+            .admin_request(Method::GET, &["analytics", "products"])
             .query(query);
         self.send(request).await?.json()
     }

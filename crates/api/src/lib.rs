@@ -8,6 +8,7 @@
 //! the catalog) is the business of the service that takes it. No I/O, no async.
 
 mod admin;
+mod analytics;
 mod catalog;
 mod field;
 mod list;
@@ -20,6 +21,11 @@ mod updates;
 pub use admin::{
     DEFAULT_NOTIFICATIONS, DeadLetter, DeadLetterReplayed, MAX_NOTIFICATIONS, MAX_STOCK_ADJUSTMENT,
     Notification, NotificationQuery, ProjectionRebuilt, StockAdjustment, StockView,
+};
+pub use analytics::{
+    AnalyticsSeries, AnalyticsSummary, AnalyticsWindow, CancelledByReason, CompletionTimeSummary,
+    CurrencyAmount, DEFAULT_TOP_PRODUCTS, MAX_SERIES_POINTS, MAX_TOP_PRODUCTS, PaymentSummary,
+    ProductSales, ProductsQuery, SeriesBucket, SeriesPoint, SeriesQuery, SummaryQuery,
 };
 pub use catalog::CatalogItem;
 /// The answer to `GET /api/v1/orders/{id}/events`, and what a dead letter holds.

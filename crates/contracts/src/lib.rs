@@ -17,5 +17,5 @@ pub mod value;
 
 pub use envelope::{Envelope, EnvelopeBuilder};
 pub use messages::*;
-pub use topology::{Queue, subscribers};
+pub use topology::{Queue, is_streamed, subscribers};
 pub use upcast::DecodeError;

@@ -3,7 +3,11 @@
 //! handlers cannot tell the difference, so one router serves the embedded mode, the gateway
 //! process and every service process.
 
-use api::{CatalogItem, ListQuery, Notification, OrderPage, OrderView, StockView, UpdateNotice};
+use analytics_service::AnalyticsService;
+use api::{
+    AnalyticsSeries, AnalyticsSummary, AnalyticsWindow, CatalogItem, ListQuery, Notification,
+    OrderPage, OrderView, ProductSales, ProductsQuery, SeriesQuery, StockView, UpdateNotice,
+};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::{OrderId, Sku};
@@ -65,6 +69,14 @@ pub trait Mailbox: Send + Sync {
         order_id: Option<OrderId>,
         limit: usize,
     ) -> Result<Vec<Notification>, ApiError>;
+}
+
+/// The analytics service's reads.
+#[async_trait]
+pub trait Analytics: Send + Sync {
+    async fn summary(&self, window: AnalyticsWindow) -> Result<AnalyticsSummary, ApiError>;
+    async fn series(&self, query: SeriesQuery) -> Result<AnalyticsSeries, ApiError>;
+    async fn products(&self, query: ProductsQuery) -> Result<Vec<ProductSales>, ApiError>;
 }
 
 #[async_trait]
@@ -163,5 +175,20 @@ impl Mailbox for NotificationService {
     ) -> Result<Vec<Notification>, ApiError> {
         let sent = NotificationService::sent(self, order_id, limit).await?;
         Ok(sent.into_iter().map(sent_notification).collect())
+    }
+}
+
+#[async_trait]
+impl Analytics for AnalyticsService {
+    async fn summary(&self, window: AnalyticsWindow) -> Result<AnalyticsSummary, ApiError> {
+        Ok(AnalyticsService::summary(self, window).await?)
+    }
+
+    async fn series(&self, query: SeriesQuery) -> Result<AnalyticsSeries, ApiError> {
+        Ok(AnalyticsService::series(self, query).await?)
+    }
+
+    async fn products(&self, query: ProductsQuery) -> Result<Vec<ProductSales>, ApiError> {
+        Ok(AnalyticsService::products(self, query).await?)
     }
 }

@@ -290,6 +290,15 @@ impl From<query_service::Error> for ApiError {
     }
 }
 
+impl From<analytics_service::Error> for ApiError {
+    fn from(error: analytics_service::Error) -> Self {
+        match error {
+            analytics_service::Error::Invalid { field, message } => Self::invalid(field, message),
+            analytics_service::Error::Store(store) => store.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use axum::body::to_bytes;

@@ -7,6 +7,7 @@
 //! limits a connection meets are the server's ([`server`]).
 
 mod admin;
+mod analytics;
 mod answers;
 pub mod auth;
 pub mod backends;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
-use backends::{Mailbox, OrderCommands, OrderReads, Stock};
+use backends::{Analytics, Mailbox, OrderCommands, OrderReads, Stock};
 use limits::RequestLimits;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -45,6 +46,7 @@ pub struct AppState {
     pub reads: Arc<dyn OrderReads>,
     pub stock: Arc<dyn Stock>,
     pub mailbox: Arc<dyn Mailbox>,
+    pub analytics: Arc<dyn Analytics>,
     pub dead_letters: Arc<dyn DeadLetters>,
     pub readiness: Arc<dyn ReadinessCheck>,
     /// Who may call what: the admin token, the customer token keys.
@@ -82,7 +84,8 @@ pub fn router(state: AppState, limits: &RequestLimits) -> Router {
         .merge(orders::routes())
         .merge(products::routes())
         .merge(updates::routes())
-        .nest("/admin", admin::routes(state.clone()));
+        .nest("/admin", admin::routes(state.clone()))
+        .nest("/analytics", analytics::routes(state.clone()));
     let routes = Router::new()
         .nest("/api/v1", api)
         .merge(health::routes())

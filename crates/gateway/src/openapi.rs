@@ -34,6 +34,9 @@ use crate::openapi_answers::EdgeAnswers;
         crate::admin::discard_dead_letter,
         crate::admin::notifications,
         crate::admin::rebuild_projection,
+        crate::analytics::summary,
+        crate::analytics::timeseries,
+        crate::analytics::products,
         crate::health::live,
         crate::health::ready,
         crate::health::metrics,
@@ -45,6 +48,8 @@ use crate::openapi_answers::EdgeAnswers;
             the admin token lists and cancels every order"),
         (name = "products", description = "The catalog with available stock"),
         (name = "admin", description = "Operations; needs the admin token"),
+        (name = "analytics", description = "Rolling aggregates of the event stream; needs the \
+            admin token"),
         (name = "health", description = "Probes and metrics"),
     )
 )]

@@ -6,6 +6,10 @@
 use std::time::Duration;
 
 use api::{
+    AnalyticsSeries, AnalyticsSummary, AnalyticsWindow, ProductSales, ProductsQuery, SeriesQuery,
+    SummaryQuery,
+};
+use api::{
     CatalogItem, ListQuery, Notification, NotificationQuery, OrderPage, OrderView, PlaceOrderBody,
     StockAdjustment, StockView,
 };
@@ -16,7 +20,7 @@ use contracts::value::{OrderId, Sku};
 use order_service::{OrderRequest, Placed};
 
 use crate::auth::Caller;
-use crate::backends::{Mailbox, OrderCommands, OrderReads, OrderUpdates, Stock};
+use crate::backends::{Analytics, Mailbox, OrderCommands, OrderReads, OrderUpdates, Stock};
 use crate::error::ApiError;
 
 /// A service in another process, reached at its base URL (e.g. `http://127.0.0.1:8081`).
@@ -202,6 +206,27 @@ impl Mailbox for Remote {
         };
         let sent = self.client.notifications(&query).await;
         sent.map_err(|error| self.api_error(error))
+    }
+}
+
+#[async_trait]
+impl Analytics for Remote {
+    async fn summary(&self, window: AnalyticsWindow) -> Result<AnalyticsSummary, ApiError> {
+        let query = SummaryQuery {
+            window: Some(window),
+        };
+        let summary = self.client.analytics_summary(&query).await;
+        summary.map_err(|error| self.api_error(error))
+    }
+
+    async fn series(&self, query: SeriesQuery) -> Result<AnalyticsSeries, ApiError> {
+        let series = self.client.analytics_series(&query).await;
+        series.map_err(|error| self.api_error(error))
+    }
+
+    async fn products(&self, query: ProductsQuery) -> Result<Vec<ProductSales>, ApiError> {
+        let products = self.client.analytics_products(&query).await;
+        products.map_err(|error| self.api_error(error))
     }
 }
 

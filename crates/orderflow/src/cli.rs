@@ -69,6 +69,9 @@ pub enum Command {
     /// scaled out: exit 0 when they hold, 1 with every violation listed, 2 when the databases
     /// could not be checked.
     Verify(crate::verify::VerifyArgs),
+    /// The analytics archive: `list` its files, `verify` that every event the analytics
+    /// database kept is archived exactly once (exit codes as `verify`).
+    Archive(crate::archive::ArchiveArgs),
     /// Load a running server with orders and report throughput and latencies.
     Bench(crate::bench::BenchArgs),
     /// Write N finished orders in bulk into an installation that is not running (embedded, or

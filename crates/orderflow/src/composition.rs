@@ -11,10 +11,11 @@
 
 use std::sync::Arc;
 
+use analytics_service::AnalyticsService;
 use anyhow::Context as _;
 use contracts::Queue;
 use gateway::auth::Authenticator;
-use gateway::backends::{Mailbox, OrderCommands, OrderReads, Stock};
+use gateway::backends::{Analytics, Mailbox, OrderCommands, OrderReads, Stock};
 use gateway::remote::Remote;
 use gateway::{AppState, ReadinessCheck};
 use inventory_service::InventoryService;
@@ -26,6 +27,7 @@ use order_service::catalog::demo_stock;
 use payment_service::{PaymentService, SimulatedGateway};
 use query_service::QueryService;
 use store::OutboxReader;
+use store::analytics::{AnalyticsStore, BlobStore};
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
@@ -45,6 +47,9 @@ pub(crate) trait Adapters {
     fn payment_store(&self) -> Arc<dyn PaymentStore>;
     fn notification_store(&self) -> Arc<dyn NotificationStore>;
     fn query_store(&self) -> Arc<dyn QueryStore>;
+    fn analytics_store(&self) -> Arc<dyn AnalyticsStore>;
+    /// Where the analytics archive's files go: `BLOB_URL`, else the mode's default directory.
+    fn archive(&self, blob_url: Option<&str>) -> anyhow::Result<Arc<dyn BlobStore>>;
     /// The cache of order views; `None` keeps the query service's in-process cache.
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>>;
     /// The outbox of `service`'s database, which its relay drains.
@@ -62,6 +67,7 @@ pub(crate) struct LocalPorts {
     pub(crate) reads: Option<Arc<dyn OrderReads>>,
     pub(crate) stock: Option<Arc<dyn Stock>>,
     pub(crate) mailbox: Option<Arc<dyn Mailbox>>,
+    pub(crate) analytics: Option<Arc<dyn Analytics>>,
     /// The order service itself, whose admission readiness reports.
     pub(crate) order_service: Option<Arc<OrderService>>,
 }
@@ -92,6 +98,9 @@ impl LocalPorts {
             mailbox: self
                 .mailbox
                 .map_or_else(|| remote(Queue::Notification).map(|r| r as _), Ok)?,
+            analytics: self
+                .analytics
+                .map_or_else(|| remote(Queue::Analytics).map(|r| r as _), Ok)?,
             dead_letters,
             readiness,
             auth,
@@ -222,6 +231,21 @@ async fn build_service(
             let queries = Arc::new(queries);
             ports.reads = Some(queries.clone());
             queries
+        }
+        Queue::Analytics => {
+            let analytics = Arc::new(AnalyticsService::new(adapters.analytics_store()));
+            let archive = adapters
+                .archive(settings.blob_url.as_deref())
+                .context("open the analytics archive")?;
+            let archiver = analytics_service::archive::run_archiver(
+                analytics.clone(),
+                archive,
+                settings.archive_settings(),
+                supervisor.token(),
+            );
+            supervisor.spawn("archiver", archiver);
+            ports.analytics = Some(analytics.clone());
+            analytics
         }
     })
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use analytics_service::archive::ArchiveSettings;
 use clap::Args;
 use gateway::limits::{RateLimit, RequestLimits};
 use gateway::server::ConnectionLimits;
@@ -86,6 +87,23 @@ pub struct ServiceSettings {
     /// `seed=7,duplicate=0.3,republish=0.1,reorder=8,delay=0.2:300ms,drop_ack=0.1`.
     #[arg(long, env = "ORDERFLOW_FAULTS")]
     pub faults: Option<Faults>,
+
+    /// Where the analytics archive's files go: `file:///absolute/dir` or a directory. By
+    /// default `<data dir>/archive` embedded, `./archive` for `serve analytics`.
+    #[arg(long, env = "BLOB_URL")]
+    pub blob_url: Option<String>,
+
+    /// At most this many events in one archive file.
+    #[arg(long, env = "ORDERFLOW_ARCHIVE_MAX_EVENTS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub archive_max_events: u64,
+
+    /// An archive file is cut once its events reach this many bytes of JSON.
+    #[arg(long, env = "ORDERFLOW_ARCHIVE_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub archive_max_bytes: u64,
+
+    /// An archive file is cut this many milliseconds after its first event was kept.
+    #[arg(long, env = "ORDERFLOW_ARCHIVE_MAX_AGE_MS", default_value_t = 60_000)]
+    pub archive_max_age_ms: u64,
 }
 
 impl Default for ServiceSettings {
@@ -106,6 +124,10 @@ impl Default for ServiceSettings {
             smtp_url: None,
             smtp_from: DEFAULT_SMTP_FROM.to_owned(),
             faults: None,
+            blob_url: None,
+            archive_max_events: 10_000,
+            archive_max_bytes: 8 * 1024 * 1024,
+            archive_max_age_ms: 60_000,
         }
     }
 }
@@ -133,6 +155,15 @@ impl ServiceSettings {
             target: self
                 .admission_target_ms
                 .map_or(derived.target, Duration::from_millis),
+        }
+    }
+
+    pub fn archive_settings(&self) -> ArchiveSettings {
+        ArchiveSettings {
+            max_events: usize::try_from(self.archive_max_events).unwrap_or(usize::MAX),
+            max_bytes: self.archive_max_bytes.max(1),
+            max_age: Duration::from_millis(self.archive_max_age_ms),
+            ..ArchiveSettings::default()
         }
     }
 
@@ -294,6 +325,12 @@ pub struct Peers {
         default_value = "http://127.0.0.1:8085"
     )]
     pub query_url: String,
+    #[arg(
+        long,
+        env = "ORDERFLOW_ANALYTICS_URL",
+        default_value = "http://127.0.0.1:8086"
+    )]
+    pub analytics_url: String,
 }
 
 impl Peers {
@@ -305,6 +342,7 @@ impl Peers {
             contracts::Queue::Inventory => Some(&self.inventory_url),
             contracts::Queue::Notification => Some(&self.notification_url),
             contracts::Queue::Query => Some(&self.query_url),
+            contracts::Queue::Analytics => Some(&self.analytics_url),
             contracts::Queue::Payment => None,
         }
     }
@@ -317,6 +355,7 @@ impl Default for Peers {
             inventory_url: "http://127.0.0.1:8082".to_owned(),
             notification_url: "http://127.0.0.1:8084".to_owned(),
             query_url: "http://127.0.0.1:8085".to_owned(),
+            analytics_url: "http://127.0.0.1:8086".to_owned(),
         }
     }
 }

@@ -6,16 +6,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use blob_object_store::ObjectBlobStore;
 use contracts::Queue;
 use store::OutboxReader;
+use store::analytics::{AnalyticsStore, BlobStore};
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::{QueryStore, ViewCache};
 use store_sqlite::{
-    Databases, SqliteInventoryStore, SqliteNotificationStore, SqliteOrderStore, SqliteOutbox,
-    SqlitePaymentStore, SqliteQueryStore, SqliteQueue,
+    Databases, SqliteAnalyticsStore, SqliteInventoryStore, SqliteNotificationStore,
+    SqliteOrderStore, SqliteOutbox, SqlitePaymentStore, SqliteQueryStore, SqliteQueue,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -43,6 +45,7 @@ pub struct Embedded {
 struct SqliteAdapters {
     databases: Databases,
     queue: SqliteQueue,
+    data_dir: std::path::PathBuf,
 }
 
 impl Adapters for SqliteAdapters {
@@ -66,6 +69,17 @@ impl Adapters for SqliteAdapters {
 
     fn query_store(&self) -> Arc<dyn QueryStore> {
         Arc::new(SqliteQueryStore::new(self.databases.query.clone()))
+    }
+
+    fn analytics_store(&self) -> Arc<dyn AnalyticsStore> {
+        Arc::new(SqliteAnalyticsStore::new(self.databases.analytics.clone()))
+    }
+
+    fn archive(&self, blob_url: Option<&str>) -> anyhow::Result<Arc<dyn BlobStore>> {
+        Ok(Arc::new(match blob_url {
+            Some(url) => ObjectBlobStore::from_url(url)?,
+            None => ObjectBlobStore::local(&self.data_dir.join("archive"))?,
+        }))
     }
 
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {
@@ -107,6 +121,7 @@ impl Embedded {
         let adapters = SqliteAdapters {
             databases: databases.clone(),
             queue: queue.clone(),
+            data_dir: config.data_dir.clone(),
         };
         let mut supervisor = Supervisor::new();
         let mut ports = LocalPorts::default();

@@ -3,6 +3,7 @@
 //!
 //! `main` is thin; tests start the same [`embedded::Embedded`] application on port 0.
 
+pub mod archive;
 pub mod bench;
 pub mod cli;
 pub mod client;

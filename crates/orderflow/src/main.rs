@@ -50,6 +50,9 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Verify(args)) => {
             std::process::exit(orderflow::verify::run(&args).await as i32)
         }
+        Some(Command::Archive(args)) => {
+            std::process::exit(orderflow::archive::run(&args).await as i32)
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! Readiness of one process: its databases (with their outbox lag, also exported as a
-//! metric), its broker connection, its cache, whether its background tasks still run, and
+//! metric), the analytics stream's lag (messages waiting in its queue, also a metric; never a
+//! reason to be unready: analytics behind must not take the saga out of rotation), its broker
+//! connection, its cache, whether its background tasks still run, and
 //! what the order service's admission sees. A check that fails names the technology that does
 //! not answer.
 
@@ -7,11 +9,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cache_redis::RedisViewCache;
+use contracts::Queue;
 use gateway::{Readiness, ReadinessCheck};
 use order_service::OrderService;
 use store::OutboxReader;
 use store_postgres::{PgDatabase, PgOutbox};
-use store_sqlite::{Databases, SqliteOutbox};
+use store_sqlite::{Databases, SqliteOutbox, SqliteQueue};
 use tokio_util::sync::CancellationToken;
 use transport_amqp::AmqpTransport;
 
@@ -31,6 +34,11 @@ impl ReadinessCheck for EmbeddedReadiness {
             let ready = database.ping().await;
             checks.push(database_check(database.service().name(), "sqlite", ready, &outbox).await);
         }
+        let lag = SqliteQueue::new(self.databases.clone())
+            .depth(Queue::Analytics)
+            .await
+            .ok();
+        checks.push(stream_check(lag));
         checks.extend(self.orders.as_deref().map(admission_check));
         checks.push(workers_check(&self.stopping));
         checks
@@ -62,6 +70,9 @@ impl ReadinessCheck for ScaledReadiness {
             ready: broker_ready,
             detail: (!broker_ready).then(|| "rabbitmq does not answer".to_owned()),
         });
+        if broker_ready {
+            checks.push(stream_check(self.amqp.depth(Queue::Analytics).await.ok()));
+        }
         if let Some(cache) = &self.redis {
             let cache_ready = cache.ping().await;
             checks.push(Readiness {
@@ -102,6 +113,23 @@ async fn database_check(
         name: format!("{service}-database"),
         ready,
         detail: lag.map(|lag| format!("outbox lag {lag}")),
+    }
+}
+
+/// The analytics stream's lag: messages waiting for the analytics service, as detail and as
+/// the `orderflow_analytics_stream_lag` gauge. Always ready: the saga does not wait for it.
+fn stream_check(lag: Option<u64>) -> Readiness {
+    if let Some(lag) = lag {
+        #[expect(clippy::cast_precision_loss, reason = "a gauge")]
+        metrics::gauge!("orderflow_analytics_stream_lag").set(lag as f64);
+    }
+    Readiness {
+        name: "analytics-stream".to_owned(),
+        ready: true,
+        detail: Some(lag.map_or_else(
+            || "lag unknown: its queue cannot be read".to_owned(),
+            |lag| format!("lag {lag}"),
+        )),
     }
 }
 

@@ -8,19 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use blob_object_store::ObjectBlobStore;
 use cache_redis::RedisViewCache;
 use contracts::Queue;
 use gateway::remote::Remote;
 use sqlx::Connection as _;
 use store::OutboxReader;
+use store::analytics::{AnalyticsStore, BlobStore};
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::{QueryStore, ViewCache};
 use store_postgres::{
-    PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox, PgPaymentStore,
-    PgQueryStore,
+    PgAnalyticsStore, PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox,
+    PgPaymentStore, PgQueryStore,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::info;
@@ -40,17 +42,20 @@ pub enum ServiceName {
     Payment,
     Notification,
     Query,
+    /// The analytics stream's consumer and the analytics API.
+    Analytics,
     /// The public HTTP API, routing to the others.
     Gateway,
 }
 
 impl ServiceName {
-    pub const ALL: [ServiceName; 6] = [
+    pub const ALL: [ServiceName; 7] = [
         ServiceName::Order,
         ServiceName::Inventory,
         ServiceName::Payment,
         ServiceName::Notification,
         ServiceName::Query,
+        ServiceName::Analytics,
         ServiceName::Gateway,
     ];
 
@@ -62,6 +67,7 @@ impl ServiceName {
             ServiceName::Payment => Some(Queue::Payment),
             ServiceName::Notification => Some(Queue::Notification),
             ServiceName::Query => Some(Queue::Query),
+            ServiceName::Analytics => Some(Queue::Analytics),
             ServiceName::Gateway => None,
         }
     }
@@ -143,6 +149,16 @@ impl Adapters for PgAdapters {
 
     fn query_store(&self) -> Arc<dyn QueryStore> {
         Arc::new(PgQueryStore::new(self.database(Queue::Query)))
+    }
+
+    fn analytics_store(&self) -> Arc<dyn AnalyticsStore> {
+        Arc::new(PgAnalyticsStore::new(self.database(Queue::Analytics)))
+    }
+
+    fn archive(&self, blob_url: Option<&str>) -> anyhow::Result<Arc<dyn BlobStore>> {
+        Ok(Arc::new(ObjectBlobStore::from_url(
+            blob_url.unwrap_or("./archive"),
+        )?))
     }
 
     fn view_cache(&self) -> Option<Arc<dyn ViewCache>> {

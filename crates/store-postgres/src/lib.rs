@@ -20,6 +20,7 @@ macro_rules! now_ms {
     };
 }
 
+mod analytics;
 mod audit;
 mod database;
 mod error;
@@ -31,6 +32,7 @@ mod payment;
 mod query;
 mod unit_of_work;
 
+pub use analytics::PgAnalyticsStore;
 pub use database::{PgDatabase, PoolSettings, migrate_all};
 pub use inventory::PgInventoryStore;
 pub use notification::PgNotificationStore;

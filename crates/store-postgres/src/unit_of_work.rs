@@ -52,6 +52,7 @@ fn lock_space(service: Queue) -> i32 {
         Queue::Payment => 3,
         Queue::Notification => 4,
         Queue::Query => 5,
+        Queue::Analytics => 6,
     }
 }
 

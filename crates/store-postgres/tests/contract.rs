@@ -5,14 +5,15 @@ use std::sync::{Arc, Mutex};
 
 use contracts::Queue;
 use store::OutboxReader;
+use store::analytics::AnalyticsStore;
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::QueryStore;
 use store_postgres::{
-    PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox, PgPaymentStore,
-    PgQueryStore,
+    PgAnalyticsStore, PgDatabase, PgInventoryStore, PgNotificationStore, PgOrderStore, PgOutbox,
+    PgPaymentStore, PgQueryStore,
 };
 use testkit::postgres::TestDatabase;
 use testkit::store_contract::audit::AuditStores;
@@ -77,6 +78,10 @@ impl Postgres {
 
     async fn query(&self) -> Arc<dyn QueryStore> {
         Arc::new(PgQueryStore::new(self.database(Queue::Query).await))
+    }
+
+    async fn analytics(&self) -> Arc<dyn AnalyticsStore> {
+        Arc::new(PgAnalyticsStore::new(self.database(Queue::Analytics).await))
     }
 
     async fn audit(&self) -> AuditStores {
@@ -205,5 +210,10 @@ async fn every_service_database_keeps_an_inbox_and_an_outbox() {
     )
     .await;
     check(postgres.query().await, postgres.outbox(Queue::Query).await).await;
+    check(
+        postgres.analytics().await,
+        postgres.outbox(Queue::Analytics).await,
+    )
+    .await;
     postgres.finish().await;
 }

@@ -69,6 +69,7 @@ async fn every_service_gets_a_schema_of_its_own_and_migrating_again_changes_noth
             "payment_service",
             "notification_service",
             "query_service",
+            "analytics_service",
         ]),
         "nothing outside the services' schemas"
     );
@@ -78,6 +79,8 @@ async fn every_service_gets_a_schema_of_its_own_and_migrating_again_changes_noth
         ("payment_service", "payments"),
         ("notification_service", "notifications"),
         ("query_service", "order_views"),
+        ("analytics_service", "analytics_counters"),
+        ("analytics_service", "archive_files"),
     ] {
         for table in ["inbox", "outbox", "_sqlx_migrations", own_table] {
             assert!(

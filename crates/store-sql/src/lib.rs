@@ -11,6 +11,7 @@
 //! names no SQL dialect. It uses only `sqlx`'s database-agnostic API (`Row`, `QueryBuilder`,
 //! `Error`, `Migrator`).
 
+pub mod analytics;
 pub mod audit;
 pub mod error;
 #[cfg(test)]

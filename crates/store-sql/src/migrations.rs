@@ -23,6 +23,7 @@ pub struct Scripts {
     pub payment: &'static str,
     pub notification: &'static str,
     pub query: &'static str,
+    pub analytics: &'static str,
 }
 
 impl Scripts {
@@ -37,6 +38,7 @@ impl Scripts {
             Queue::Payment => vec![(301, "payment", self.payment)],
             Queue::Notification => vec![(401, "notification", self.notification)],
             Queue::Query => vec![(501, "query", self.query)],
+            Queue::Analytics => vec![(601, "analytics", self.analytics)],
         };
         let migrations = std::iter::once((1, "messaging", self.messaging))
             .chain(own)
@@ -87,6 +89,10 @@ macro_rules! embed_migrations {
                 env!("CARGO_MANIFEST_DIR"),
                 "/migrations/0501_query.sql"
             )),
+            analytics: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/0601_analytics.sql"
+            )),
         }
     };
 }
@@ -103,6 +109,7 @@ mod tests {
         payment: "CREATE TABLE payments (id TEXT)",
         notification: "CREATE TABLE notifications (id TEXT)",
         query: "CREATE TABLE order_views (id TEXT)",
+        analytics: "CREATE TABLE analytics_counters (id TEXT)",
     };
 
     #[test]
@@ -150,7 +157,7 @@ mod tests {
             .collect();
         let expected: Vec<(i64, String)> = Queue::ALL
             .into_iter()
-            .zip([101, 201, 301, 401, 501])
+            .zip([101, 201, 301, 401, 501, 601])
             .map(|(service, version)| (version, service.name().to_owned()))
             .collect();
         assert_eq!(own, expected);

@@ -15,6 +15,7 @@ pub struct Databases {
     pub payment: SqliteDatabase,
     pub notification: SqliteDatabase,
     pub query: SqliteDatabase,
+    pub analytics: SqliteDatabase,
 }
 
 impl Databases {
@@ -29,6 +30,7 @@ impl Databases {
             payment: SqliteDatabase::open(data_dir, Queue::Payment).await?,
             notification: SqliteDatabase::open(data_dir, Queue::Notification).await?,
             query: SqliteDatabase::open(data_dir, Queue::Query).await?,
+            analytics: SqliteDatabase::open(data_dir, Queue::Analytics).await?,
         })
     }
 
@@ -44,16 +46,18 @@ impl Databases {
             payment: SqliteDatabase::open_read_only(data_dir, Queue::Payment).await?,
             notification: SqliteDatabase::open_read_only(data_dir, Queue::Notification).await?,
             query: SqliteDatabase::open_read_only(data_dir, Queue::Query).await?,
+            analytics: SqliteDatabase::open_read_only(data_dir, Queue::Analytics).await?,
         })
     }
 
-    pub fn all(&self) -> [&SqliteDatabase; 5] {
+    pub fn all(&self) -> [&SqliteDatabase; 6] {
         [
             &self.order,
             &self.inventory,
             &self.payment,
             &self.notification,
             &self.query,
+            &self.analytics,
         ]
     }
 
@@ -64,6 +68,7 @@ impl Databases {
             Queue::Payment => &self.payment,
             Queue::Notification => &self.notification,
             Queue::Query => &self.query,
+            Queue::Analytics => &self.analytics,
         }
     }
 

@@ -17,6 +17,7 @@ macro_rules! now_ms {
     };
 }
 
+mod analytics;
 mod audit;
 mod connection;
 mod database;
@@ -35,6 +36,7 @@ mod queue;
 mod rows;
 mod unit_of_work;
 
+pub use analytics::SqliteAnalyticsStore;
 pub use database::SqliteDatabase;
 pub use databases::Databases;
 pub use inventory::SqliteInventoryStore;

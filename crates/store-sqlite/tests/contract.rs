@@ -5,14 +5,15 @@ use std::sync::Arc;
 
 use contracts::Queue;
 use store::OutboxReader;
+use store::analytics::AnalyticsStore;
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
 use store::payment::PaymentStore;
 use store::query::QueryStore;
 use store_sqlite::{
-    Databases, SqliteInventoryStore, SqliteNotificationStore, SqliteOrderStore, SqliteOutbox,
-    SqlitePaymentStore, SqliteQueryStore,
+    Databases, SqliteAnalyticsStore, SqliteInventoryStore, SqliteNotificationStore,
+    SqliteOrderStore, SqliteOutbox, SqlitePaymentStore, SqliteQueryStore,
 };
 use tempfile::TempDir;
 use testkit::store_contract::audit::AuditStores;
@@ -56,6 +57,10 @@ impl Sqlite {
 
     fn query(&self) -> Arc<dyn QueryStore> {
         Arc::new(SqliteQueryStore::new(self.databases.query.clone()))
+    }
+
+    fn analytics(&self) -> Arc<dyn AnalyticsStore> {
+        Arc::new(SqliteAnalyticsStore::new(self.databases.analytics.clone()))
     }
 
     fn audit(&self) -> AuditStores {
@@ -150,4 +155,5 @@ async fn every_service_database_keeps_an_inbox_and_an_outbox() {
     check(stores.payment(), stores.outbox(Queue::Payment)).await;
     check(stores.notification(), stores.outbox(Queue::Notification)).await;
     check(stores.query(), stores.outbox(Queue::Query)).await;
+    check(stores.analytics(), stores.outbox(Queue::Analytics)).await;
 }

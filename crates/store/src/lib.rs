@@ -6,6 +6,7 @@
 //! on these traits; adapters (SQLite, PostgreSQL, Redis) implement them. Nothing here knows a
 //! database. Beside them, [`audit`]: the reads `orderflow verify` checks the invariants with.
 
+pub mod analytics;
 pub mod audit;
 pub mod inventory;
 pub mod notification;

@@ -18,6 +18,9 @@
 //! - [`notification`]: one notification per causing message;
 //! - [`query`]: kept events are deduplicated, a fold of an order sees the events of one that
 //!   raced it, views are listed by filter, text and cursor;
+//! - [`analytics`]: streamed events are kept once, increments add up per minute and per hour
+//!   (concurrent ones too), an order's two moments meet whichever comes first (and when
+//!   recorded at once), completion times are summed and ranked;
 //! - [`audit`]: the reads `orderflow verify` audits with see what the stores wrote: streams and
 //!   the read model page by order id, deadlines say how overdue they are, counters as stored.
 //!
@@ -29,6 +32,7 @@ use async_trait::async_trait;
 use contracts::value::{OrderId, Sku};
 use contracts::{Envelope, Message, StockReserved};
 use store::UnitOfWork;
+use store::analytics::AnalyticsStore;
 use store::inventory::InventoryStore;
 use store::notification::NotificationStore;
 use store::order::OrderStore;
@@ -37,6 +41,7 @@ use store::query::QueryStore;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod analytics;
 pub mod audit;
 pub mod inventory;
 pub mod messaging;
@@ -71,7 +76,8 @@ unit_of_work_source!(
     InventoryStore,
     PaymentStore,
     NotificationStore,
-    QueryStore
+    QueryStore,
+    AnalyticsStore
 );
 
 /// A new order's id.
@@ -184,6 +190,17 @@ macro_rules! for_each_store_contract_check {
             query::free_text_search_takes_wildcards_literally;
             #[tokio::test]
             query::views_are_listed_newest_first_by_filter_and_before_a_cursor;
+
+            #[tokio::test]
+            analytics::a_streamed_event_is_kept_once;
+            #[tokio::test]
+            analytics::increments_add_up_per_minute_and_per_hour;
+            #[tokio::test]
+            analytics::an_orders_moments_meet_whichever_comes_first;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            analytics::concurrent_moments_of_one_order_meet_once;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            analytics::concurrent_additions_to_one_counter_all_count;
 
             #[tokio::test]
             audit::order_streams_are_paged_in_id_order_with_every_event;

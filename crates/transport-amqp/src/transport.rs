@@ -100,6 +100,31 @@ impl AmqpTransport {
         self.connector.ping().await
     }
 
+    /// How many messages wait in `queue` (ready ones; those delivered and not yet acknowledged
+    /// are not counted): a consumer's lag, e.g. the analytics stream's.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the broker cannot be reached.
+    pub async fn depth(&self, queue: Queue) -> Result<u64, TransportError> {
+        let session = self.session().await?;
+        let channel = session.open_channel().await?;
+        let name = self.topology().queue(queue);
+        let declared = crate::session::within(
+            "count a queue's messages",
+            channel.queue_declare(
+                lapin::types::ShortString::from(name.as_str()),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..lapin::options::QueueDeclareOptions::default()
+                },
+                lapin::types::FieldTable::default(),
+            ),
+        )
+        .await?;
+        let _ = channel.close(200, "counted".into()).await;
+        Ok(u64::from(declared.message_count()))
+    }
+
     /// Closes the connection, as a broker restart would: consumers' channels close with it
     /// and their unacknowledged deliveries go back to the queues. The next call reconnects.
     pub async fn disconnect(&self) {

@@ -3,6 +3,7 @@
 //! kills the real binary.
 
 mod admission;
+mod analytics;
 mod bench;
 mod cli;
 mod client;

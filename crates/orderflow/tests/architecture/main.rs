@@ -33,9 +33,17 @@ const IO_CRATES: &[&str] = &[
     "tower",
     "tower-http",
     "lettre",
+    "object_store",
 ];
 /// Database, broker, cache and mail drivers: only adapters (and the binary, and tests) use them.
-const DRIVERS: &[&str] = &["sqlx", "rusqlite", "lapin", "redis", "lettre"];
+const DRIVERS: &[&str] = &[
+    "sqlx",
+    "rusqlite",
+    "lapin",
+    "redis",
+    "lettre",
+    "object_store",
+];
 /// The adapters: each implements ports for one technology.
 const ADAPTERS: &[&str] = &[
     "store-sqlite",
@@ -45,6 +53,7 @@ const ADAPTERS: &[&str] = &[
     "transport-amqp",
     "cache-redis",
     "notification-smtp",
+    "blob-object-store",
 ];
 /// Not domain crates, but as free of I/O: the public API's wire types.
 const PURE: &[&str] = &["api"];

@@ -220,7 +220,7 @@ impl Cluster {
         cluster
     }
 
-    /// The address of the first process of `service` (`order`, …, `query`, `gateway`), with
+    /// The address of the first process of `service` (`order`, …, `query`, `analytics`, `gateway`), with
     /// the same port plan as `scripts/local-cluster`.
     pub(crate) fn process_url(&self, service: &str) -> String {
         let offset = match service {
@@ -230,6 +230,7 @@ impl Cluster {
             "payment" => 3,
             "notification" => 4,
             "query" => 5,
+            "analytics" => 6,
             other => panic!("no service {other}"),
         };
         format!("http://127.0.0.1:{}", self.base_port + offset)
@@ -237,8 +238,15 @@ impl Cluster {
 
     /// Runs `scripts/local-cluster <command>` with this cluster's settings.
     pub(crate) async fn script(&self, command: &str) -> String {
+        self.script_args(&[command]).await
+    }
+
+    /// Runs `scripts/local-cluster <args…>` (e.g. `stop analytics-1`) with this cluster's
+    /// settings.
+    pub(crate) async fn script_args(&self, args: &[&str]) -> String {
+        let command = args.join(" ");
         let output = tokio::process::Command::new(script())
-            .arg(command)
+            .args(args)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .output()
             .await

@@ -14,6 +14,7 @@ mod workload;
 mod browser;
 
 mod admission;
+mod analytics;
 mod bench;
 mod checks;
 mod dashboard;

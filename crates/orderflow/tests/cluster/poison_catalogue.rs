@@ -141,6 +141,7 @@ fn typical(queue: Queue) -> Value {
             order_id,
             reserved_at: OffsetDateTime::now_utc(),
         }),
+        Queue::Analytics => envelope(StockReserved { order_id }),
     }
 }
 
@@ -193,10 +194,15 @@ fn refusals(queue: Queue) -> [(Value, String); 2] {
             event["correlation_id"] = json!(OrderId::new(Uuid::now_v7()));
             (event, "does not match the payload's order id".to_owned())
         }),
+        Queue::Analytics => [(), ()].map(|()| {
+            let mut event = typical(Queue::Analytics);
+            event["correlation_id"] = json!(OrderId::new(Uuid::now_v7()));
+            (event, "does not match the payload's order id".to_owned())
+        }),
     }
 }
 
-/// Ten poison messages for each consuming queue, two of each shape: fifty in all.
+/// Ten poison messages for each consuming queue, two of each shape: sixty in all.
 pub(crate) fn every_shape_on_every_queue() -> Vec<Poison> {
     let mut all = Vec::new();
     for queue in Queue::ALL {

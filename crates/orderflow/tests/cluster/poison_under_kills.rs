@@ -17,12 +17,13 @@ use crate::poison::orderflow;
 use crate::poison_catalogue::{Poison, every_shape_on_every_queue};
 
 /// Consumer processes killed in each round, one of every consuming service.
-const VICTIMS: [&str; 5] = [
+const VICTIMS: [&str; 6] = [
     "inventory-1",
     "payment-2",
     "order-1",
     "notification-1",
     "query-1",
+    "analytics-1",
 ];
 
 async fn inject(cluster: &Cluster, poison: &[Poison]) {
@@ -97,7 +98,7 @@ fn assert_exactly_the_poison(dead: &[Value], poison: &[Poison]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_poison_messages_under_kill_9_are_exactly_the_dead_letters_and_one_replayed_after_its_fix_completes()
+async fn sixty_poison_messages_under_kill_9_are_exactly_the_dead_letters_and_one_replayed_after_its_fix_completes()
  {
     // Retries half a second apart keep poison in flight while processes die.
     let cluster = Cluster::start(
@@ -109,7 +110,7 @@ async fn fifty_poison_messages_under_kill_9_are_exactly_the_dead_letters_and_one
     )
     .await;
     let poison = every_shape_on_every_queue();
-    assert_eq!(poison.len(), 50);
+    assert_eq!(poison.len(), 60);
     let wave = |orders: std::ops::Range<usize>| {
         tokio::spawn(place_all(
             cluster.http.clone(),

@@ -193,7 +193,7 @@ async fn every_core_scenario_holds_through_the_gateway_of_the_local_cluster() {
             .lines()
             .filter(|l| l.ends_with("running"))
             .count(),
-        6,
+        7,
         "{status_lines}"
     );
 

@@ -138,13 +138,16 @@ async fn a_message_no_queue_takes_is_not_confirmed() {
             .await
             .expect("connect");
         let channel = connection.create_channel().await.expect("channel");
-        channel
-            .queue_delete(
-                transport.topology().queue(Queue::Order).into(),
-                QueueDeleteOptions::default(),
-            )
-            .await
-            .expect("delete the order queue");
+        // `inventory.reserved` goes to the order service and the analytics stream.
+        for queue in contracts::subscribers("inventory.reserved") {
+            channel
+                .queue_delete(
+                    transport.topology().queue(*queue).into(),
+                    QueueDeleteOptions::default(),
+                )
+                .await
+                .expect("delete a subscriber's queue");
+        }
         connection.close(200, "done".into()).await.expect("close");
 
         let published = transport.publish(&[stock_reserved()]).await;
@@ -174,6 +177,23 @@ async fn declaring_the_topology_twice_changes_nothing() {
             delivery.envelope, envelope,
             "the queue kept its message through a second declaration"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_event_reaches_the_analytics_queue_too_and_its_depth_counts_it() {
+    with_prefix(|prefix| async move {
+        let transport = connect(&prefix, &[Queue::Order, Queue::Analytics]).await;
+        assert_eq!(transport.depth(Queue::Analytics).await.expect("depth"), 0);
+        let events = [stock_reserved(), stock_reserved(), stock_reserved()];
+        transport.publish(&events).await.expect("publish");
+        // Confirmed: routed to both queues. The depth counts ready messages.
+        assert_eq!(transport.depth(Queue::Analytics).await.expect("depth"), 3);
+        assert_eq!(transport.depth(Queue::Order).await.expect("depth"), 3);
+        let delivery = receive_one(&transport.consumer(Queue::Analytics)).await;
+        assert_eq!(delivery.envelope.message_type, "inventory.reserved");
+        transport.disconnect().await;
     })
     .await;
 }

@@ -1,0 +1,88 @@
+//! Consuming the analytics stream: each new event is kept, recorded in the inbox and counted
+//! in one transaction; a batch is one transaction, or one message at a time when any of it
+//! fails, so the one at fault is found and charged alone.
+
+use analytics_domain::{Increment, completion, increments, moment};
+use async_trait::async_trait;
+use contracts::Envelope;
+use tracing::debug;
+use transport::{HandleError, Handler};
+
+use crate::AnalyticsService;
+
+#[async_trait]
+impl Handler for AnalyticsService {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        self.count_together(&[envelope]).await
+    }
+
+    fn handles_batches(&self) -> bool {
+        true
+    }
+
+    async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandleError>> {
+        match self.count_together(envelopes).await {
+            Ok(()) => envelopes.iter().map(|_| Ok(())).collect(),
+            Err(error) => {
+                debug!(error = %error, "batch not counted together; one message at a time");
+                let mut outcomes = Vec::with_capacity(envelopes.len());
+                for envelope in envelopes {
+                    outcomes.push(self.handle(envelope).await);
+                }
+                outcomes
+            }
+        }
+    }
+}
+
+impl AnalyticsService {
+    /// Keeps and counts every new event of `envelopes` in one transaction.
+    async fn count_together(&self, envelopes: &[&Envelope]) -> Result<(), HandleError> {
+        // Read them all first: a message this build cannot read is poison, never acknowledged
+        // unread.
+        let mut streamed = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let message = envelope.decode()?;
+            if !contracts::is_streamed(&envelope.message_type) {
+                // A command (`payment.charge` holds a payment token): never kept here.
+                debug!("not a streamed event; ignored");
+                continue;
+            }
+            let order_id = message.order_id();
+            if order_id.as_uuid() != envelope.correlation_id {
+                return Err(HandleError::Rejected(anyhow::anyhow!(
+                    "correlation id {} does not match the payload's order id {order_id}",
+                    envelope.correlation_id
+                )));
+            }
+            streamed.push((*envelope, message));
+        }
+        if streamed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        let mut counted: Vec<Increment> = Vec::new();
+        let mut kept = 0u64;
+        for (envelope, message) in &streamed {
+            if !tx.mark_handled(envelope.message_id).await? {
+                debug!("event already counted");
+                continue;
+            }
+            tx.keep_event(envelope).await?;
+            kept += 1;
+            counted.extend(increments(message, envelope.occurred_at));
+            if let Some((moment, at_ms)) = moment(message) {
+                let before = tx.note_moment(message.order_id(), moment, at_ms).await?;
+                counted.extend(completion(before, moment, at_ms));
+            }
+        }
+        tx.add(&counted).await?;
+        tx.commit().await?;
+        metrics::counter!("orderflow_analytics_events_total").increment(kept);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -1,0 +1,339 @@
+//! The analytics service's tables in `analytics_service`: the kept events, the counters per
+//! bucket (one row per bucket, metric and dimension, added to with an upsert), and each
+//! order's placed and completed times. An order's row is locked from its read to its write,
+//! so its placement and completion handled at once by two consumers still meet.
+
+use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index};
+use async_trait::async_trait;
+use contracts::Envelope;
+use contracts::value::OrderId;
+use store::analytics::{
+    AnalyticsStore, AnalyticsTx, ArchiveBacklog, ArchiveFile, CompletionTimes, Point, Total,
+    Unarchived,
+};
+use store_sql::analytics::counter_rows;
+use store_sql::value::{envelope_json, parse_envelope, parse_uuid, to_limit, unix_millis};
+use uuid::Uuid;
+
+use crate::database::PgDatabase;
+use crate::error::SqlResultExt as _;
+use crate::unit_of_work::PgTx;
+
+/// [`AnalyticsStore`] on the analytics service's schema.
+#[derive(Clone, Debug)]
+pub struct PgAnalyticsStore {
+    pub(crate) database: PgDatabase,
+}
+
+impl PgAnalyticsStore {
+    /// A store on `database`, which must be the analytics service's.
+    pub fn new(database: PgDatabase) -> Self {
+        Self { database }
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for PgAnalyticsStore {
+    async fn begin(&self) -> store::Result<Box<dyn AnalyticsTx>> {
+        Ok(Box::new(self.database.begin().await?))
+    }
+
+    async fn totals(&self, bucket: Bucket, from_ms: i64, to_ms: i64) -> store::Result<Vec<Total>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT metric, dimension, SUM(value)::BIGINT FROM analytics_counters \
+             WHERE bucket = $1 AND start_ms >= $2 AND start_ms < $3 \
+             GROUP BY metric, dimension ORDER BY metric, dimension",
+        )
+        .bind(bucket.name())
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("sum analytics counters")?;
+        store_sql::analytics::totals(rows)
+    }
+
+    async fn series(
+        &self,
+        bucket: Bucket,
+        metric: Metric,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> store::Result<Vec<Point>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT start_ms, dimension, value FROM analytics_counters \
+             WHERE bucket = $1 AND start_ms >= $2 AND start_ms < $3 AND metric = $4 \
+             ORDER BY start_ms, dimension",
+        )
+        .bind(bucket.name())
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(metric.name())
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read an analytics series")?;
+        Ok(store_sql::analytics::points(rows))
+    }
+
+    async fn completion_times(&self, from_ms: i64, to_ms: i64) -> store::Result<CompletionTimes> {
+        let (count, total_ms): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(GREATEST(completed_at_ms - placed_at_ms, 0)), 0)::BIGINT \
+             FROM analytics_orders \
+             WHERE completed_at_ms >= $1 AND completed_at_ms < $2 AND placed_at_ms IS NOT NULL",
+        )
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(self.database.pool())
+        .await
+        .or_store_error("read completion times")?;
+        let count = u64::try_from(count).unwrap_or(0);
+        let p95_ms = match percentile_index(count, 95) {
+            None => None,
+            Some(index) => sqlx::query_scalar(
+                "SELECT GREATEST(completed_at_ms - placed_at_ms, 0) AS took FROM analytics_orders \
+                 WHERE completed_at_ms >= $1 AND completed_at_ms < $2 AND placed_at_ms IS NOT NULL \
+                 ORDER BY took LIMIT 1 OFFSET $3",
+            )
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(i64::try_from(index).unwrap_or(i64::MAX))
+            .fetch_optional(self.database.pool())
+            .await
+            .or_store_error("read the 95th percentile completion time")?,
+        };
+        Ok(CompletionTimes {
+            count,
+            total_ms,
+            p95_ms,
+        })
+    }
+
+    async fn event_count(&self) -> store::Result<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_events")
+            .fetch_one(self.database.pool())
+            .await
+            .or_store_error("count analytics events")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn archive_backlog(&self) -> store::Result<Vec<ArchiveBacklog>> {
+        let rows: Vec<(i64, i64, i64, i64)> = sqlx::query_as(concat!(
+            "SELECT occurred_at - (occurred_at % 3600000) AS hour, COUNT(*), ",
+            "SUM(OCTET_LENGTH(envelope))::BIGINT, ",
+            now_ms!(),
+            " - MIN(kept_at) FROM analytics_events WHERE archive_file IS NULL ",
+            "GROUP BY hour ORDER BY hour"
+        ))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read the archive backlog")?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(hour_start_ms, events, bytes, oldest_age_ms)| ArchiveBacklog {
+                    hour_start_ms,
+                    events: u64::try_from(events).unwrap_or(0),
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                    oldest_age_ms,
+                },
+            )
+            .collect())
+    }
+
+    async fn unwritten_files(&self) -> store::Result<Vec<String>> {
+        sqlx::query_scalar("SELECT name FROM archive_files WHERE written_at IS NULL ORDER BY name")
+            .fetch_all(self.database.pool())
+            .await
+            .or_store_error("list unwritten archive files")
+    }
+
+    async fn file_events(&self, name: &str) -> store::Result<Vec<Envelope>> {
+        let envelopes: Vec<String> = sqlx::query_scalar(
+            "SELECT envelope FROM analytics_events WHERE archive_file = $1 \
+             ORDER BY occurred_at, message_id",
+        )
+        .bind(name)
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read an archive file's events")?;
+        envelopes
+            .iter()
+            .map(|envelope| parse_envelope(envelope))
+            .collect()
+    }
+
+    async fn mark_written(&self, name: &str) -> store::Result<()> {
+        sqlx::query(concat!(
+            "UPDATE archive_files SET written_at = ",
+            now_ms!(),
+            " WHERE name = $1 AND written_at IS NULL"
+        ))
+        .bind(name)
+        .execute(self.database.pool())
+        .await
+        .or_store_error("mark an archive file written")?;
+        Ok(())
+    }
+
+    async fn archive_files(&self) -> store::Result<Vec<ArchiveFile>> {
+        let rows: Vec<(String, i64, bool)> = sqlx::query_as(
+            "SELECT name, events, written_at IS NOT NULL FROM archive_files ORDER BY name",
+        )
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("list archive files")?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, events, written)| ArchiveFile {
+                name,
+                events: u64::try_from(events).unwrap_or(0),
+                written,
+            })
+            .collect())
+    }
+
+    async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(concat!(
+            "SELECT message_id, archive_file, ",
+            now_ms!(),
+            " - kept_at FROM analytics_events ORDER BY message_id"
+        ))
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("read the archive index")?;
+        rows.into_iter()
+            .map(|(id, file, age)| Ok((parse_uuid(&id)?, file, age)))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl AnalyticsTx for PgTx {
+    async fn keep_event(&mut self, envelope: &Envelope) -> store::Result<bool> {
+        let kept = sqlx::query(
+            concat!(
+                "INSERT INTO analytics_events (message_id, message_type, order_id, occurred_at, envelope, kept_at) ",
+                "VALUES ($1, $2, $3, $4, $5, ",
+                now_ms!(),
+                ") ON CONFLICT (message_id) DO NOTHING"
+            ),
+        )
+        .bind(envelope.message_id.to_string())
+        .bind(&envelope.message_type)
+        .bind(envelope.correlation_id.to_string())
+        .bind(unix_millis(envelope.occurred_at))
+        .bind(envelope_json(envelope)?)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("keep streamed event")?;
+        Ok(kept.rows_affected() == 1)
+    }
+
+    async fn add(&mut self, increments: &[Increment]) -> store::Result<()> {
+        for (bucket, start_ms, metric, dimension, value) in counter_rows(increments) {
+            sqlx::query(
+                "INSERT INTO analytics_counters (bucket, start_ms, metric, dimension, value) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (bucket, start_ms, metric, dimension) \
+                 DO UPDATE SET value = analytics_counters.value + excluded.value",
+            )
+            .bind(bucket)
+            .bind(start_ms)
+            .bind(metric)
+            .bind(dimension)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("add to analytics counter")?;
+        }
+        Ok(())
+    }
+
+    async fn note_moment(
+        &mut self,
+        order_id: OrderId,
+        moment: OrderMoment,
+        at_ms: i64,
+    ) -> store::Result<OrderTimes> {
+        sqlx::query("INSERT INTO analytics_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(order_id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("record order")?;
+        let (placed_at_ms, completed_at_ms): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT placed_at_ms, completed_at_ms FROM analytics_orders WHERE order_id = $1 \
+             FOR UPDATE",
+        )
+        .bind(order_id.to_string())
+        .fetch_one(&mut *self.tx)
+        .await
+        .or_store_error("read order moments")?;
+        let before = OrderTimes {
+            placed_at_ms,
+            completed_at_ms,
+        };
+        let after = before.with(moment, at_ms);
+        sqlx::query(
+            "UPDATE analytics_orders SET placed_at_ms = $2, completed_at_ms = $3 WHERE order_id = $1",
+        )
+        .bind(order_id.to_string())
+        .bind(after.placed_at_ms)
+        .bind(after.completed_at_ms)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record order moment")?;
+        Ok(before)
+    }
+
+    async fn unarchived(
+        &mut self,
+        hour_start_ms: i64,
+        max: usize,
+    ) -> store::Result<Vec<Unarchived>> {
+        let rows: Vec<(String, i64, i32)> = sqlx::query_as(
+            "SELECT message_id, occurred_at, OCTET_LENGTH(envelope) FROM analytics_events \
+             WHERE archive_file IS NULL AND occurred_at >= $1 AND occurred_at < $2 \
+             ORDER BY occurred_at, message_id LIMIT $3",
+        )
+        .bind(hour_start_ms)
+        .bind(hour_start_ms + 3_600_000)
+        .bind(to_limit(max))
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("read unarchived events")?;
+        rows.into_iter()
+            .map(|(id, occurred_at_ms, bytes)| {
+                Ok(Unarchived {
+                    message_id: parse_uuid(&id)?,
+                    occurred_at_ms,
+                    bytes: u64::try_from(bytes).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn claim_file(
+        &mut self,
+        name: &str,
+        hour_start_ms: i64,
+        message_ids: &[Uuid],
+    ) -> store::Result<u64> {
+        sqlx::query("INSERT INTO archive_files (name, hour_start_ms, events) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(hour_start_ms)
+            .bind(i64::try_from(message_ids.len()).unwrap_or(i64::MAX))
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("record an archive file")?;
+        let ids: Vec<String> = message_ids.iter().map(Uuid::to_string).collect();
+        let taken = sqlx::query(
+            "UPDATE analytics_events SET archive_file = $1 \
+             WHERE message_id = ANY($2) AND archive_file IS NULL",
+        )
+        .bind(name)
+        .bind(&ids)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("assign events to their archive file")?;
+        Ok(taken.rows_affected())
+    }
+}

@@ -1,0 +1,266 @@
+//! The analytics service's store: kept events, counters per minute and per hour, and each
+//! order's two moments.
+
+use std::sync::Arc;
+
+use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes};
+use contracts::{Envelope, Message, StockReserved};
+use store::analytics::{AnalyticsStore, CompletionTimes, Point, Total};
+use uuid::Uuid;
+
+use super::new_order_id;
+
+/// 2025-12-03 10:00:00 UTC, in unix ms.
+const TEN_O_CLOCK: i64 = 1_764_756_000_000;
+const MINUTE: i64 = 60_000;
+
+fn event() -> Envelope {
+    let order_id = new_order_id();
+    Envelope::build(Uuid::now_v7(), &Message::from(StockReserved { order_id }))
+        .at(time::OffsetDateTime::now_utc())
+}
+
+fn increment(metric: Metric, dimension: &str, at_ms: i64, value: i64) -> Increment {
+    Increment {
+        metric,
+        dimension: dimension.to_owned(),
+        at_ms,
+        value,
+    }
+}
+
+/// A streamed event is kept once; one kept in a dropped transaction is not.
+pub async fn a_streamed_event_is_kept_once(store: Arc<dyn AnalyticsStore>) {
+    let kept = event();
+    let mut tx = store.begin().await.expect("begin");
+    assert!(tx.keep_event(&kept).await.expect("keep"));
+    assert!(!tx.keep_event(&kept).await.expect("keep again"));
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert!(!tx.keep_event(&kept).await.expect("keep after commit"));
+    tx.keep_event(&event()).await.expect("keep another");
+    drop(tx);
+    assert_eq!(store.event_count().await.expect("count"), 1);
+}
+
+/// Increments add up in their minute's and their hour's bucket; a range sums whole buckets,
+/// a series lists them oldest first, then by dimension.
+pub async fn increments_add_up_per_minute_and_per_hour(store: Arc<dyn AnalyticsStore>) {
+    let mut tx = store.begin().await.expect("begin");
+    tx.add(&[
+        increment(Metric::OrdersPlaced, "", TEN_O_CLOCK + 5_000, 1),
+        increment(Metric::RevenueMinor, "USD", TEN_O_CLOCK + 6_000, 2_599),
+        increment(Metric::OrdersPlaced, "", TEN_O_CLOCK + MINUTE + 1, 1),
+    ])
+    .await
+    .expect("add");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    tx.add(&[
+        increment(Metric::OrdersPlaced, "", TEN_O_CLOCK + 59_999, 1),
+        increment(Metric::RevenueMinor, "EUR", TEN_O_CLOCK, 100),
+        increment(Metric::OrdersPlaced, "", TEN_O_CLOCK + 60 * MINUTE, 1),
+    ])
+    .await
+    .expect("add");
+    tx.commit().await.expect("commit");
+
+    let first_minute = store
+        .totals(Bucket::Minute, TEN_O_CLOCK, TEN_O_CLOCK + MINUTE)
+        .await
+        .expect("totals");
+    let total = |metric: Metric, dimension: &str, value: i64| Total {
+        metric,
+        dimension: dimension.to_owned(),
+        value,
+    };
+    let mut expected = vec![
+        total(Metric::OrdersPlaced, "", 2),
+        total(Metric::RevenueMinor, "EUR", 100),
+        total(Metric::RevenueMinor, "USD", 2_599),
+    ];
+    assert_eq!(sorted(first_minute), sorted(expected.clone()));
+
+    let first_hour = store
+        .totals(Bucket::Hour, TEN_O_CLOCK, TEN_O_CLOCK + 60 * MINUTE)
+        .await
+        .expect("totals");
+    expected[0] = total(Metric::OrdersPlaced, "", 3);
+    assert_eq!(sorted(first_hour), sorted(expected));
+
+    let series = store
+        .series(
+            Bucket::Minute,
+            Metric::OrdersPlaced,
+            TEN_O_CLOCK,
+            TEN_O_CLOCK + 61 * MINUTE,
+        )
+        .await
+        .expect("series");
+    let point = |start_ms: i64, value: i64| Point {
+        start_ms,
+        dimension: String::new(),
+        value,
+    };
+    assert_eq!(
+        series,
+        [
+            point(TEN_O_CLOCK, 2),
+            point(TEN_O_CLOCK + MINUTE, 1),
+            point(TEN_O_CLOCK + 60 * MINUTE, 1),
+        ]
+    );
+    let hours = store
+        .series(
+            Bucket::Hour,
+            Metric::RevenueMinor,
+            TEN_O_CLOCK,
+            TEN_O_CLOCK + 120 * MINUTE,
+        )
+        .await
+        .expect("series");
+    assert_eq!(
+        hours
+            .iter()
+            .map(|p| (p.dimension.as_str(), p.value))
+            .collect::<Vec<_>>(),
+        [("EUR", 100), ("USD", 2_599)]
+    );
+}
+
+fn sorted(mut totals: Vec<Total>) -> Vec<Total> {
+    totals.sort_by(|a, b| (a.metric.name(), &a.dimension).cmp(&(b.metric.name(), &b.dimension)));
+    totals
+}
+
+/// An order's moments are recorded in either order (the first one of each kind stays), and
+/// the completion times of the orders completed in a range are counted, summed and ranked.
+pub async fn an_orders_moments_meet_whichever_comes_first(store: Arc<dyn AnalyticsStore>) {
+    let order = new_order_id();
+    let mut tx = store.begin().await.expect("begin");
+    let before = tx
+        .note_moment(order, OrderMoment::Completed, TEN_O_CLOCK + 9_000)
+        .await
+        .expect("note");
+    assert_eq!(before, OrderTimes::default());
+    let before = tx
+        .note_moment(order, OrderMoment::Placed, TEN_O_CLOCK + 1_000)
+        .await
+        .expect("note");
+    assert_eq!(before.completed_at_ms, Some(TEN_O_CLOCK + 9_000));
+    assert_eq!(before.placed_at_ms, None);
+    let before = tx
+        .note_moment(order, OrderMoment::Placed, TEN_O_CLOCK + 5_000)
+        .await
+        .expect("note again");
+    assert_eq!(
+        before.placed_at_ms,
+        Some(TEN_O_CLOCK + 1_000),
+        "the first stays"
+    );
+    // Nineteen more, completed 1 s to 19 s after placement; one placed only.
+    for seconds in 1..=19 {
+        let other = new_order_id();
+        tx.note_moment(other, OrderMoment::Placed, TEN_O_CLOCK)
+            .await
+            .expect("note");
+        tx.note_moment(other, OrderMoment::Completed, TEN_O_CLOCK + seconds * 1_000)
+            .await
+            .expect("note");
+    }
+    tx.note_moment(new_order_id(), OrderMoment::Placed, TEN_O_CLOCK)
+        .await
+        .expect("note");
+    tx.commit().await.expect("commit");
+
+    let times = store
+        .completion_times(TEN_O_CLOCK, TEN_O_CLOCK + MINUTE)
+        .await
+        .expect("times");
+    // 1 + 2 + … + 19 s, and the first order's 8 s.
+    assert_eq!(
+        times,
+        CompletionTimes {
+            count: 20,
+            total_ms: 190_000 + 8_000,
+            p95_ms: Some(18_000),
+        }
+    );
+    let none = store
+        .completion_times(TEN_O_CLOCK + MINUTE, TEN_O_CLOCK + 2 * MINUTE)
+        .await
+        .expect("times");
+    assert_eq!(none, CompletionTimes::default());
+}
+
+/// An order's placement and completion recorded at once by two transactions meet: exactly
+/// one of them sees the other.
+pub async fn concurrent_moments_of_one_order_meet_once(store: Arc<dyn AnalyticsStore>) {
+    for _ in 0..10 {
+        let order = new_order_id();
+        let note = |moment: OrderMoment| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.expect("begin");
+                let before = tx
+                    .note_moment(order, moment, TEN_O_CLOCK)
+                    .await
+                    .expect("note");
+                tx.commit().await.expect("commit");
+                before
+            })
+        };
+        let placed = note(OrderMoment::Placed);
+        let completed = note(OrderMoment::Completed);
+        let placed = placed.await.expect("placed");
+        let completed = completed.await.expect("completed");
+        let saw_the_other = usize::from(placed.completed_at_ms.is_some())
+            + usize::from(completed.placed_at_ms.is_some());
+        assert_eq!(saw_the_other, 1, "{placed:?} {completed:?}");
+    }
+}
+
+/// Concurrent transactions adding to the same counters all count, without deadlocks.
+pub async fn concurrent_additions_to_one_counter_all_count(store: Arc<dyn AnalyticsStore>) {
+    let writers: Vec<_> = (0..8)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.expect("begin");
+                // Opposite orders in turn: the adapter writes them in one order anyway.
+                let mut increments = vec![
+                    increment(Metric::OrdersPlaced, "", TEN_O_CLOCK, 1),
+                    increment(Metric::StockOuts, "product-001", TEN_O_CLOCK + MINUTE, 1),
+                ];
+                if n % 2 == 1 {
+                    increments.reverse();
+                }
+                tx.add(&increments).await.expect("add");
+                tx.commit().await.expect("commit");
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let totals = store
+        .totals(Bucket::Hour, TEN_O_CLOCK, TEN_O_CLOCK + 60 * MINUTE)
+        .await
+        .expect("totals");
+    assert_eq!(
+        sorted(totals),
+        [
+            Total {
+                metric: Metric::OrdersPlaced,
+                dimension: String::new(),
+                value: 8
+            },
+            Total {
+                metric: Metric::StockOuts,
+                dimension: "product-001".to_owned(),
+                value: 8
+            },
+        ]
+    );
+}
