@@ -172,8 +172,15 @@ impl OrderService {
             let decision = saga::react(order, input.clone(), OffsetDateTime::now_utc())
                 .map_err(SagaError::from)?;
             let new_events = decision.events.clone();
-            self.write(&mut *tx, order_id, *version, decision, Some(cause), None)
-                .await?;
+            self.write(
+                &mut *tx,
+                order_id,
+                *version,
+                decision,
+                (Some(cause), None),
+                None,
+            )
+            .await?;
             let before = order.clone();
             *order = new_events
                 .iter()
