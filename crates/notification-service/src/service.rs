@@ -2,14 +2,18 @@
 //! and list what was sent (the mailbox).
 //!
 //! The email goes out before the transaction that records it: a crash between the two sends
-//! it again on redelivery (at-least-once email is the accepted trade-off); an outage between
-//! them is waited out in place, so it does not. The record is
-//! checked before sending too, so a message that was already handled sends nothing, and two
-//! deliveries of one message at once in this process take turns: the second is retried after
-//! the first recorded its email, and sends nothing. (Replicas of this service in several
-//! processes could still both send, in the moment between one's check and its record.)
+//! it again on redelivery (at-least-once email is the accepted trade-off). Short of a crash,
+//! each email goes out once:
+//! - the record is checked before sending, so a message already handled sends nothing;
+//! - two deliveries of one message at once in this process take turns, and the second finds
+//!   the first's record;
+//! - consumers in several processes claim the email in the store before sending it, for a
+//!   lease: the one without the claim retries later and finds the record (a holder that died
+//!   lets its claim lapse, and the redelivery sends);
+//! - an outage between sending and recording is waited out in place for a while, and then
+//!   this process remembers the email as sent, so the redelivery only records it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -29,14 +33,23 @@ use crate::ports::{EmailSender, SendError};
 /// How long recording a sent email is retried in place before the message is let go (and
 /// its redelivery sends the email again).
 const RECORD_PATIENCE: Duration = Duration::from_secs(30);
+/// How long a claim to send an email keeps other processes from sending it: longer than a
+/// send and its record take, short enough that the email of a process that died goes out
+/// soon after.
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 /// Emails customers about their orders; consumes the notification queue.
 #[derive(Clone)]
 pub struct NotificationService {
     store: Arc<dyn NotificationStore>,
     sender: Arc<dyn EmailSender>,
+    /// Who this process is when it claims an email in the store.
+    holder: Uuid,
     /// Messages whose email this process is sending right now.
     sending: Arc<Mutex<HashSet<Uuid>>>,
+    /// Emails this process sent but could not record yet: their redelivery records them
+    /// without sending again.
+    unrecorded: Arc<Mutex<HashMap<Uuid, Notification>>>,
 }
 
 impl NotificationService {
@@ -45,8 +58,20 @@ impl NotificationService {
         Self {
             store,
             sender,
+            holder: Uuid::now_v7(),
             sending: Arc::default(),
+            unrecorded: Arc::default(),
         }
+    }
+
+    /// The service of the only process that can ever send from its store (the embedded mode
+    /// locks its data directory): it claims emails under one name across restarts, so an
+    /// email whose sending a crash interrupted goes out as soon as its message comes back,
+    /// not once the claim lapses.
+    #[must_use]
+    pub fn sole_sender(mut self) -> Self {
+        self.holder = Uuid::nil();
+        self
     }
 
     /// Sent notifications, newest first; only those for `order_id` when given.
@@ -94,21 +119,27 @@ impl Handler for NotificationService {
                 "another consumer of this process is sending this notification"
             )));
         };
-        if self.store.was_sent(envelope.message_id).await? {
-            debug!("notification already sent; duplicate ignored");
-            return Ok(());
-        }
-        self.sender
-            .send(&notification)
-            .await
-            .map_err(|error| match error {
-                SendError::Unavailable(_) => HandleError::Unavailable(anyhow::Error::new(error)),
-                SendError::Refused(_) => HandleError::Rejected(anyhow::Error::new(error)),
-            })?;
-        metrics::counter!("orderflow_emails_sent_total").increment(1);
-        if !self.record(&notification).await? {
-            debug!("notification recorded concurrently; duplicate ignored");
-            return Ok(());
+        let notification = match self.take_unrecorded(envelope.message_id) {
+            Some(sent) => sent,
+            None => {
+                if self.store.was_sent(envelope.message_id).await? {
+                    debug!("notification already sent; duplicate ignored");
+                    return Ok(());
+                }
+                self.send(&notification).await?;
+                notification
+            }
+        };
+        match self.record(&notification).await {
+            Ok(true) => {}
+            Ok(false) => {
+                debug!("notification recorded concurrently; duplicate ignored");
+                return Ok(());
+            }
+            Err(error) => {
+                self.remember_unrecorded(notification);
+                return Err(error);
+            }
         }
         metrics::counter!("orderflow_notifications_sent_total", "type" => envelope.message_type.clone()).increment(1);
         info!(
@@ -121,6 +152,47 @@ impl Handler for NotificationService {
 }
 
 impl NotificationService {
+    /// Claims `notification` and sends it; the claim is given up if the email did not go
+    /// out.
+    async fn send(&self, notification: &Notification) -> Result<(), HandleError> {
+        let message_id = notification.message_id;
+        if !self
+            .store
+            .claim_sending(message_id, self.holder, CLAIM_LEASE)
+            .await?
+        {
+            return Err(HandleError::Unavailable(anyhow::anyhow!(
+                "another process is sending this notification"
+            )));
+        }
+        if let Err(error) = self.sender.send(notification).await {
+            if let Err(release) = self.store.release_sending(message_id, self.holder).await {
+                // The claim lapses on its own.
+                warn!(error = %release, "cannot give up the claim of an unsent email");
+            }
+            return Err(match error {
+                SendError::Unavailable(_) => HandleError::Unavailable(anyhow::Error::new(error)),
+                SendError::Refused(_) => HandleError::Rejected(anyhow::Error::new(error)),
+            });
+        }
+        metrics::counter!("orderflow_emails_sent_total").increment(1);
+        Ok(())
+    }
+
+    fn take_unrecorded(&self, message_id: Uuid) -> Option<Notification> {
+        self.unrecorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&message_id)
+    }
+
+    fn remember_unrecorded(&self, notification: Notification) {
+        self.unrecorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(notification.message_id, notification);
+    }
+
     /// Records a sent email with its inbox entry; `false` when another consumer recorded it
     /// first. The email is out already: an outage is waited out here, for a while, rather
     /// than by a redelivery of the message, which would send the email again.

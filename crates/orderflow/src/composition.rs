@@ -57,6 +57,9 @@ pub(crate) trait Adapters {
     /// One consumer of `queue`; a service runs several.
     fn consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer>;
     fn publisher(&self) -> Arc<dyn Publisher>;
+    /// Whether this process is the only one that can ever use these stores (the embedded
+    /// mode locks its data directory): then what it claimed before a crash is its own again.
+    fn sole_process(&self) -> bool;
 }
 
 /// The ports of the services running in this process, for the HTTP API. A port that is
@@ -216,10 +219,11 @@ async fn build_service(
                 ),
                 None => Arc::new(LogMailer::new()),
             };
-            let notifications = Arc::new(NotificationService::new(
-                adapters.notification_store(),
-                sender,
-            ));
+            let mut notifications = NotificationService::new(adapters.notification_store(), sender);
+            if adapters.sole_process() {
+                notifications = notifications.sole_sender();
+            }
+            let notifications = Arc::new(notifications);
             ports.mailbox = Some(notifications.clone());
             notifications
         }

@@ -97,6 +97,10 @@ impl Adapters for SqliteAdapters {
     fn publisher(&self) -> Arc<dyn Publisher> {
         Arc::new(self.queue.clone())
     }
+
+    fn sole_process(&self) -> bool {
+        true
+    }
 }
 
 impl Embedded {

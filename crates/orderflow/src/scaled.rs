@@ -178,6 +178,10 @@ impl Adapters for PgAdapters {
     fn publisher(&self) -> Arc<dyn Publisher> {
         Arc::new(self.amqp.clone())
     }
+
+    fn sole_process(&self) -> bool {
+        false
+    }
 }
 
 impl Scaled {

@@ -26,7 +26,9 @@ use uuid::Uuid;
 #[path = "notification_service/senders.rs"]
 mod senders;
 
-use senders::{BrieflyUnavailable, FailingSender, RecordingSender, SlowSender, UnreachableSender};
+use senders::{
+    CrashingSender, FailingSender, FirstRecordFails, RecordingSender, SlowSender, UnreachableSender,
+};
 
 struct TestApp {
     service: NotificationService,
@@ -154,10 +156,10 @@ async fn two_deliveries_of_one_message_at_once_send_one_email() {
 async fn an_outage_between_sending_and_recording_does_not_send_the_email_again() {
     let sender = Arc::new(RecordingSender::default());
     let app = spawn_app(sender.clone()).await;
-    let store = BrieflyUnavailable {
-        store: SqliteNotificationStore::new(app.databases.notification.clone()),
-        failed: AtomicBool::new(false),
-    };
+    let store = FirstRecordFails::new(
+        SqliteNotificationStore::new(app.databases.notification.clone()),
+        || StoreError::Unavailable(anyhow::anyhow!("database is busy")),
+    );
     let service = NotificationService::new(Arc::new(store), sender.clone());
     let completed = order_completed(OrderId::new(Uuid::now_v7()));
 
@@ -169,6 +171,119 @@ async fn an_outage_between_sending_and_recording_does_not_send_the_email_again()
 
     assert_eq!(sender.sent().len(), 1, "one email");
     assert_eq!(app.mailbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_email_sent_but_not_recorded_is_recorded_not_sent_again_when_its_message_comes_back() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let store = FirstRecordFails::new(
+        SqliteNotificationStore::new(app.databases.notification.clone()),
+        || StoreError::Unexpected(anyhow::anyhow!("disk I/O error")),
+    );
+    let service = NotificationService::new(Arc::new(store), sender.clone());
+    let completed = order_completed(new_order_id());
+
+    let first = service.handle(&completed).await;
+    assert!(
+        matches!(first, Err(HandleError::Rejected(_))),
+        "the record failed: {first:?}"
+    );
+    assert_eq!(app.mailbox().await, Vec::new(), "not recorded yet");
+    service.handle(&completed).await.expect("handled again");
+
+    assert_eq!(sender.sent().len(), 1, "one email");
+    assert_eq!(app.mailbox().await, sender.sent());
+}
+
+#[tokio::test]
+async fn replicas_in_two_processes_given_one_message_at_once_send_one_email() {
+    let sender = Arc::new(SlowSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let store = || {
+        Arc::new(SqliteNotificationStore::new(
+            app.databases.notification.clone(),
+        ))
+    };
+    // Each has its own name in the store, as the services of two processes do.
+    let (one, other) = (
+        NotificationService::new(store(), sender.clone()),
+        NotificationService::new(store(), sender.clone()),
+    );
+    let completed = order_completed(new_order_id());
+
+    let (first, second) = tokio::join!(one.handle(&completed), other.handle(&completed));
+    let mut outcomes = [first, second];
+    outcomes.sort_by_key(Result::is_err);
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[1], Ok(()) | Err(HandleError::Unavailable(_))),
+        "the other is retried later, never charged: {outcomes:?}"
+    );
+    for service in [&one, &other] {
+        service
+            .handle(&completed)
+            .await
+            .expect("the retry is acknowledged");
+    }
+
+    assert_eq!(sender.0.sent().len(), 1, "one email");
+    assert_eq!(app.mailbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_email_a_replica_could_not_send_is_sent_by_another_at_once() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let store = || {
+        Arc::new(SqliteNotificationStore::new(
+            app.databases.notification.clone(),
+        ))
+    };
+    let cut_off = NotificationService::new(store(), Arc::new(UnreachableSender));
+    let connected = NotificationService::new(store(), sender.clone());
+    let completed = order_completed(new_order_id());
+
+    let outcome = cut_off.handle(&completed).await;
+    assert!(
+        matches!(outcome, Err(HandleError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    connected
+        .handle(&completed)
+        .await
+        .expect("its claim was given up");
+
+    assert_eq!(sender.sent().len(), 1);
+    assert_eq!(app.mailbox().await, sender.sent());
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crash_holds_a_replica_back_but_not_the_sole_process_restarted() {
+    let sender = Arc::new(RecordingSender::default());
+    let app = spawn_app(sender.clone()).await;
+    let store = || {
+        Arc::new(SqliteNotificationStore::new(
+            app.databases.notification.clone(),
+        ))
+    };
+    let completed = order_completed(new_order_id());
+    let crashing = NotificationService::new(store(), Arc::new(CrashingSender)).sole_sender();
+    let envelope = completed.clone();
+    let crashed = tokio::spawn(async move { crashing.handle(&envelope).await }).await;
+    assert!(crashed.is_err(), "the process died while sending");
+
+    let replica = NotificationService::new(store(), sender.clone());
+    let outcome = replica.handle(&completed).await;
+    assert!(
+        matches!(outcome, Err(HandleError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(sender.sent(), Vec::new());
+    let restarted = NotificationService::new(store(), sender.clone()).sole_sender();
+    restarted.handle(&completed).await.expect("its own claim");
+
+    assert_eq!(sender.sent().len(), 1);
 }
 
 #[tokio::test]

@@ -2,11 +2,13 @@
 //! sent, one per causing message. Times are stored as unix milliseconds. It never sends
 //! anything.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use contracts::value::OrderId;
 use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
-use store_sql::value::{to_limit, unix_millis};
+use store_sql::value::{duration_millis, to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::PgDatabase;
@@ -58,6 +60,46 @@ impl NotificationStore for PgNotificationStore {
                 .or_store_error("look up sent notification")?;
         Ok(found.is_some())
     }
+
+    async fn claim_sending(
+        &self,
+        message_id: Uuid,
+        holder: Uuid,
+        lease: Duration,
+    ) -> store::Result<bool> {
+        // A row in conflict is locked and read as last committed, so two claims of one email
+        // take turns, and a claim recorded as sent meanwhile is seen.
+        let claimed = sqlx::query(concat!(
+            "INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
+             VALUES ($1, $2, ",
+            now_ms!(),
+            " + $3, FALSE) ON CONFLICT (message_id) DO UPDATE \
+             SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE NOT notification_claims.sent AND (notification_claims.holder = excluded.holder \
+             OR notification_claims.expires_at <= ",
+            now_ms!(),
+            ")"
+        ))
+        .bind(message_id.to_string())
+        .bind(holder.to_string())
+        .bind(duration_millis(lease))
+        .execute(self.database.pool())
+        .await
+        .or_store_error("claim a notification")?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> store::Result<()> {
+        sqlx::query(
+            "DELETE FROM notification_claims WHERE message_id = $1 AND holder = $2 AND NOT sent",
+        )
+        .bind(message_id.to_string())
+        .bind(holder.to_string())
+        .execute(self.database.pool())
+        .await
+        .or_store_error("release a notification claim")?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -76,6 +118,14 @@ impl NotificationTx for PgTx {
         .execute(&mut *self.tx)
         .await
         .or_store_error("record sent notification")?;
+        sqlx::query(
+            "INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
+             VALUES ($1, '', 0, TRUE) ON CONFLICT (message_id) DO UPDATE SET sent = TRUE",
+        )
+        .bind(notification.message_id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("close notification claim")?;
         Ok(())
     }
 }

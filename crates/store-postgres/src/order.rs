@@ -78,7 +78,7 @@ impl OrderStore for PgOrderStore {
 
     async fn postpone_deadlines(&self, by: Duration) -> store::Result<u64> {
         let postponed = sqlx::query("UPDATE deadlines SET due_at = due_at + $1")
-            .bind(i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
+            .bind(duration_millis(by))
             .execute(self.database.pool())
             .await
             .or_store_error("postpone saga deadlines")?;

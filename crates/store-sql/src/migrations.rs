@@ -22,6 +22,8 @@ pub struct Scripts {
     pub inventory: &'static str,
     pub payment: &'static str,
     pub notification: &'static str,
+    /// Claims that keep replicas from sending one email twice.
+    pub notification_claims: &'static str,
     pub query: &'static str,
     pub analytics: &'static str,
 }
@@ -36,7 +38,10 @@ impl Scripts {
             ],
             Queue::Inventory => vec![(201, "inventory", self.inventory)],
             Queue::Payment => vec![(301, "payment", self.payment)],
-            Queue::Notification => vec![(401, "notification", self.notification)],
+            Queue::Notification => vec![
+                (401, "notification", self.notification),
+                (402, "notification claims", self.notification_claims),
+            ],
             Queue::Query => vec![(501, "query", self.query)],
             Queue::Analytics => vec![(601, "analytics", self.analytics)],
         };
@@ -85,6 +90,10 @@ macro_rules! embed_migrations {
                 env!("CARGO_MANIFEST_DIR"),
                 "/migrations/0401_notification.sql"
             )),
+            notification_claims: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/0402_notification_claims.sql"
+            )),
             query: include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/migrations/0501_query.sql"
@@ -108,6 +117,7 @@ mod tests {
         inventory: "CREATE TABLE stock (id TEXT)",
         payment: "CREATE TABLE payments (id TEXT)",
         notification: "CREATE TABLE notifications (id TEXT)",
+        notification_claims: "CREATE TABLE notification_claims (id TEXT)",
         query: "CREATE TABLE order_views (id TEXT)",
         analytics: "CREATE TABLE analytics_counters (id TEXT)",
     };

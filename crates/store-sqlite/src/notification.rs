@@ -3,12 +3,14 @@
 //!
 //! Times are stored as unix milliseconds. It never sends anything.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use contracts::value::OrderId;
 use rusqlite::params;
 use store::notification::{Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
-use store_sql::value::{to_limit, unix_millis};
+use store_sql::value::{duration_millis, to_limit, unix_millis};
 use uuid::Uuid;
 
 use crate::database::SqliteDatabase;
@@ -67,6 +69,53 @@ impl NotificationStore for SqliteNotificationStore {
             })?;
         Ok(found.is_some())
     }
+
+    async fn claim_sending(
+        &self,
+        message_id: Uuid,
+        holder: Uuid,
+        lease: Duration,
+    ) -> store::Result<bool> {
+        let claimed = self
+            .database
+            .write("claim a notification", |connection| {
+                execute(
+                    connection,
+                    concat!(
+                        "INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
+                         VALUES (?1, ?2, ",
+                        now_ms!(),
+                        " + ?3, FALSE) ON CONFLICT (message_id) DO UPDATE \
+                         SET holder = excluded.holder, expires_at = excluded.expires_at \
+                         WHERE NOT notification_claims.sent \
+                         AND (notification_claims.holder = excluded.holder \
+                         OR notification_claims.expires_at <= ",
+                        now_ms!(),
+                        ")"
+                    ),
+                    params![
+                        message_id.to_string(),
+                        holder.to_string(),
+                        duration_millis(lease)
+                    ],
+                )
+            })
+            .await?;
+        Ok(claimed == 1)
+    }
+
+    async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> store::Result<()> {
+        self.database
+            .write("release a notification claim", |connection| {
+                execute(
+                    connection,
+                    "DELETE FROM notification_claims WHERE message_id = ? AND holder = ? AND NOT sent",
+                    params![message_id.to_string(), holder.to_string()],
+                )
+            })
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -86,6 +135,13 @@ impl NotificationTx for SqliteTx {
             ],
         )
         .or_store_error("record sent notification")?;
+        execute(
+            self.connection(),
+            "INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
+             VALUES (?, '', 0, TRUE) ON CONFLICT (message_id) DO UPDATE SET sent = TRUE",
+            [notification.message_id.to_string()],
+        )
+        .or_store_error("close notification claim")?;
         Ok(())
     }
 }

@@ -1,12 +1,15 @@
 //! The notification service's ports: the record of every email sent, and the sender that
 //! delivers an email (over SMTP, or only to the log).
 
-use crate::{Result, UnitOfWork};
+use std::time::Duration;
+
 use async_trait::async_trait;
 use contracts::value::{Email, OrderId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::{Result, UnitOfWork};
 
 /// An email as sent to a customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,11 +43,30 @@ pub trait NotificationStore: Send + Sync {
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
     async fn was_sent(&self, message_id: Uuid) -> Result<bool>;
+
+    /// Claims the sending of the email `message_id` causes for `holder`, for `lease` by the
+    /// database's clock, so that consumers in several processes that got the same message at
+    /// once do not both send it. `true` when `holder` has the claim: a new one, its own again,
+    /// or one whose holder let it lapse; `false` while another holder's claim runs, and for
+    /// good once the email is recorded as sent ([`NotificationTx::record_sent`]).
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn claim_sending(&self, message_id: Uuid, holder: Uuid, lease: Duration) -> Result<bool>;
+
+    /// Gives up `holder`'s claim on `message_id`'s email, which it did not send (the mail
+    /// server refused it or could not be reached): another consumer may send it at once.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> Result<()>;
 }
 
 /// One transaction on the notification database.
 #[async_trait]
 pub trait NotificationTx: UnitOfWork {
+    /// Records `notification` as sent; its claim, if any, is never given again.
+    ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
     async fn record_sent(&mut self, notification: &Notification) -> Result<()>;

@@ -15,7 +15,8 @@
 //!   deadlock), a transaction about an order waits for one already deciding about it, release
 //!   and commit move units, adjustments never go below zero, stock is always conserved;
 //! - [`payment`]: one payment per order, even under concurrent charges;
-//! - [`notification`]: one notification per causing message;
+//! - [`notification`]: one notification per causing message; a claim to send one keeps other
+//!   holders out until it lapses or is given up, and never outlives its record;
 //! - [`query`]: kept events are deduplicated, a fold of an order sees the events of one that
 //!   raced it, views are listed by filter, text and cursor;
 //! - [`analytics`]: streamed events are kept once, increments add up per minute and per hour
@@ -177,6 +178,12 @@ macro_rules! for_each_store_contract_check {
             notification::sent_notifications_are_newest_first_filtered_by_order_and_limited;
             #[tokio::test]
             notification::a_dropped_notification_transaction_records_nothing;
+            #[tokio::test]
+            notification::a_claim_keeps_other_holders_out_until_it_lapses;
+            #[tokio::test]
+            notification::a_released_claim_is_free_for_another_holder;
+            #[tokio::test]
+            notification::a_recorded_email_is_never_claimed_again;
 
             #[tokio::test]
             query::an_order_event_is_kept_once_and_read_back_for_its_order;

@@ -1,5 +1,5 @@
 //! The test doubles of the notification service's tests: email senders that record, take
-//! their time or refuse, and a mailbox whose first transaction finds the database unavailable.
+//! their time or refuse, and a mailbox whose first transaction fails.
 
 use super::*;
 
@@ -48,6 +48,16 @@ impl EmailSender for FailingSender {
     }
 }
 
+/// Dies while sending, as a process killed in the middle of it would.
+pub(crate) struct CrashingSender;
+
+#[async_trait]
+impl EmailSender for CrashingSender {
+    async fn send(&self, _: &Notification) -> Result<(), SendError> {
+        panic!("killed while sending");
+    }
+}
+
 /// Cannot reach its mail server, as when the server is down.
 pub(crate) struct UnreachableSender;
 
@@ -58,18 +68,29 @@ impl EmailSender for UnreachableSender {
     }
 }
 
-/// The real mailbox, whose first transaction fails as if the database were briefly out of
-/// reach.
-pub(crate) struct BrieflyUnavailable {
+/// The real mailbox, whose first transaction fails with `fault`: as if the database were
+/// briefly out of reach, or broke in a way no retry in place mends.
+pub(crate) struct FirstRecordFails {
     pub(crate) store: SqliteNotificationStore,
     pub(crate) failed: AtomicBool,
+    pub(crate) fault: fn() -> StoreError,
+}
+
+impl FirstRecordFails {
+    pub(crate) fn new(store: SqliteNotificationStore, fault: fn() -> StoreError) -> Self {
+        Self {
+            store,
+            failed: AtomicBool::new(false),
+            fault,
+        }
+    }
 }
 
 #[async_trait]
-impl NotificationStore for BrieflyUnavailable {
+impl NotificationStore for FirstRecordFails {
     async fn begin(&self) -> store::Result<Box<dyn NotificationTx>> {
         if !self.failed.swap(true, Ordering::SeqCst) {
-            return Err(StoreError::Unavailable(anyhow::anyhow!("database is busy")));
+            return Err((self.fault)());
         }
         self.store.begin().await
     }
@@ -84,5 +105,18 @@ impl NotificationStore for BrieflyUnavailable {
 
     async fn was_sent(&self, message_id: Uuid) -> store::Result<bool> {
         self.store.was_sent(message_id).await
+    }
+
+    async fn claim_sending(
+        &self,
+        message_id: Uuid,
+        holder: Uuid,
+        lease: Duration,
+    ) -> store::Result<bool> {
+        self.store.claim_sending(message_id, holder, lease).await
+    }
+
+    async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> store::Result<()> {
+        self.store.release_sending(message_id, holder).await
     }
 }

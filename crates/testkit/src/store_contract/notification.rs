@@ -58,6 +58,81 @@ pub async fn a_dropped_notification_transaction_records_nothing(store: Arc<dyn N
     assert!(store.sent(None, 10).await.expect("sent").is_empty());
 }
 
+/// A claim keeps other holders from sending an email while it runs; its holder may claim it
+/// again, and anyone may once it lapsed.
+pub async fn a_claim_keeps_other_holders_out_until_it_lapses(store: Arc<dyn NotificationStore>) {
+    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (held, lapsing) = (Uuid::now_v7(), Uuid::now_v7());
+
+    assert!(claim(&store, held, ada, LEASE).await, "a new claim");
+    assert!(!claim(&store, held, bob, LEASE).await, "held by another");
+    assert!(claim(&store, held, ada, LEASE).await, "its holder's again");
+
+    assert!(claim(&store, lapsing, ada, std::time::Duration::ZERO).await);
+    assert!(claim(&store, lapsing, bob, LEASE).await, "lapsed");
+    assert!(!claim(&store, lapsing, ada, LEASE).await, "taken over");
+}
+
+/// A claim given up by its holder is free at once; one given up by another is not.
+pub async fn a_released_claim_is_free_for_another_holder(store: Arc<dyn NotificationStore>) {
+    let (ada, bob, eve) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let message_id = Uuid::now_v7();
+    assert!(claim(&store, message_id, ada, LEASE).await);
+
+    store
+        .release_sending(message_id, eve)
+        .await
+        .expect("release");
+    assert!(!claim(&store, message_id, bob, LEASE).await, "not eve's");
+
+    store
+        .release_sending(message_id, ada)
+        .await
+        .expect("release");
+    assert!(claim(&store, message_id, bob, LEASE).await, "given up");
+}
+
+/// Once its email is recorded as sent, a message is never claimed again, even by the holder
+/// of a claim that lapsed.
+pub async fn a_recorded_email_is_never_claimed_again(store: Arc<dyn NotificationStore>) {
+    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (claimed, unclaimed) = (
+        notification(new_order_id(), 0),
+        notification(new_order_id(), 1),
+    );
+    assert!(claim(&store, claimed.message_id, ada, std::time::Duration::ZERO).await);
+
+    record(&store, &[claimed.clone(), unclaimed.clone()]).await;
+
+    for message_id in [claimed.message_id, unclaimed.message_id] {
+        assert!(!claim(&store, message_id, ada, LEASE).await, "recorded");
+        assert!(!claim(&store, message_id, bob, LEASE).await, "recorded");
+        store
+            .release_sending(message_id, ada)
+            .await
+            .expect("release");
+        assert!(
+            !claim(&store, message_id, bob, LEASE).await,
+            "a sent claim stays"
+        );
+    }
+}
+
+/// Longer than any of these tests.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn claim(
+    store: &Arc<dyn NotificationStore>,
+    message_id: Uuid,
+    holder: Uuid,
+    lease: std::time::Duration,
+) -> bool {
+    store
+        .claim_sending(message_id, holder, lease)
+        .await
+        .expect("claim")
+}
+
 /// A notification sent `seconds` after a fixed time, with milliseconds (what is stored).
 fn notification(order_id: OrderId, seconds: i64) -> Notification {
     Notification {
