@@ -14,7 +14,7 @@
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -58,6 +58,14 @@ static RENDERED_SHELL: LazyLock<String> = LazyLock::new(|| {
         )
 });
 
+/// `text` as the value of a double-quoted HTML attribute.
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// A short hash of an asset's content (FNV-1a), stable across builds of the same content.
 fn version(content: &str) -> String {
     let hash = content
@@ -85,14 +93,20 @@ fn security_headers() -> [(HeaderName, HeaderValue); 3] {
     ]
 }
 
-async fn shell() -> Response {
+async fn shell(State(state): State<AppState>) -> Response {
+    shell_page(state.trace_url.as_deref())
+}
+
+/// The shell, naming the trace viewer (if any) the order page links to.
+fn shell_page(trace_url: Option<&str>) -> Response {
+    let trace_url = trace_url.map_or_else(String::new, escape_attribute);
     (
         security_headers(),
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        RENDERED_SHELL.as_str(),
+        RENDERED_SHELL.replace("{{trace_url}}", &trace_url),
     )
         .into_response()
 }
@@ -142,9 +156,14 @@ mod tests {
 
     use super::*;
 
+    const TRACE_VIEWER: &str = "http://viewer.example/t/{trace_id}?a=1&b=\"2\"";
+
     fn app() -> Router {
         Router::new()
-            .route("/dashboard", get(shell))
+            .route(
+                "/dashboard",
+                get(|| async { shell_page(Some(TRACE_VIEWER)) }),
+            )
             .route("/dashboard/app.js", get(script))
             .route("/dashboard/app.css", get(style))
     }
@@ -181,6 +200,17 @@ mod tests {
         assert!(html.contains(&script), "{html}");
         assert!(!html.contains("{{"), "a placeholder left: {html}");
         assert!(!html.contains("<script>"), "inline script: {html}");
+    }
+
+    #[tokio::test]
+    async fn the_shell_names_the_trace_viewer_escaped_for_its_attribute() {
+        let (_, _, html) = get_text(app(), "/dashboard").await;
+        assert!(
+            html.contains(
+                r#"<meta name="orderflow-trace-url" content="http://viewer.example/t/{trace_id}?a=1&amp;b=&quot;2&quot;">"#
+            ),
+            "{html}"
+        );
     }
 
     #[tokio::test]

@@ -52,6 +52,9 @@ pub struct AppState {
     /// Who may call what: the admin token, the customer token keys.
     pub auth: Arc<auth::Authenticator>,
     pub metrics: Option<PrometheusHandle>,
+    /// One trace in the operator's trace viewer, `{trace_id}` standing for its id: the
+    /// dashboard links each order's trace there.
+    pub trace_url: Option<String>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -108,6 +108,7 @@ impl LocalPorts {
             readiness,
             auth,
             metrics: crate::telemetry::metrics_handle(),
+            trace_url: None,
         })
     }
 }

@@ -413,6 +413,11 @@ pub struct HttpSettings {
     /// Requests a client may send at once before the rate applies.
     #[arg(long, env = "ORDERFLOW_RATE_LIMIT_BURST", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_burst: u32,
+
+    /// One trace in your trace viewer, `{trace_id}` standing for its id, e.g.
+    /// `http://127.0.0.1:16686/trace/{trace_id}`: the dashboard's order page links there.
+    #[arg(long, env = "ORDERFLOW_TRACE_URL")]
+    pub trace_url: Option<String>,
 }
 
 impl Default for HttpSettings {
@@ -423,6 +428,7 @@ impl Default for HttpSettings {
             max_connections: 1024,
             rate_limit: 500,
             rate_limit_burst: 1000,
+            trace_url: None,
         }
     }
 }

@@ -21,6 +21,10 @@ pub(crate) async fn serve(
         .with_context(|| format!("listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let stop = supervisor.token();
+    let state = AppState {
+        trace_url: limits.trace_url.clone(),
+        ..state
+    };
     let app = gateway::router(state, &limits.request_limits());
     let connections = limits.connection_limits();
     supervisor.spawn("http", async move {

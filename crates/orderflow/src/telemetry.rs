@@ -54,6 +54,23 @@ pub fn init(service_name: &str) -> Telemetry {
     }
 }
 
+/// Installs tracing alone, no logs: what an application embedding Orderflow (or a test) needs
+/// for requests and messages to carry trace context, its own logging left as it is. Only the
+/// first subscriber installed in a process counts.
+pub fn init_traces_only(service_name: &str) -> Telemetry {
+    let (telemetry, spans) = traces::install(service_name);
+    if tracing_subscriber::registry()
+        .with(spans)
+        .try_init()
+        .is_ok()
+    {
+        telemetry.report();
+        telemetry
+    } else {
+        Telemetry::none()
+    }
+}
+
 /// Installs logging (and tracing without export) for a command that is not a service
 /// (`migrate`, `seed`); later calls do nothing.
 pub fn init_logging() {

@@ -7,6 +7,12 @@
 const STATUSES = ["PENDING", "INVENTORY_RESERVED", "PAID", "COMPLETED", "CANCELLED"];
 const RANK = { PENDING: 0, INVENTORY_RESERVED: 1, PAID: 2, COMPLETED: 3, CANCELLED: 3 };
 const TERMINAL = new Set(["COMPLETED", "CANCELLED"]);
+/// The analytics counters of the overview's per-minute chart, drawn in their status's colour.
+const OUTCOMES = [
+  { metric: "orders_placed", label: "placed", status: "PENDING" },
+  { metric: "orders_completed", label: "completed", status: "COMPLETED" },
+  { metric: "orders_cancelled", label: "cancelled", status: "CANCELLED" },
+];
 const FEED_ROWS = 25;
 
 // ---- session ---------------------------------------------------------------------------
@@ -67,6 +73,17 @@ function took(ms) {
   if (ms < 1000) return `+${Math.round(ms)} ms`;
   if (ms < 60000) return `+${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
   return `+${(ms / 60000).toFixed(1)} min`;
+}
+/// A trace id, linked to the trace viewer the server names (`ORDERFLOW_TRACE_URL`) if any.
+function traceLink(traceId) {
+  const meta = document.querySelector("meta[name=orderflow-trace-url]");
+  const template = meta ? meta.content : "";
+  if (!template) return traceId;
+  return h("a", { href: template.replaceAll("{trace_id}", traceId), target: "_blank", rel: "noopener" }, traceId);
+}
+function cancelReasons(reasons) {
+  const named = Object.entries(reasons).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
+  return named.length ? named.join(", ") : "none in the last 24 h";
 }
 function card(title, ...children) { return h("section", { class: "card" }, title && h("h2", {}, title), children); }
 function stat(label, value, note, id) {
@@ -347,12 +364,14 @@ page(/^\/overview$/, true, async ({ context }) => {
   spark.setAttribute("preserveAspectRatio", "none");
   const feedBody = h("tbody", { id: "feed" });
   const readiness = h("div", { id: "readiness" });
+  const perMinute = h("div", { id: "per-minute" });
   view().replaceChildren(
     h("h1", {}, "Overview"),
     statsBox,
     h("div", { class: "cols" },
       h("div", {},
         card("Orders by status", byStatus, h("p", { class: "muted" }, "Counted from the read model; 100+ when more.")),
+        card("Orders per minute by outcome (last hour)", perMinute),
         card("Status changes per second (last minute)", spark),
         card("Readiness", readiness)),
       card("Live feed", h("table", {},
@@ -414,8 +433,11 @@ page(/^\/overview$/, true, async ({ context }) => {
     }));
   }
 
+  // Totals from the analytics service (every order of the system, whichever process serves
+  // this page); this process's own metrics where there is no analytics service to ask.
   async function loadStats() {
-    const [metricsText, dead, ready] = await Promise.all([
+    const [summary, metricsText, dead, ready] = await Promise.all([
+      api("/api/v1/analytics/summary?window=24h").catch(() => null),
       api("/metrics", { headers: { Accept: "text/plain" } }).catch(() => null),
       api("/api/v1/admin/dead-letters"),
       fetch("/health/ready", { cache: "no-store" }).then((r) => r.json()).catch(() => null),
@@ -423,13 +445,30 @@ page(/^\/overview$/, true, async ({ context }) => {
     const metrics = metricsText ? parseMetrics(metricsText) : {};
     // A counter not yet incremented is not in the text: zero, when the process has metrics.
     const show = (value) => (value === null ? (metricsText ? "0" : "\u2014") : String(Math.round(value)));
-    const revenue = (metrics.orderflow_revenue_minor_total || []).map((s) => money(s.value, s.labels.currency)).join(" + ");
     const lag = metricSum(metrics, "orderflow_outbox_lag");
-    const note = metricsText ? "since this process started" : "no metrics on this process";
-    statsBox.replaceChildren(
-      stat("Completed", show(metricSum(metrics, "orderflow_orders_completed_total")), note, "stat-completed"),
-      stat("Cancelled", show(metricSum(metrics, "orderflow_orders_cancelled_total")), note, "stat-cancelled"),
-      stat("Revenue (completed)", revenue || (metricsText ? "0.00" : "\u2014"), note, "stat-revenue"),
+    let totals;
+    if (summary) {
+      const note = "last 24 h, from the analytics service";
+      const p95 = summary.completion_time.p95_ms;
+      const declines = summary.payments.decline_rate;
+      totals = [
+        stat("Placed", String(summary.orders_placed), note, "stat-placed"),
+        stat("Completed", String(summary.orders_completed), note, "stat-completed"),
+        stat("Cancelled", String(summary.orders_cancelled), cancelReasons(summary.cancelled_by_reason), "stat-cancelled"),
+        stat("Revenue (completed)", summary.revenue.map((r) => `${r.amount} ${r.currency}`).join(" + ") || "0.00", note, "stat-revenue"),
+        stat("Placed \u2192 completed, p95", p95 === null ? "\u2014" : took(p95).slice(1), `${summary.completion_time.orders} timed`, "stat-p95"),
+        stat("Payment declines", declines === null ? "\u2014" : `${(100 * declines).toFixed(1)} %`, `${summary.payments.failed} of ${summary.payments.succeeded + summary.payments.failed}`, "stat-declines"),
+      ];
+    } else {
+      const revenue = (metrics.orderflow_revenue_minor_total || []).map((s) => money(s.value, s.labels.currency)).join(" + ");
+      const note = metricsText ? "since this process started" : "no metrics on this process";
+      totals = [
+        stat("Completed", show(metricSum(metrics, "orderflow_orders_completed_total")), note, "stat-completed"),
+        stat("Cancelled", show(metricSum(metrics, "orderflow_orders_cancelled_total")), note, "stat-cancelled"),
+        stat("Revenue (completed)", revenue || (metricsText ? "0.00" : "\u2014"), note, "stat-revenue"),
+      ];
+    }
+    statsBox.replaceChildren(...totals,
       stat("Dead letters", String(dead.length), h("a", { href: "#/dead-letters" }, "inspect"), "stat-dead-letters"),
       stat("Outbox lag", show(lag), "messages not yet published", "stat-outbox-lag"),
       stat("Ready", ready ? (ready.status === "ready" ? "yes" : "no") : "\u2014", "GET /health/ready", "stat-ready"));
@@ -437,6 +476,47 @@ page(/^\/overview$/, true, async ({ context }) => {
       ? h("table", { class: "checks" }, h("tbody", {}, ready.checks.map((c) => h("tr", { class: c.ready ? "up" : "down" },
         h("td", {}, c.name), h("td", { class: "state" }, c.ready ? "\u2714 ready" : "\u2718 down"), h("td", { class: "muted" }, c.detail || "")))))
       : h("p", { class: "muted" }, ready ? ready.status : "readiness not answered"));
+  }
+
+  // Orders per minute over the last hour, by outcome, from the analytics service.
+  async function loadPerMinute() {
+    const from = new Date(Date.now() - 59 * 60000).toISOString();
+    const series = await Promise.all(OUTCOMES.map(({ metric }) =>
+      api(`/api/v1/analytics/timeseries?metric=${metric}&bucket=1m&from=${encodeURIComponent(from)}`).catch(() => null)));
+    if (series.some((s) => !s)) {
+      perMinute.replaceChildren(h("p", { class: "muted" }, "No analytics service answers here."));
+      return;
+    }
+    const start = Math.floor(Date.parse(from) / 60000);
+    const counts = OUTCOMES.map(() => new Array(60).fill(0));
+    series.forEach((s, k) => {
+      for (const point of s.points) {
+        const minute = Math.floor(Date.parse(point.start) / 60000) - start;
+        if (minute >= 0 && minute < 60) counts[k][minute] += point.value;
+      }
+    });
+    const max = Math.max(1, ...counts.flat());
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "spark per-minute");
+    svg.setAttribute("viewBox", "0 0 600 60");
+    svg.setAttribute("preserveAspectRatio", "none");
+    counts.forEach((perOutcome, k) => perOutcome.forEach((n, i) => {
+      if (!n) return;
+      const bar = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      const height = (58 * n) / max;
+      bar.setAttribute("x", String(i * 10 + 1 + 3 * k));
+      bar.setAttribute("width", "3");
+      bar.setAttribute("y", String(60 - height));
+      bar.setAttribute("height", String(height));
+      bar.setAttribute("class", OUTCOMES[k].status);
+      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+      title.textContent = `${n} ${OUTCOMES[k].label}`;
+      bar.append(title);
+      svg.append(bar);
+    }));
+    const totals = counts.map((c) => c.reduce((a, b) => a + b, 0));
+    perMinute.replaceChildren(svg, h("p", { class: "legend" }, OUTCOMES.map(({ label, status }, k) =>
+      h("span", { class: `key ${status}`, dataset: { outcome: status } }, `${label} ${totals[k]}`))));
   }
 
   function drawSpark() {
@@ -471,10 +551,12 @@ page(/^\/overview$/, true, async ({ context }) => {
     if (TERMINAL.has(update.status)) refreshStats();
   });
   const timer = setInterval(() => { tick(); drawSpark(); }, 1000);
+  // The analytics service counts an order a moment after its update streams by.
+  const totalsTimer = setInterval(() => { refreshStats(); loadPerMinute(); }, 5000);
   const previous = context.cleanup;
-  context.cleanup = () => { clearInterval(timer); if (previous) previous(); };
+  context.cleanup = () => { clearInterval(timer); clearInterval(totalsTimer); if (previous) previous(); };
   drawSpark();
-  await Promise.all([loadFeed(), loadCounts(), loadStats()]);
+  await Promise.all([loadFeed(), loadCounts(), loadStats(), loadPerMinute()]);
 });
 
 // ---- orders: search and list -----------------------------------------------------------
@@ -540,6 +622,8 @@ page(/^\/orders\/([0-9a-fA-F-]{36})$/, false, async ({ match, context }) => {
     const byType = (type) => events.find((e) => e.type === type);
     const placed = byType("order.placed"), reserved = byType("order.inventory_reserved"), paid = byType("order.paid");
     const cancelled = byType("order.cancelled");
+    // The trace the order was placed in: the gateway's request, then every hop after it.
+    const traceId = ((placed || events[0] || {}).traceparent || "").split("-")[1];
     const cancel = !TERMINAL.has(order.status) && h("button", { type: "button", class: "danger", id: "cancel", onclick: async (event) => {
       event.target.disabled = true;
       try {
@@ -571,6 +655,7 @@ page(/^\/orders\/([0-9a-fA-F-]{36})$/, false, async ({ match, context }) => {
             h("dt", {}, "Total"), h("dd", {}, `${order.total} ${order.currency}`),
             h("dt", {}, "Placed"), h("dd", {}, when(order.created_at)),
             h("dt", {}, "Last change"), h("dd", {}, when(order.updated_at), TERMINAL.has(order.status) && ` (${took(total).slice(1)} in all)`),
+            traceId && [h("dt", {}, "Trace"), h("dd", { class: "mono", id: "trace" }, traceLink(traceId))],
             order.cancellation_reason && [h("dt", {}, "Reason"), h("dd", { id: "reason" }, order.cancellation_reason)])),
           card("Items", h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Qty"),
             h("th", { class: "num" }, "Unit"), h("th", { class: "num" }, "Line"))),

@@ -21,6 +21,9 @@ use tokio::time::Instant;
 use browser::{Browser, Driver, PAGE_TIMEOUT, ensure_browser};
 
 /// The embedded system under test, with what the scenario needs to reach it.
+/// Where the system under test says its traces are to be seen.
+const TRACE_VIEWER: &str = "http://traces.example/trace/{trace_id}";
+
 struct System {
     base: String,
     admin_token: String,
@@ -31,10 +34,14 @@ struct System {
 
 impl System {
     async fn start() -> System {
+        // Trace context on every request and message, as the binary has: the order's page
+        // links the trace its order was placed in.
+        drop(orderflow::telemetry::init_traces_only("orderflow"));
         let data_dir = tempfile::tempdir().expect("a data dir");
         let mut config = RunConfig::for_tests(data_dir.path().to_path_buf());
         // A reservation parked in the dead letters must still be awaited when it is replayed.
         config.settings.stock_deadline_ms = 300_000;
+        config.http.trace_url = Some(TRACE_VIEWER.into());
         let embedded = Embedded::start(&config).await.expect("start the system");
         System {
             base: format!("http://{}", embedded.addr),
@@ -161,6 +168,7 @@ async fn the_dashboard_follows_orders_live_replays_a_dead_letter_and_shows_a_cus
         browser.element("#stats").await;
         let order = an_order_reaches_completed_live(system, browser).await;
         its_timeline_shows_each_step(browser, &order).await;
+        it_links_its_trace(system, browser, &order).await;
         a_dead_lettered_step_is_replayed_after_the_fix(system, browser).await;
         stock_is_adjusted(browser).await;
         the_mailbox_lists_what_was_sent(browser, &order).await;
@@ -255,10 +263,21 @@ async fn an_order_reaches_completed_live(system: &System, browser: &Browser) -> 
             vec![],
         )
         .await;
-    // 999.99 for the laptop and 2 × 79.99 for erin's keyboards; this test binary's metrics
-    // count this system's orders only.
+    // 999.99 for the laptop and 2 × 79.99 for erin's keyboards, as the analytics service
+    // counts this system's orders.
     browser
         .text_in("#stat-revenue .value", "1159.97 USD", PAGE_TIMEOUT)
+        .await;
+    browser
+        .until(
+            "the orders per minute drawn by outcome",
+            PAGE_TIMEOUT,
+            "const n = (o) => { const k = document.querySelector(`#per-minute [data-outcome=${o}]`); \
+             return k ? Number(k.textContent.split(' ').pop()) : 0; }; \
+             return n('PENDING') >= 3 && n('COMPLETED') >= 2 && n('CANCELLED') >= 1 \
+             && document.querySelectorAll('#per-minute rect').length >= 3;",
+            vec![],
+        )
         .await;
     browser
         .text_in(
@@ -269,6 +288,25 @@ async fn an_order_reaches_completed_live(system: &System, browser: &Browser) -> 
         .await;
     browser.screenshot("overview").await;
     order
+}
+
+/// The order's page links the trace it was placed in to the trace viewer.
+async fn it_links_its_trace(system: &System, browser: &Browser, order: &str) {
+    let events = system
+        .admin_get(&format!("/api/v1/orders/{order}/events"))
+        .await;
+    let traceparent = events[0]["traceparent"].as_str().expect("a traceparent");
+    let trace_id = traceparent.split('-').nth(1).expect("a trace id");
+    assert_eq!(trace_id.len(), 32, "{traceparent}");
+
+    let link = browser
+        .js(
+            "const a = document.querySelector('#trace a'); return a && a.href;",
+            vec![],
+        )
+        .await;
+
+    assert_eq!(link, TRACE_VIEWER.replace("{trace_id}", trace_id));
 }
 
 async fn its_timeline_shows_each_step(browser: &Browser, order: &str) {
@@ -391,6 +429,8 @@ async fn a_dead_lettered_step_is_replayed_after_the_fix(system: &System, browser
 async fn stock_is_adjusted(browser: &Browser) {
     browser.click("#nav a[href='#/stock']").await;
     let row = "#stock tr[data-product-id='product-003']";
+    // The page draws its rows once the stock has been read.
+    browser.element(&format!("{row} td.available")).await;
     let before: i64 = browser
         .js(
             "return Number(document.querySelector(arguments[0] + ' td.available').textContent);",
