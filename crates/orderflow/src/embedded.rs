@@ -141,6 +141,7 @@ impl Embedded {
         }
         let readiness = Arc::new(EmbeddedReadiness {
             databases: databases.clone(),
+            consumers: config.settings.consumers,
             orders: ports.order_service.clone(),
             stopping: supervisor.token(),
         });

@@ -1,5 +1,5 @@
 //! Readiness of one process: its databases (with their outbox lag, also exported as a
-//! metric), the analytics stream's lag (messages waiting in its queue, also a metric; never a
+//! metric), every queue's depth and consumers (metrics only), the analytics stream's lag (messages waiting in its queue, also a metric; never a
 //! reason to be unready: analytics behind must not take the saga out of rotation), its broker
 //! connection, its cache, whether its background tasks still run, and
 //! what the order service's admission sees. A check that fails names the technology that does
@@ -21,6 +21,8 @@ use transport_amqp::AmqpTransport;
 /// The embedded mode: every service database answers, no background task has stopped.
 pub(crate) struct EmbeddedReadiness {
     pub(crate) databases: Databases,
+    /// Consumers of each queue: this process's, the only one.
+    pub(crate) consumers: u32,
     pub(crate) orders: Option<Arc<OrderService>>,
     pub(crate) stopping: CancellationToken,
 }
@@ -34,11 +36,15 @@ impl ReadinessCheck for EmbeddedReadiness {
             let ready = database.ping().await;
             checks.push(database_check(database.service().name(), "sqlite", ready, &outbox).await);
         }
-        let lag = SqliteQueue::new(self.databases.clone())
-            .depth(Queue::Analytics)
-            .await
-            .ok();
-        checks.push(stream_check(lag));
+        let queues = SqliteQueue::new(self.databases.clone());
+        let mut stream_lag = None;
+        for queue in Queue::ALL {
+            if let Ok(depth) = queues.depth(queue).await {
+                queue_gauges(queue, depth, u64::from(self.consumers));
+                stream_lag = stream_lag.or((queue == Queue::Analytics).then_some(depth));
+            }
+        }
+        checks.push(stream_check(stream_lag));
         checks.extend(self.orders.as_deref().map(admission_check));
         checks.push(workers_check(&self.stopping));
         checks
@@ -71,7 +77,15 @@ impl ReadinessCheck for ScaledReadiness {
             detail: (!broker_ready).then(|| "rabbitmq does not answer".to_owned()),
         });
         if broker_ready {
-            checks.push(stream_check(self.amqp.depth(Queue::Analytics).await.ok()));
+            let mut stream_lag = None;
+            for queue in Queue::ALL {
+                if let Ok(stats) = self.amqp.queue_stats(queue).await {
+                    queue_gauges(queue, stats.messages, stats.consumers);
+                    stream_lag =
+                        stream_lag.or((queue == Queue::Analytics).then_some(stats.messages));
+                }
+            }
+            checks.push(stream_check(stream_lag));
         }
         if let Some(cache) = &self.redis {
             let cache_ready = cache.ping().await;
@@ -114,6 +128,14 @@ async fn database_check(
         ready,
         detail: lag.map(|lag| format!("outbox lag {lag}")),
     }
+}
+
+/// `orderflow_queue_depth` and `orderflow_queue_consumers` of `queue`: messages waiting in it,
+/// and consumers reading it (a queue read by none grows without end).
+#[expect(clippy::cast_precision_loss, reason = "gauges")]
+fn queue_gauges(queue: Queue, depth: u64, consumers: u64) {
+    metrics::gauge!("orderflow_queue_depth", "queue" => queue.name()).set(depth as f64);
+    metrics::gauge!("orderflow_queue_consumers", "queue" => queue.name()).set(consumers as f64);
 }
 
 /// The analytics stream's lag: messages waiting for the analytics service, as detail and as

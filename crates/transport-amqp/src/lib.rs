@@ -26,4 +26,4 @@ mod transport;
 
 pub use consumer::AmqpQueueConsumer;
 pub use topology::{Topology, is_command};
-pub use transport::{AmqpSettings, AmqpTransport};
+pub use transport::{AmqpSettings, AmqpTransport, QueueStats};

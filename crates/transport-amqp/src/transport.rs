@@ -106,11 +106,20 @@ impl AmqpTransport {
     /// # Errors
     /// [`TransportError`] when the broker cannot be reached.
     pub async fn depth(&self, queue: Queue) -> Result<u64, TransportError> {
+        Ok(self.queue_stats(queue).await?.messages)
+    }
+
+    /// What the broker says of `queue`: messages ready in it, and consumers reading it (of
+    /// every process).
+    ///
+    /// # Errors
+    /// [`TransportError`] when the broker cannot be reached.
+    pub async fn queue_stats(&self, queue: Queue) -> Result<QueueStats, TransportError> {
         let session = self.session().await?;
         let channel = session.open_channel().await?;
         let name = self.topology().queue(queue);
         let declared = crate::session::within(
-            "count a queue's messages",
+            "read a queue's counts",
             channel.queue_declare(
                 lapin::types::ShortString::from(name.as_str()),
                 lapin::options::QueueDeclareOptions {
@@ -122,7 +131,10 @@ impl AmqpTransport {
         )
         .await?;
         let _ = channel.close(200, "counted".into()).await;
-        Ok(u64::from(declared.message_count()))
+        Ok(QueueStats {
+            messages: u64::from(declared.message_count()),
+            consumers: u64::from(declared.consumer_count()),
+        })
     }
 
     /// Closes the connection, as a broker restart would: consumers' channels close with it
@@ -138,4 +150,13 @@ impl AmqpTransport {
     pub(crate) async fn session(&self) -> Result<Session, TransportError> {
         self.connector.session().await
     }
+}
+
+/// A queue's counts as the broker reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Messages ready for delivery.
+    pub messages: u64,
+    /// Consumers reading the queue, of every process.
+    pub consumers: u64,
 }

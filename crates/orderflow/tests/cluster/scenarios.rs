@@ -187,6 +187,39 @@ async fn every_core_scenario_holds_through_the_gateway_of_the_local_cluster() {
     assert_eq!(sent.as_array().map(Vec::len), Some(1), "{sent}");
     let (status, ready) = cluster.get("/health/ready").await;
     assert_eq!(status, 200, "{ready}");
+    // The gateway's metrics count every queue's messages and consumers, as RabbitMQ does.
+    let metrics = (cluster
+        .http
+        .get(format!("{}/metrics", cluster.gateway))
+        .send()
+        .await)
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for queue in [
+        "order",
+        "inventory",
+        "payment",
+        "notification",
+        "query",
+        "analytics",
+    ] {
+        let consumers = metrics
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix(&format!("orderflow_queue_consumers{{queue=\"{queue}\"}} "))
+            })
+            .and_then(|value| value.parse::<f64>().ok());
+        assert!(
+            consumers >= Some(1.0),
+            "{queue}: {consumers:?} consumers in {metrics}"
+        );
+        assert!(
+            metrics.contains(&format!("orderflow_queue_depth{{queue=\"{queue}\"}} ")),
+            "{queue} depth missing from {metrics}"
+        );
+    }
     let status_lines = cluster.script("status").await;
     assert_eq!(
         status_lines
