@@ -25,11 +25,7 @@ impl Handler for AnalyticsService {
             Ok(()) => envelopes.iter().map(|_| Ok(())).collect(),
             Err(error) => {
                 debug!(error = %error, "batch not counted together; one message at a time");
-                let mut outcomes = Vec::with_capacity(envelopes.len());
-                for envelope in envelopes {
-                    outcomes.push(self.handle(envelope).await);
-                }
-                outcomes
+                transport::handle_each(self, envelopes).await
             }
         }
     }
