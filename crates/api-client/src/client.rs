@@ -42,6 +42,7 @@ impl ApiClient {
         if url.cannot_be_a_base() {
             return Err(BuildError::NotABase(url));
         }
+        install_crypto_provider();
         let http = reqwest::Client::builder()
             .build()
             .map_err(BuildError::Http)?;
@@ -177,6 +178,17 @@ impl fmt::Debug for ApiClient {
             )
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
+    }
+}
+
+/// Installs rustls's ring provider as the process's default unless one is: in a build where
+/// reqwest has rustls without a provider of its own (the archive's Azure client asks for it),
+/// making a client in a process without one panics. The binary installs it first thing; this
+/// keeps every other user of the client (the gateway's remote ports, tests) from that panic.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed one meanwhile: the workspace's one provider, ring.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

@@ -7,8 +7,9 @@
 //!
 //! It owns no state beyond its connection pool, and it never retries: whether a call may be
 //! repeated is the caller's business (placing an order is safe to repeat only under an
-//! Idempotency-Key). It speaks plain HTTP, with the workspace's reqwest features: TLS, if ever
-//! needed, would be rustls.
+//! Idempotency-Key). It speaks HTTP with the workspace's reqwest features; TLS, which the
+//! archive's Azure client turns on for every build that holds it, is rustls on ring, and the
+//! client installs ring as the process's provider when none is.
 
 mod answer;
 mod client;

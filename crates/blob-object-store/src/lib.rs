@@ -2,20 +2,24 @@
 //!
 //! A local directory (the embedded default, `<data dir>/archive`, or `BLOB_URL=file:///…`),
 //! written with `fsync` so that a file the analytics database records as written survives a
-//! power loss too. `azure://`, `s3://` and `gs://` URLs are recognised and refused in this
-//! build: `object_store`'s cloud features bring `aws-lc-rs` (a second TLS crypto provider, a C
-//! build) and a second major version of `rand`, which this workspace keeps out (see
-//! ARCHITECTURE.md). Enabling them is a feature flag and the URL parsing below, nothing else.
+//! power loss too; or Azure Blob Storage (`BLOB_URL=azure://<container>/<optional prefix>`,
+//! see its `azure` module), whose writes are durable once acknowledged. `s3://` and `gs://`
+//! URLs are recognised and refused: those features are not built in.
 
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
+use object_store::azure::MicrosoftAzureBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use store::analytics::{BlobEntry, BlobStore};
+
+mod azure;
+
+pub use azure::install_crypto_provider;
 
 /// [`BlobStore`] on an `object_store` store, under a root path.
 #[derive(Clone, Debug)]
@@ -42,11 +46,33 @@ impl ObjectBlobStore {
         })
     }
 
-    /// The store a `BLOB_URL` names: `file:///absolute/dir` (or a plain path) in this build.
+    /// The store a `BLOB_URL` names: `file:///absolute/dir` (or a plain path), or
+    /// `azure://<container>/<optional prefix>` (also `az://`) configured by the process's
+    /// `AZURE_*` environment variables.
     ///
     /// # Errors
-    /// For a URL this build cannot open (a cloud scheme, or no URL at all).
+    /// For a URL this build cannot open (S3, GCS, an unknown scheme), or Azure settings that
+    /// are missing or invalid (the error names the setting).
     pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        Self::open_url(url, MicrosoftAzureBuilder::from_env)
+    }
+
+    /// As [`from_url`](Self::from_url), with the Azure settings taken from `vars` (pairs such as
+    /// `("AZURE_STORAGE_ACCOUNT_NAME", "…")`) instead of the process's environment.
+    ///
+    /// # Errors
+    /// As [`from_url`](Self::from_url).
+    pub fn from_url_with_vars(
+        url: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        Self::open_url(url, || azure::builder_from_vars(vars))
+    }
+
+    fn open_url(
+        url: &str,
+        azure_settings: impl FnOnce() -> MicrosoftAzureBuilder,
+    ) -> anyhow::Result<Self> {
         let Ok(parsed) = url::Url::parse(url) else {
             return Self::local(std::path::Path::new(url));
         };
@@ -57,10 +83,20 @@ impl ObjectBlobStore {
                     .map_err(|()| anyhow::anyhow!("BLOB_URL {url} is not a local path"))?;
                 Self::local(&dir)
             }
-            "azure" | "az" | "abfs" | "abfss" | "s3" | "s3a" | "gs" | "https" => bail!(
-                "BLOB_URL {url}: this build archives to a local directory only (file:///…); \
-                 Azure Blob, S3 and GCS need object_store's cloud features, left out because \
-                 they bring a second TLS crypto provider (aws-lc-rs)"
+            "azure" | "az" => {
+                let location = azure::AzureLocation::parse(&parsed)?;
+                Ok(Self {
+                    store: azure::open(azure_settings(), &location)?,
+                    location: location.display(),
+                })
+            }
+            "abfs" | "abfss" | "https" => bail!(
+                "BLOB_URL {url}: write Azure Blob Storage as azure://<container>/<optional prefix>, \
+                 with the account in AZURE_STORAGE_ACCOUNT_NAME"
+            ),
+            "s3" | "s3a" | "gs" => bail!(
+                "BLOB_URL {url}: this build archives to a local directory (file:///…) or Azure \
+                 Blob Storage (azure://…); S3 and GCS are not built in"
             ),
             other => bail!("BLOB_URL {url}: unknown scheme {other}"),
         }
@@ -155,14 +191,29 @@ mod tests {
     }
 
     #[test]
-    fn cloud_urls_are_refused_with_the_reason_and_file_urls_open() {
-        let error = ObjectBlobStore::from_url("azure://container/archive").expect_err("refused");
-        assert!(
-            error.to_string().contains("local directory only"),
-            "{error}"
-        );
+    fn s3_and_gcs_urls_are_refused_with_the_reason_and_file_urls_open() {
+        let error = ObjectBlobStore::from_url("s3://bucket/archive").expect_err("refused");
+        assert!(error.to_string().contains("not built in"), "{error}");
+        let error = ObjectBlobStore::from_url("gs://bucket/archive").expect_err("refused");
+        assert!(error.to_string().contains("not built in"), "{error}");
         let dir = tempfile::tempdir().expect("dir");
         let url = url::Url::from_directory_path(dir.path()).expect("url");
         assert!(ObjectBlobStore::from_url(url.as_str()).is_ok());
+    }
+
+    #[test]
+    fn an_azure_url_opens_with_settings_and_names_what_is_missing() {
+        let error = ObjectBlobStore::from_url_with_vars("azure://archive/events", [])
+            .expect_err("no account");
+        assert!(
+            error.to_string().contains("AZURE_STORAGE_ACCOUNT_NAME"),
+            "{error}"
+        );
+        let store = ObjectBlobStore::from_url_with_vars(
+            "az://archive/orderflow",
+            [("AZURE_STORAGE_USE_EMULATOR".to_owned(), "true".to_owned())],
+        )
+        .expect("the emulator's defaults");
+        assert_eq!(store.location(), "azure://archive/orderflow");
     }
 }

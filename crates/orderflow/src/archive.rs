@@ -24,8 +24,13 @@ pub struct ArchiveArgs {
     pub command: ArchiveCommand,
 
     /// Data directory of the embedded installation (unless `--database-url` is given).
+    // Ids of their own: the top level's `run` flags have these names too (with defaults), and a
+    // global flag sharing an id with them took their values (`--database-url` as
+    // postgres://…, whatever was given).
     #[arg(
         long,
+        id = "archive_data_dir",
+        value_name = "DIR",
         global = true,
         env = "ORDERFLOW_DATA_DIR",
         default_value = "./data"
@@ -33,11 +38,17 @@ pub struct ArchiveArgs {
     pub data_dir: PathBuf,
 
     /// A scaled-out installation instead: the analytics schema in this PostgreSQL database.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, id = "archive_database_url", global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
     /// Where the archive's files are, as the server was told.
-    #[arg(long, global = true, env = "BLOB_URL")]
+    #[arg(
+        long,
+        id = "archive_blob_url",
+        global = true,
+        env = "BLOB_URL",
+        value_name = "URL"
+    )]
     pub blob_url: Option<String>,
 
     /// Print JSON.

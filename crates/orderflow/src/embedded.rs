@@ -110,6 +110,7 @@ impl Embedded {
     /// When another process holds the data directory, it cannot be used, or the address
     /// cannot be bound.
     pub async fn start(config: &RunConfig) -> anyhow::Result<Self> {
+        crate::tls::install_crypto_provider();
         let lock = DataDirLock::acquire(&config.data_dir)?;
         let databases = Databases::open(&config.data_dir).await?;
         let queue = SqliteQueue::new(databases.clone());

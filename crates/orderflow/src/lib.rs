@@ -18,4 +18,5 @@ pub mod scaled;
 pub mod seed;
 mod supervisor;
 pub mod telemetry;
+pub mod tls;
 pub mod verify;

@@ -10,6 +10,7 @@ use orderflow::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    orderflow::tls::install_crypto_provider();
     orderflow::cli::load_config_file()?;
     let cli = Cli::parse();
     match cli.command {

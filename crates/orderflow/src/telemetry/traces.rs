@@ -102,6 +102,7 @@ pub(super) fn install(service_name: &str) -> (Telemetry, Box<dyn Layer<Registry>
     let mut provider = SdkTracerProvider::builder().with_resource(resource.build());
     let mut telemetry = Telemetry::none();
     if let Some(endpoint) = export_endpoint() {
+        crate::tls::install_crypto_provider();
         match SpanExporter::builder().with_http().build() {
             Ok(exporter) => {
                 provider = provider.with_batch_exporter(exporter);

@@ -76,6 +76,7 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
     let data_dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    orderflow::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut server = start(data_dir.path(), port);
     wait_ready(&http, &base).await;

@@ -75,6 +75,7 @@ async fn an_order_placed_with_a_traceparent_is_one_exported_trace_from_request_t
     let log = std::fs::File::create(&log_path).expect("log file");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    orderflow::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut server = start(
         &data_dir.path().join("data"),

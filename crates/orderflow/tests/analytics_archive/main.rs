@@ -1,7 +1,8 @@
 //! The analytics archive on real parts: the SQLite analytics store and a local directory
 //! through `object_store`. Files are cut by size, by age and on flush; every kept event lands
 //! in exactly one file; a file written but not recorded (a crash between the two) is written
-//! again under the same name, never as a second file.
+//! again under the same name, never as a second file. The same on Azure Blob Storage (a real
+//! Azurite), with the binary's `archive verify` and `archive list`: `azure`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +20,8 @@ use tempfile::TempDir;
 use time::OffsetDateTime;
 use transport::Handler as _;
 use uuid::Uuid;
+
+mod azure;
 
 struct TestApp {
     service: AnalyticsService,

@@ -160,6 +160,7 @@ impl Cluster {
         settings: &[(&str, &str)],
         route: Route<'_>,
     ) -> Cluster {
+        orderflow::tls::install_crypto_provider();
         let turn = ONE_CLUSTER_AT_A_TIME.lock().await;
         let database = TestDatabase::create().await.expect("test database");
         let amqp_prefix = transport_amqp::testing::test_prefix();

@@ -52,6 +52,7 @@ impl Driver {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
+        orderflow::tls::install_crypto_provider();
         let status = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

@@ -18,6 +18,7 @@ pub(crate) struct Api {
 
 impl Api {
     pub(crate) fn new(base: String, admin_token: String) -> Self {
+        orderflow::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
