@@ -311,3 +311,53 @@ async fn wait_for_lag(consumer: &KafkaQueueConsumer, lag: &StreamLag, done: impl
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_out_of_reach_is_an_outage_waited_out_and_then_the_event_is_delivered() {
+    // Clients reach the broker only through a proxy it advertises, so the outage is cut at
+    // the network and the broker keeps its memory.
+    let broker_port = transport_kafka::testing::free_port();
+    let mut proxy = testkit::proxy::Proxy::start(&format!("127.0.0.1:{broker_port}"))
+        .await
+        .expect("proxy");
+    let _broker = TestBroker::start_advertising(Some(&proxy.addr().to_string()), broker_port);
+    let settings = KafkaSettings {
+        topic: unique_name("events"),
+        partitions: 1,
+        group: unique_name("analytics"),
+        ..KafkaSettings::new(proxy.addr().to_string())
+    };
+    ensure_topic(&settings).await.expect("topic created");
+    let forwarder = KafkaForwarder::new(&settings).expect("forwarder");
+    let before = event(Uuid::now_v7(), "order.placed", 0);
+    forward(&forwarder, std::slice::from_ref(&before)).await;
+
+    proxy.take_down().await;
+    let during = event(Uuid::now_v7(), "order.placed", 1);
+    let outcome = forwarder.handle(&during).await;
+    assert!(
+        matches!(outcome, Err(transport::HandleError::Unavailable(_))),
+        "an outage, never the message's fault: {outcome:?}"
+    );
+    proxy.bring_back().await;
+
+    // Retried as the consumer loop would, until the broker takes it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match forwarder.handle(&during).await {
+            Ok(()) => break,
+            Err(error) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "not delivered 60 s after the outage: {error:#}"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+    let sink = Arc::new(MemorySink::default());
+    let consumer = consumer(&settings, &sink);
+    let delivered = receive_n(&consumer, 2).await;
+    assert_eq!(delivered[0].envelope, before);
+    assert_eq!(delivered[1].envelope, during);
+}
