@@ -22,25 +22,24 @@
 //! (an outage of the analytics database must not fill memory with the stream). A revoked
 //! partition's events are dropped: their new owner reads them from the last commit.
 
-use std::collections::{HashMap, VecDeque};
+mod shared;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use contracts::{Envelope, Queue};
 use futures_util::FutureExt as _;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::error::KafkaResult;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::{Message as _, OwnedMessage};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, warn};
 use transport::{Delivery, QueueConsumer, TransportError};
 
-use crate::offsets::Offsets;
+use self::shared::{Read, Shared, State, StreamContext, Unreadable};
 use crate::{DeadLetterSink, KafkaSettings, unavailable};
 
 /// Events handed out or held for a retry, at most; past it the consumer reads nothing new.
@@ -50,116 +49,9 @@ const PARK_AGAIN_AFTER: Duration = Duration::from_secs(1);
 /// After a read error, `wait_for_messages` waits out its timeout rather than spin.
 const ERROR_PAUSE: Duration = Duration::from_millis(200);
 
-/// An event read from the stream, handed out or held.
-#[derive(Debug)]
-struct Read {
-    partition: i32,
-    offset: i64,
-    generation: u64,
-    body: Vec<u8>,
-    envelope: Envelope,
-    attempts: u32,
-    redeliveries: u32,
-}
-
-/// A body that is not an envelope, waiting to be parked.
-#[derive(Debug)]
-struct Unreadable {
-    partition: i32,
-    offset: i64,
-    generation: u64,
-    body: Vec<u8>,
-    error: String,
-    due: Instant,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    offsets: Offsets,
-    handed_out: HashMap<i64, Read>,
-    /// Events to hand out again, each when due.
-    held: Vec<(Instant, Read)>,
-    unreadable: Vec<Unreadable>,
-}
-
-impl State {
-    fn forget(&mut self, partition: i32) {
-        self.offsets.revoke(partition);
-        self.handed_out
-            .retain(|_, read| read.partition != partition);
-        self.held.retain(|(_, read)| read.partition != partition);
-        self.unreadable.retain(|u| u.partition != partition);
-    }
-
-    fn load(&self) -> usize {
-        self.handed_out.len() + self.held.len() + self.unreadable.len()
-    }
-}
-
-/// What the consumer and librdkafka's callbacks share. Locked briefly and never while the
-/// consumer is polled, since callbacks run inside the poll.
-#[derive(Debug, Default)]
-struct Shared {
-    state: Mutex<State>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves the offsets as they were: still consistent.
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// librdkafka's callbacks: assignments, revocations and commit results.
-struct StreamContext {
-    shared: Arc<Shared>,
-}
-
-impl ClientContext for StreamContext {}
-
-impl ConsumerContext for StreamContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            let mut state = self.shared.lock();
-            for element in partitions.elements() {
-                debug!(partition = element.partition(), "partition revoked");
-                state.forget(element.partition());
-            }
-        }
-    }
-
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(partitions) = rebalance {
-            let mut state = self.shared.lock();
-            for element in partitions.elements() {
-                debug!(partition = element.partition(), "partition assigned");
-                state.offsets.assign(element.partition());
-            }
-        }
-    }
-
-    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        let mut state = self.shared.lock();
-        for element in offsets.elements() {
-            let confirmed = result.is_ok() && element.error().is_ok();
-            match element.offset() {
-                Offset::Offset(position) if confirmed => {
-                    state.offsets.confirmed(element.partition(), position);
-                }
-                _ => state.offsets.commit_failed(element.partition()),
-            }
-        }
-        if let Err(error) = result {
-            debug!(%error, "offset commit failed; asking again");
-        }
-    }
-}
-
 /// The analytics service's consumer of the stream.
 pub struct KafkaQueueConsumer {
-    consumer: StreamConsumer<StreamContext>,
+    consumer: Arc<StreamConsumer<StreamContext>>,
     shared: Arc<Shared>,
     topic: String,
     sink: Arc<dyn DeadLetterSink>,
@@ -201,7 +93,7 @@ impl KafkaQueueConsumer {
             .subscribe(&[&settings.topic])
             .context("subscribe to the stream")?;
         Ok(Self {
-            consumer,
+            consumer: Arc::new(consumer),
             shared,
             topic: settings.topic.clone(),
             sink,
@@ -210,34 +102,26 @@ impl KafkaQueueConsumer {
         })
     }
 
-    /// Asks the broker to commit every position that moved (or whose commit is unconfirmed).
+    /// Asks the broker to commit every position that moved (or whose commit is unconfirmed);
+    /// the answer comes through [`StreamContext::commit_callback`].
     fn commit_due(&self) {
-        let due = self.shared.lock().offsets.due_commits(Instant::now());
-        self.commit(&due, CommitMode::Async);
-    }
-
-    fn commit(&self, positions: &[(i32, i64)], mode: CommitMode) {
+        let positions = self.shared.lock().offsets.due_commits(Instant::now());
         if positions.is_empty() {
             return;
         }
         let mut list = TopicPartitionList::new();
-        for &(partition, position) in positions {
+        for &(partition, position) in &positions {
             if let Err(error) =
                 list.add_partition_offset(&self.topic, partition, Offset::Offset(position))
             {
                 warn!(%error, partition, "cannot name an offset to commit");
             }
         }
-        if let Err(error) = self.consumer.commit(&list, mode) {
+        if let Err(error) = self.consumer.commit(&list, CommitMode::Async) {
             debug!(%error, "cannot commit offsets; asking again");
             let mut state = self.shared.lock();
-            for &(partition, _) in positions {
+            for &(partition, _) in &positions {
                 state.offsets.commit_failed(partition);
-            }
-        } else if matches!(mode, CommitMode::Sync) {
-            let mut state = self.shared.lock();
-            for &(partition, position) in positions {
-                state.offsets.confirmed(partition, position);
             }
         }
     }
@@ -504,10 +388,36 @@ impl QueueConsumer for KafkaQueueConsumer {
     }
 }
 
+/// How long dropping the consumer waits for its last commit: a broker out of reach must not
+/// hold a process's stop (what is not committed is replayed into the inbox).
+const CLOSING_COMMIT_WAIT: Duration = Duration::from_secs(5);
+
 impl Drop for KafkaQueueConsumer {
     /// Commits what is settled before leaving the group, so a successor does not replay it.
     fn drop(&mut self) {
         let positions = self.shared.lock().offsets.unconfirmed();
-        self.commit(&positions, CommitMode::Sync);
+        if positions.is_empty() {
+            return;
+        }
+        let mut list = TopicPartitionList::new();
+        for &(partition, position) in &positions {
+            let _ = list.add_partition_offset(&self.topic, partition, Offset::Offset(position));
+        }
+        // A synchronous commit blocks until the broker answers: on a thread of its own, which
+        // holds the consumer until it is done, waited for a bounded time.
+        let consumer = self.consumer.clone();
+        let (done, committed) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("kafka-last-commit".to_owned())
+            .spawn(move || {
+                let _ = done.send(consumer.commit(&list, CommitMode::Sync));
+            });
+        if spawned.is_ok() {
+            match committed.recv_timeout(CLOSING_COMMIT_WAIT) {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => warn!(%error, "the last offset commit failed"),
+                Err(_) => warn!("the last offset commit did not finish in time"),
+            }
+        }
     }
 }
