@@ -209,3 +209,45 @@ fn analytics_story(cluster: &Cluster) -> String {
         .rev()
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_kafka_the_analytics_process_restarted_under_load_counts_every_order_once() {
+    let broker = TestBroker::start();
+    let brokers = broker.brokers();
+    let cluster = Cluster::start(
+        1,
+        &[
+            ("KAFKA_BROKERS", brokers.as_str()),
+            ("ORDERFLOW_KAFKA_PARTITIONS", "3"),
+        ],
+    )
+    .await;
+    let orders = 150;
+    let placing = tokio::spawn(crate::checks::place_all(
+        cluster.http.clone(),
+        cluster.gateway.clone(),
+        (0..orders).map(crate::checks::mixed).collect(),
+        6,
+    ));
+    // Stopped while it consumes: it commits what it stored and leaves the group; its next
+    // instance goes on from the commits, and the inbox drops whatever comes twice.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    cluster.script_args(&["restart", "analytics-1"]).await;
+    let accepted = placing.await.expect("placed");
+    assert_eq!(accepted.len(), orders, "admission is off in cluster tests");
+    for (id, _) in &accepted {
+        cluster
+            .wait_until_terminal(id, Duration::from_secs(60))
+            .await;
+    }
+    counted(&cluster, orders, Duration::from_secs(90)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while stream_lag(&cluster).await.0 > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stream does not drain"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    cluster.remove().await;
+}
