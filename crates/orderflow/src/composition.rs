@@ -7,7 +7,9 @@
 //! supervisor. The ports of the
 //! services it started are gathered in [`LocalPorts`] for the HTTP API. When fault injection is
 //! configured (`ORDERFLOW_FAULTS`, for tests), the consumers and the relay's publisher are
-//! wrapped here, so both modes, and every process of a cluster, get the same faults.
+//! wrapped here, so both modes, and every process of a cluster, get the same faults. A
+//! service whose messages reach it through another transport (the analytics stream on Kafka)
+//! also gets the loops that forward its queue there.
 
 use std::sync::Arc;
 
@@ -57,6 +59,17 @@ pub(crate) trait Adapters {
     /// One consumer of `queue`; a service runs several.
     fn consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer>;
     fn publisher(&self) -> Arc<dyn Publisher>;
+    /// When `queue`'s service reads its messages from another transport than the queues (the
+    /// analytics stream on Kafka, scaled out): the handler that moves the queue onto it. `None`:
+    /// the service reads the queue itself.
+    fn forwarder(&self, _queue: Queue) -> Option<Arc<dyn Handler>> {
+        None
+    }
+    /// One consumer of `queue` on the queues' own transport, whatever [`Adapters::consumer`]
+    /// reads; the forwarder's.
+    fn queue_consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer> {
+        self.consumer(queue)
+    }
     /// Whether this process is the only one that can ever use these stores (the embedded
     /// mode locks its data directory): then what it claimed before a crash is its own again.
     fn sole_process(&self) -> bool;
@@ -162,6 +175,24 @@ pub(crate) async fn start_service(
             shutdown.clone(),
         );
         supervisor.spawn("consumer", consumer);
+    }
+    if let Some(forwarder) = adapters.forwarder(service) {
+        // As many loops as the service's own, each acking a queue delivery only once the
+        // other transport confirmed it.
+        for index in 0..settings.consumers {
+            let consumer = adapters.queue_consumer(service);
+            let forwarding = run_consumer(
+                match &faults {
+                    Some(faults) => faults.consumer(consumer, settings.consumers + index),
+                    None => consumer,
+                },
+                forwarder.clone(),
+                settings.retry_policy(),
+                outages.reporter(),
+                shutdown.clone(),
+            );
+            supervisor.spawn("forwarder", forwarding);
+        }
     }
     Ok(())
 }

@@ -283,6 +283,45 @@ pub struct Backends {
     /// How long a cached order view lives, in seconds.
     #[arg(long, env = "ORDERFLOW_CACHE_TTL_SECS", default_value_t = 300)]
     pub cache_ttl_secs: u64,
+
+    /// Kafka-protocol brokers (`host:port,…`). When set, the analytics stream is a Kafka topic:
+    /// the analytics process forwards its RabbitMQ queue onto it and consumes it as a group.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// The analytics stream's topic (with `KAFKA_BROKERS`).
+    #[arg(long, env = "ORDERFLOW_KAFKA_TOPIC", default_value = transport_kafka::DEFAULT_TOPIC)]
+    pub kafka_topic: String,
+
+    /// Partitions of the topic, when the analytics process creates it.
+    #[arg(long, env = "ORDERFLOW_KAFKA_PARTITIONS", default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..))]
+    pub kafka_partitions: i32,
+
+    /// Replicas of each partition, when the analytics process creates the topic.
+    #[arg(long, env = "ORDERFLOW_KAFKA_REPLICATION", default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+    pub kafka_replication: i32,
+
+    /// The analytics service's consumer group.
+    #[arg(long, env = "ORDERFLOW_KAFKA_GROUP", default_value = transport_kafka::DEFAULT_GROUP)]
+    pub kafka_group: String,
+}
+
+impl Backends {
+    /// The analytics stream's Kafka settings; `None` without `KAFKA_BROKERS` (the stream is
+    /// then the RabbitMQ queue itself).
+    pub fn kafka(&self) -> Option<transport_kafka::KafkaSettings> {
+        let brokers = self.kafka_brokers.as_deref().map(str::trim)?;
+        if brokers.is_empty() {
+            return None;
+        }
+        Some(transport_kafka::KafkaSettings {
+            brokers: brokers.to_owned(),
+            topic: self.kafka_topic.clone(),
+            partitions: self.kafka_partitions,
+            replication: self.kafka_replication,
+            group: self.kafka_group.clone(),
+        })
+    }
 }
 
 impl Default for Backends {
@@ -294,6 +333,11 @@ impl Default for Backends {
             redis_url: "redis://127.0.0.1:6379".to_owned(),
             redis_prefix: "orderflow:".to_owned(),
             cache_ttl_secs: 300,
+            kafka_brokers: None,
+            kafka_topic: transport_kafka::DEFAULT_TOPIC.to_owned(),
+            kafka_partitions: 6,
+            kafka_replication: 1,
+            kafka_group: transport_kafka::DEFAULT_GROUP.to_owned(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Readiness of one process: its databases (with their outbox lag, also exported as a
-//! metric), every queue's depth and consumers (metrics only), the analytics stream's lag (messages waiting in its queue, also a metric; never a
-//! reason to be unready: analytics behind must not take the saga out of rotation), its broker
+//! metric), every queue's depth and consumers (metrics only), the analytics stream's lag
+//! (messages waiting in its queue, plus, on Kafka, the consumer group's lag on the topic; also
+//! a metric; never a reason to be unready: analytics behind must not take the saga out of
+//! rotation), its broker
 //! connection, its cache, whether its background tasks still run, and
 //! what the order service's admission sees. A check that fails names the technology that does
 //! not answer.
@@ -17,6 +19,7 @@ use store_postgres::{PgDatabase, PgOutbox};
 use store_sqlite::{Databases, SqliteOutbox, SqliteQueue};
 use tokio_util::sync::CancellationToken;
 use transport_amqp::AmqpTransport;
+use transport_kafka::StreamLag;
 
 /// The embedded mode: every service database answers, no background task has stopped.
 pub(crate) struct EmbeddedReadiness {
@@ -57,6 +60,8 @@ pub(crate) struct ScaledReadiness {
     pub(crate) databases: Vec<(PgDatabase, PgOutbox)>,
     pub(crate) amqp: AmqpTransport,
     pub(crate) redis: Option<Arc<RedisViewCache>>,
+    /// The analytics stream's consumer group on Kafka, with `KAFKA_BROKERS`.
+    pub(crate) kafka: Option<StreamLag>,
     pub(crate) orders: Option<Arc<OrderService>>,
     pub(crate) stopping: CancellationToken,
 }
@@ -76,16 +81,22 @@ impl ReadinessCheck for ScaledReadiness {
             ready: broker_ready,
             detail: (!broker_ready).then(|| "rabbitmq does not answer".to_owned()),
         });
+        let mut queued = None;
         if broker_ready {
-            let mut stream_lag = None;
             for queue in Queue::ALL {
                 if let Ok(stats) = self.amqp.queue_stats(queue).await {
                     queue_gauges(queue, stats.messages, stats.consumers);
-                    stream_lag =
-                        stream_lag.or((queue == Queue::Analytics).then_some(stats.messages));
+                    queued = queued.or((queue == Queue::Analytics).then_some(stats.messages));
                 }
             }
-            checks.push(stream_check(stream_lag));
+        }
+        match &self.kafka {
+            None if broker_ready => checks.push(stream_check(queued)),
+            None => {}
+            Some(kafka) => {
+                let on_topic = kafka.lag().await.ok();
+                checks.push(kafka_stream_check(queued, on_topic));
+            }
         }
         if let Some(cache) = &self.redis {
             let cache_ready = cache.ping().await;
@@ -152,6 +163,45 @@ fn stream_check(lag: Option<u64>) -> Readiness {
             || "lag unknown: its queue cannot be read".to_owned(),
             |lag| format!("lag {lag}"),
         )),
+    }
+}
+
+/// The analytics stream's lag on Kafka: the events still in the RabbitMQ queue (not yet
+/// forwarded) plus the consumer group's lag on the topic, as detail and as the
+/// `orderflow_analytics_stream_lag` gauge. When one of the two cannot be read, the other is
+/// shown and exported as a lower bound. Always ready, like [`stream_check`].
+fn kafka_stream_check(queued: Option<u64>, on_topic: Option<u64>) -> Readiness {
+    let (lag, detail) = match (queued, on_topic) {
+        (Some(queued), Some(on_topic)) => (
+            Some(queued + on_topic),
+            format!(
+                "lag {}: {queued} in the queue, {on_topic} on the topic",
+                queued + on_topic
+            ),
+        ),
+        (Some(queued), None) => (
+            Some(queued),
+            format!(
+                "lag at least {queued}: {queued} in the queue, the topic's lag unknown (kafka does not answer)"
+            ),
+        ),
+        (None, Some(on_topic)) => (
+            Some(on_topic),
+            format!("lag at least {on_topic}: {on_topic} on the topic, the queue cannot be read"),
+        ),
+        (None, None) => (
+            None,
+            "lag unknown: neither the queue nor the topic can be read".to_owned(),
+        ),
+    };
+    if let Some(lag) = lag {
+        #[expect(clippy::cast_precision_loss, reason = "a gauge")]
+        metrics::gauge!("orderflow_analytics_stream_lag").set(lag as f64);
+    }
+    Readiness {
+        name: "analytics-stream".to_owned(),
+        ready: true,
+        detail: Some(detail),
     }
 }
 

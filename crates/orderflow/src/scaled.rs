@@ -1,6 +1,8 @@
 //! The scaled-out mode: some services in this process, on PostgreSQL (one schema each),
 //! RabbitMQ and Redis; the other services in other processes, reached over HTTP. The same
-//! service code as the embedded mode; only the adapters differ.
+//! service code as the embedded mode; only the adapters differ. With `KAFKA_BROKERS`, the
+//! analytics stream is a Kafka topic: the analytics process forwards its RabbitMQ queue onto
+//! it and its service consumes the topic as a consumer group.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use async_trait::async_trait;
 use blob_object_store::ObjectBlobStore;
 use cache_redis::RedisViewCache;
+use contracts::Envelope;
 use contracts::Queue;
 use gateway::remote::Remote;
 use sqlx::Connection as _;
@@ -26,8 +30,11 @@ use store_postgres::{
 };
 use tokio_util::sync::CancellationToken;
 use tracing::info;
-use transport::{Publisher, QueueConsumer};
+use transport::{Handler, Publisher, QueueConsumer, TransportError};
 use transport_amqp::{AmqpSettings, AmqpTransport};
+use transport_kafka::{
+    DeadLetterSink, KafkaForwarder, KafkaQueueConsumer, KafkaSettings, StreamLag,
+};
 
 use crate::composition::{Adapters, LocalPorts, start_service};
 use crate::config::{Backends, ServeConfig};
@@ -87,6 +94,50 @@ struct PgAdapters {
     databases: HashMap<Queue, PgDatabase>,
     amqp: AmqpTransport,
     view_cache: Option<Arc<RedisViewCache>>,
+    /// The analytics stream on Kafka, when this process runs the analytics service with
+    /// `KAFKA_BROKERS` set.
+    stream: Option<KafkaStream>,
+}
+
+/// The analytics stream on Kafka: one group member per process, shared by the service's
+/// consumer loops, and the forwarder of the RabbitMQ queue onto the topic.
+struct KafkaStream {
+    consumer: Arc<KafkaQueueConsumer>,
+    forwarder: Arc<KafkaForwarder>,
+}
+
+impl KafkaStream {
+    /// Creates the topic if missing, then the group member and the producer.
+    async fn connect(settings: &KafkaSettings, amqp: &AmqpTransport) -> anyhow::Result<Self> {
+        transport_kafka::ensure_topic(settings)
+            .await
+            .context("create the analytics stream's topic on Kafka")?;
+        let sink = Arc::new(AmqpDeadLetters(amqp.clone()));
+        Ok(Self {
+            consumer: Arc::new(KafkaQueueConsumer::new(settings, sink)?),
+            forwarder: Arc::new(KafkaForwarder::new(settings)?),
+        })
+    }
+}
+
+/// Poison read from the stream goes where the analytics queue's other dead letters are: its
+/// RabbitMQ dead-letter queue, listed, replayed (onto the queue, so the forwarder puts it on
+/// the topic again) and discarded like any other.
+struct AmqpDeadLetters(AmqpTransport);
+
+#[async_trait]
+impl DeadLetterSink for AmqpDeadLetters {
+    async fn park(
+        &self,
+        body: Vec<u8>,
+        envelope: Option<&Envelope>,
+        error: &str,
+        attempts: u32,
+    ) -> Result<(), TransportError> {
+        self.0
+            .park(Queue::Analytics, body, envelope, error, attempts)
+            .await
+    }
 }
 
 impl PgAdapters {
@@ -113,10 +164,17 @@ impl PgAdapters {
         } else {
             None
         };
+        let stream = match backends.kafka() {
+            Some(settings) if local.contains(&Queue::Analytics) => {
+                Some(KafkaStream::connect(&settings, &amqp).await?)
+            }
+            _ => None,
+        };
         Ok(Self {
             databases,
             amqp,
             view_cache,
+            stream,
         })
     }
 
@@ -172,6 +230,20 @@ impl Adapters for PgAdapters {
     }
 
     fn consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer> {
+        match &self.stream {
+            Some(stream) if queue == Queue::Analytics => stream.consumer.clone(),
+            _ => Arc::new(self.amqp.consumer(queue)),
+        }
+    }
+
+    fn forwarder(&self, queue: Queue) -> Option<Arc<dyn Handler>> {
+        match &self.stream {
+            Some(stream) if queue == Queue::Analytics => Some(stream.forwarder.clone()),
+            _ => None,
+        }
+    }
+
+    fn queue_consumer(&self, queue: Queue) -> Arc<dyn QueueConsumer> {
         Arc::new(self.amqp.consumer(queue))
     }
 
@@ -238,6 +310,10 @@ impl Scaled {
             databases: databases.clone(),
             amqp: amqp.clone(),
             redis: adapters.view_cache.clone(),
+            kafka: backends
+                .kafka()
+                .map(|settings| StreamLag::new(&settings))
+                .transpose()?,
             orders: ports.order_service.clone(),
             stopping: supervisor.token(),
         });

@@ -21,6 +21,7 @@ use tracing::debug;
 use transport::{DeadLetter, DeadLetters, TransportError};
 use uuid::Uuid;
 
+use crate::consumer::now_ms;
 use crate::error::unavailable;
 use crate::headers::{self, ATTEMPTS, DEAD_LETTERED_AT, ERROR};
 use crate::publisher::{Outgoing, publish_confirmed};
@@ -147,6 +148,45 @@ fn to_dead_letter(queue: Queue, message: &BasicGetMessage) -> DeadLetter {
 }
 
 impl AmqpTransport {
+    /// Parks a message that reached `queue`'s consumer by another way than this broker (the
+    /// analytics stream read from Kafka) in `queue`'s dead-letter queue, where every other dead
+    /// letter of that queue is listed, replayed (onto `queue`) and discarded. `body` is kept
+    /// byte for byte; `envelope` (when the body is one) names it, else a fresh id does.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the copy is not confirmed: nothing was parked.
+    pub async fn park(
+        &self,
+        queue: Queue,
+        body: Vec<u8>,
+        envelope: Option<&Envelope>,
+        error: &str,
+        attempts: u32,
+    ) -> Result<(), TransportError> {
+        let mut properties = match envelope {
+            Some(envelope) => headers::for_envelope(envelope),
+            None => lapin::BasicProperties::default()
+                .with_delivery_mode(2)
+                .with_message_id(Uuid::now_v7().to_string().into()),
+        };
+        properties = headers::copy_with(
+            &properties,
+            &[
+                (ERROR, Some(headers::error_text(error))),
+                (ATTEMPTS, Some(headers::number(i64::from(attempts)))),
+                (DEAD_LETTERED_AT, Some(headers::number(now_ms()))),
+            ],
+        );
+        let copy = Outgoing {
+            exchange: String::new(),
+            routing_key: self.topology().dead_letter_queue(queue),
+            body,
+            properties,
+        };
+        let session = self.session().await?;
+        publish_confirmed(session.publisher(), std::slice::from_ref(&copy)).await
+    }
+
     /// Takes the parked message `id` out of its dead-letter queue, once republished to its
     /// queue when `replay`; `false` when no such message is parked.
     async fn take_dead_letter(&self, id: &str, replay: bool) -> Result<bool, TransportError> {

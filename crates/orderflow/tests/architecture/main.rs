@@ -34,6 +34,7 @@ const IO_CRATES: &[&str] = &[
     "tower-http",
     "lettre",
     "object_store",
+    "rdkafka",
 ];
 /// Database, broker, cache and mail drivers: only adapters (and the binary, and tests) use them.
 const DRIVERS: &[&str] = &[
@@ -43,6 +44,7 @@ const DRIVERS: &[&str] = &[
     "redis",
     "lettre",
     "object_store",
+    "rdkafka",
 ];
 /// The adapters: each implements ports for one technology.
 const ADAPTERS: &[&str] = &[
@@ -51,6 +53,7 @@ const ADAPTERS: &[&str] = &[
     // Below the two SQL adapters, what they share; sqlx's database-agnostic API only.
     "store-sql",
     "transport-amqp",
+    "transport-kafka",
     "cache-redis",
     "notification-smtp",
     "blob-object-store",

@@ -21,6 +21,7 @@ mod dashboard;
 mod equivalence;
 mod harness;
 mod identity;
+mod kafka;
 mod load;
 mod outages;
 mod poison;

@@ -30,7 +30,8 @@ use crate::transport::AmqpTransport;
 mod settle;
 mod subscription;
 
-use settle::{InFlight, ack, copy_then_ack, now_ms};
+pub(crate) use settle::now_ms;
+use settle::{InFlight, ack, copy_then_ack};
 use subscription::{Next, Subscription};
 
 /// How long `receive` waits for a first message before it returns nothing.

@@ -81,7 +81,7 @@ async fn give_back(acker: &Acker) {
 }
 
 /// The current time in unix milliseconds, for `x-orderflow-dead-lettered-at`.
-pub(super) fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
         .unwrap_or(i64::MAX)
 }

@@ -197,3 +197,52 @@ async fn an_event_reaches_the_analytics_queue_too_and_its_depth_counts_it() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_message_parked_from_elsewhere_is_listed_and_replayed_like_any_dead_letter() {
+    with_prefix(|prefix| async move {
+        let transport = connect(&prefix, &[Queue::Analytics]).await;
+        let envelope = stock_reserved();
+        let body = serde_json::to_vec(&envelope).expect("json");
+        transport
+            .park(
+                Queue::Analytics,
+                body,
+                Some(&envelope),
+                "rejected by analytics",
+                3,
+            )
+            .await
+            .expect("parked");
+        transport
+            .park(
+                Queue::Analytics,
+                b"not an envelope".to_vec(),
+                None,
+                "unreadable",
+                1,
+            )
+            .await
+            .expect("parked");
+
+        let listed = transport.list().await.expect("list");
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        let parked = &listed[0];
+        assert_eq!(parked.id, format!("analytics:{}", envelope.message_id));
+        assert_eq!(parked.envelope, envelope);
+        assert_eq!(
+            (parked.error.as_str(), parked.attempts),
+            ("rejected by analytics", 3)
+        );
+        assert_eq!(listed[1].envelope.payload, "not an envelope");
+        assert_eq!(listed[1].error, "unreadable");
+
+        assert!(transport.replay(&parked.id).await.expect("replay"));
+        let consumer = transport.consumer(Queue::Analytics);
+        let replayed = receive_one(&consumer).await;
+        assert_eq!(replayed.envelope, envelope);
+        assert_eq!(replayed.attempts, 0, "a replay starts its attempts afresh");
+        consumer.ack(&replayed).await.expect("ack");
+    })
+    .await;
+}
