@@ -25,16 +25,7 @@ fn script(name: &str) -> PathBuf {
 
 /// A base port whose whole block (gateway, services, replicas) is free now.
 fn free_base_port() -> u16 {
-    for _ in 0..100 {
-        let bytes = uuid::Uuid::new_v4().into_bytes();
-        let base = 30_000 + (u16::from_le_bytes([bytes[0], bytes[1]]) % 200) * 100;
-        let all_free =
-            (0..26).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no free block of ports");
+    testkit::ports::free_block(26)
 }
 
 #[test]

@@ -104,24 +104,11 @@ impl Broker {
 
 /// A base port whose whole block (gateway, services, replicas) is free now.
 fn free_base_port() -> u16 {
-    for _ in 0..100 {
-        let base = 20_000 + (rand_u16() % 400) * 100;
-        let all_free =
-            (0..26).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok());
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no free block of ports");
+    testkit::ports::free_block(26)
 }
 
 fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn rand_u16() -> u16 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    u16::from_le_bytes([bytes[0], bytes[1]])
 }
 
 /// Where the processes reach PostgreSQL, RabbitMQ and Redis: the servers themselves, or other
