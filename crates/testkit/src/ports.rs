@@ -24,11 +24,12 @@ fn ephemeral_range() -> (u16, u16) {
 /// When no such block is found after many tries.
 pub fn free_block(width: u16) -> u16 {
     let (low, high) = ephemeral_range();
-    // Below the range if there is room (the usual case), else above it.
-    let (first, last) = if low >= 10_000 + width + 100 {
-        (10_000, low - width)
+    // Below the range if there is room (the usual case), else above it; above 11000, clear of
+    // the well-known ports of the servers tests use (Azurite's 10000 among them).
+    let (first, last) = if low >= 11_000 + width + 100 {
+        (11_000, low - width)
     } else {
-        (high.saturating_add(1).max(10_000), u16::MAX - width)
+        (high.saturating_add(1).max(11_000), u16::MAX - width)
     };
     let blocks = u32::from((last - first) / 100).max(1);
     for _ in 0..200 {
