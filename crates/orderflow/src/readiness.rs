@@ -152,18 +152,11 @@ fn queue_gauges(queue: Queue, depth: u64, consumers: u64) {
 /// The analytics stream's lag: messages waiting for the analytics service, as detail and as
 /// the `orderflow_analytics_stream_lag` gauge. Always ready: the saga does not wait for it.
 fn stream_check(lag: Option<u64>) -> Readiness {
-    if let Some(lag) = lag {
-        #[expect(clippy::cast_precision_loss, reason = "a gauge")]
-        metrics::gauge!("orderflow_analytics_stream_lag").set(lag as f64);
-    }
-    Readiness {
-        name: "analytics-stream".to_owned(),
-        ready: true,
-        detail: Some(lag.map_or_else(
-            || "lag unknown: its queue cannot be read".to_owned(),
-            |lag| format!("lag {lag}"),
-        )),
-    }
+    let detail = lag.map_or_else(
+        || "lag unknown: its queue cannot be read".to_owned(),
+        |lag| format!("lag {lag}"),
+    );
+    stream_readiness(lag, detail)
 }
 
 /// The analytics stream's lag on Kafka: the events still in the RabbitMQ queue (not yet
@@ -194,6 +187,12 @@ fn kafka_stream_check(queued: Option<u64>, on_topic: Option<u64>) -> Readiness {
             "lag unknown: neither the queue nor the topic can be read".to_owned(),
         ),
     };
+    stream_readiness(lag, detail)
+}
+
+/// The stream's check, always ready, with `lag` (when known) as the
+/// `orderflow_analytics_stream_lag` gauge.
+fn stream_readiness(lag: Option<u64>, detail: String) -> Readiness {
     if let Some(lag) = lag {
         #[expect(clippy::cast_precision_loss, reason = "a gauge")]
         metrics::gauge!("orderflow_analytics_stream_lag").set(lag as f64);
