@@ -11,16 +11,10 @@ use store::payment::PaymentStore as _;
 use store_sqlite::{Databases, SqlitePaymentStore};
 use tokio::task::JoinSet;
 
+use crate::helpers::free_port;
+
 const ORDERS: usize = 500;
 const TOKEN: &str = "crash-test-token";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 fn start(data_dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_orderflow"))

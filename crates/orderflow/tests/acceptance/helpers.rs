@@ -221,6 +221,15 @@ impl TestApp {
 }
 
 /// The single-item body shape.
+/// A loopback port free now, for a server process a test starts.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 pub(crate) fn single(item: &str, quantity: i64) -> Value {
     json!({ "item_id": item, "quantity": quantity, "user_email": "test@example.com" })
 }

@@ -11,15 +11,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use testkit::otlp::{OtlpReceiver, ReceivedSpan};
 
-const TOKEN: &str = "tracing-test-token";
+use crate::helpers::free_port;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+const TOKEN: &str = "tracing-test-token";
 
 /// A traceparent of a trace no one else uses: a client's span that placed the order.
 pub(crate) fn client_traceparent() -> (String, String, String) {
