@@ -35,15 +35,7 @@ async fn the_dashboard_on_the_gateway_follows_an_order_of_the_cluster_live() {
             .expect("type the token");
         browser.click("#sign-in-button").await;
         browser
-            .until(
-                "the updates stream relayed by the gateway to be live",
-                PAGE_TIMEOUT,
-                "return document.body.dataset.live === 'live';",
-                vec![],
-            )
-            .await;
-        browser
-            .js("window.dashboardProbe = 'same page'; return true;", vec![])
+            .until_live("the updates stream relayed by the gateway to be live")
             .await;
 
         let (status, accepted) = cluster

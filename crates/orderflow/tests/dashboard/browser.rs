@@ -139,6 +139,20 @@ impl Browser {
             .unwrap_or_else(|error| panic!("script failed: {error}\n{script}"))
     }
 
+    /// Waits until the page follows the live updates stream (`what` says whose), then marks
+    /// the page (`window.dashboardProbe`), which survives only if it is not loaded again.
+    pub(crate) async fn until_live(&self, what: &str) {
+        self.until(
+            what,
+            PAGE_TIMEOUT,
+            "return document.body.dataset.live === 'live';",
+            vec![],
+        )
+        .await;
+        self.js("window.dashboardProbe = 'same page'; return true;", vec![])
+            .await;
+    }
+
     /// Waits until `script` returns a truthy value, then returns it; fails after `timeout`
     /// with `what`, the page's flash message and its address.
     pub(crate) async fn until(

@@ -211,18 +211,7 @@ async fn sign_in(browser: &Browser, dashboard: &str, token: &str) {
 /// The overview follows the updates stream: a new order appears and turns COMPLETED on the
 /// page that was loaded before it was placed.
 async fn an_order_reaches_completed_live(system: &System, browser: &Browser) -> String {
-    browser
-        .until(
-            "the updates stream to be live",
-            PAGE_TIMEOUT,
-            "return document.body.dataset.live === 'live';",
-            vec![],
-        )
-        .await;
-    // Survives only if the page is not loaded again.
-    browser
-        .js("window.dashboardProbe = 'same page'; return true;", vec![])
-        .await;
+    browser.until_live("the updates stream to be live").await;
     // Company for it: one more that completes, one cancelled for want of stock.
     let others = [
         json!({"item_id": "product-003", "quantity": 2, "user_email": "erin@example.com"}),
