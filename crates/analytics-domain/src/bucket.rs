@@ -1,7 +1,7 @@
 //! The two bucket sizes aggregates are kept in.
 
 /// A bucket size: every increment is added to its minute's and its hour's bucket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bucket {
     Minute,
     Hour,

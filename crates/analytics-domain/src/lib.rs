@@ -7,11 +7,13 @@
 //! order; the one fact that needs two events (placed → completed time) is counted by
 //! whichever of the two arrives second. Duplicates are the caller's to drop (its inbox).
 
+mod aggregates;
 mod bucket;
 mod cancel;
 mod increments;
 mod metric;
 
+pub use aggregates::{Aggregates, CounterKey, counter_rows};
 pub use bucket::Bucket;
 pub use cancel::CancelClass;
 pub use increments::{Increment, OrderMoment, OrderTimes, completion, increments, millis, moment};

@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index};
+use analytics_domain::{
+    Aggregates, Bucket, CounterKey, Increment, Metric, OrderMoment, OrderTimes, counter_rows,
+    percentile_index,
+};
 use api::AnalyticsWindow;
 use async_trait::async_trait;
 use contracts::value::{Email, OrderId, Quantity, Sku};
@@ -28,7 +31,7 @@ use crate::AnalyticsService;
 struct State {
     inbox: BTreeSet<Uuid>,
     events: BTreeSet<Uuid>,
-    counters: BTreeMap<(&'static str, i64, Metric, String), i64>,
+    counters: BTreeMap<CounterKey, i64>,
     orders: BTreeMap<OrderId, OrderTimes>,
 }
 
@@ -58,10 +61,10 @@ impl AnalyticsStore for MemoryStore {
 
     async fn totals(&self, bucket: Bucket, from_ms: i64, to_ms: i64) -> store::Result<Vec<Total>> {
         let mut sums: BTreeMap<(&'static str, String), (Metric, i64)> = BTreeMap::new();
-        for ((name, start, metric, dimension), value) in &self.state().counters {
-            if *name == bucket.name() && (from_ms..to_ms).contains(start) {
-                sums.entry((metric.name(), dimension.clone()))
-                    .or_insert((*metric, 0))
+        for (key, value) in &self.state().counters {
+            if key.bucket == bucket && (from_ms..to_ms).contains(&key.start_ms) {
+                sums.entry((key.metric.name(), key.dimension.clone()))
+                    .or_insert((key.metric, 0))
                     .1 += value;
             }
         }
@@ -86,12 +89,14 @@ impl AnalyticsStore for MemoryStore {
             .state()
             .counters
             .iter()
-            .filter(|((name, start, m, _), _)| {
-                *name == bucket.name() && *m == metric && (from_ms..to_ms).contains(start)
+            .filter(|(key, _)| {
+                key.bucket == bucket
+                    && key.metric == metric
+                    && (from_ms..to_ms).contains(&key.start_ms)
             })
-            .map(|((_, start, _, dimension), value)| Point {
-                start_ms: *start,
-                dimension: dimension.clone(),
+            .map(|(key, value)| Point {
+                start_ms: key.start_ms,
+                dimension: key.dimension.clone(),
                 value: *value,
             })
             .collect())
@@ -146,6 +151,14 @@ impl AnalyticsStore for MemoryStore {
     async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {
         unreachable!("not archived in these tests")
     }
+
+    async fn aggregates(&self) -> store::Result<Aggregates> {
+        let state = self.state();
+        Ok(Aggregates {
+            counters: state.counters,
+            orders: state.orders,
+        })
+    }
 }
 
 #[async_trait]
@@ -171,19 +184,8 @@ impl AnalyticsTx for MemoryTx {
     }
 
     async fn add(&mut self, increments: &[Increment]) -> store::Result<()> {
-        for increment in increments {
-            for bucket in Bucket::ALL {
-                *self
-                    .state
-                    .counters
-                    .entry((
-                        bucket.name(),
-                        bucket.start_of(increment.at_ms),
-                        increment.metric,
-                        increment.dimension.clone(),
-                    ))
-                    .or_insert(0) += increment.value;
-            }
+        for (key, value) in counter_rows(increments) {
+            *self.state.counters.entry(key).or_insert(0) += value;
         }
         Ok(())
     }
@@ -447,4 +449,22 @@ async fn a_series_has_one_point_per_bucket_counted_in() {
         too_long,
         Err(crate::Error::Invalid { field: "from", .. })
     ));
+}
+
+#[tokio::test]
+async fn what_the_service_counted_equals_a_fold_of_the_same_events() {
+    let store = MemoryStore::default();
+    let service = AnalyticsService::new(Arc::new(store.clone()));
+    let mut events = stream();
+    events.reverse();
+    handle_all(&service, &events).await;
+    handle_all(&service, &stream()).await;
+
+    let mut fold = Aggregates::default();
+    for envelope in stream() {
+        fold.count(&envelope.decode().expect("an event"), envelope.occurred_at);
+    }
+    let counted = store.aggregates().await.expect("aggregates");
+    assert_eq!(counted.differences(&fold, 10), Vec::<String>::new());
+    assert_eq!(counted, fold);
 }

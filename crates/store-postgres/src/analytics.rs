@@ -3,7 +3,9 @@
 //! order's placed and completed times. An order's row is locked from its read to its write,
 //! so its placement and completion handled at once by two consumers still meet.
 
-use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index};
+use analytics_domain::{
+    Aggregates, Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index,
+};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
@@ -190,6 +192,35 @@ impl AnalyticsStore for PgAnalyticsStore {
                 written,
             })
             .collect())
+    }
+
+    async fn aggregates(&self) -> store::Result<Aggregates> {
+        // One snapshot for both tables.
+        let mut read = self
+            .database
+            .pool()
+            .begin()
+            .await
+            .or_store_error("begin reading the aggregates")?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *read)
+            .await
+            .or_store_error("begin reading the aggregates")?;
+        let counters: Vec<(String, i64, String, String, i64)> = sqlx::query_as(
+            "SELECT bucket, start_ms, metric, dimension, value FROM analytics_counters",
+        )
+        .fetch_all(&mut *read)
+        .await
+        .or_store_error("read the counters")?;
+        let orders: Vec<(String, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT order_id, placed_at_ms, completed_at_ms FROM analytics_orders")
+                .fetch_all(&mut *read)
+                .await
+                .or_store_error("read the order moments")?;
+        read.commit()
+            .await
+            .or_store_error("end reading the aggregates")?;
+        store_sql::analytics::aggregates(counters, orders)
     }
 
     async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {

@@ -1,8 +1,7 @@
 //! The analytics tables' values, read the same by both SQL adapters.
 
-use std::collections::BTreeMap;
-
-use analytics_domain::{Bucket, Increment, Metric};
+use analytics_domain::{Aggregates, Bucket, CounterKey, Increment, Metric, OrderTimes};
+use contracts::value::OrderId;
 use store::StoreError;
 use store::analytics::{Point, Total};
 
@@ -50,22 +49,53 @@ pub type CounterRow = (&'static str, i64, &'static str, String, i64);
 /// transaction writes its rows in the same order, so two that add to the same counters wait
 /// for each other instead of deadlocking.
 pub fn counter_rows(increments: &[Increment]) -> Vec<CounterRow> {
-    let mut rows: BTreeMap<(&'static str, i64, &'static str, String), i64> = BTreeMap::new();
-    for increment in increments {
-        for bucket in Bucket::ALL {
-            *rows
-                .entry((
-                    bucket.name(),
-                    bucket.start_of(increment.at_ms),
-                    increment.metric.name(),
-                    increment.dimension.clone(),
-                ))
-                .or_insert(0) += increment.value;
-        }
-    }
-    rows.into_iter()
-        .map(|((bucket, start, metric, dimension), value)| {
-            (bucket, start, metric, dimension, value)
+    analytics_domain::counter_rows(increments)
+        .into_iter()
+        .map(|(key, value)| {
+            (
+                key.bucket.name(),
+                key.start_ms,
+                key.metric.name(),
+                key.dimension,
+                value,
+            )
         })
         .collect()
+}
+
+/// Stored counter rows `(bucket, start_ms, metric, dimension, value)` and order rows
+/// `(order id, placed_at_ms, completed_at_ms)` as [`Aggregates`].
+///
+/// # Errors
+/// [`StoreError::Unexpected`] for an unknown bucket or metric, or an order id that is not one.
+pub fn aggregates(
+    counters: Vec<(String, i64, String, String, i64)>,
+    orders: Vec<(String, Option<i64>, Option<i64>)>,
+) -> store::Result<Aggregates> {
+    let mut aggregates = Aggregates::default();
+    for (bucket, start_ms, metric, dimension, value) in counters {
+        let bucket = Bucket::from_name(&bucket).ok_or_else(|| {
+            StoreError::Unexpected(anyhow::anyhow!("unknown bucket `{bucket}` stored"))
+        })?;
+        let key = CounterKey {
+            bucket,
+            start_ms,
+            metric: parse_metric(&metric)?,
+            dimension,
+        };
+        aggregates.counters.insert(key, value);
+    }
+    for (order_id, placed_at_ms, completed_at_ms) in orders {
+        let order_id: OrderId = order_id.parse().map_err(|error| {
+            StoreError::Unexpected(anyhow::anyhow!("order id `{order_id}` stored: {error}"))
+        })?;
+        aggregates.orders.insert(
+            order_id,
+            OrderTimes {
+                placed_at_ms,
+                completed_at_ms,
+            },
+        );
+    }
+    Ok(aggregates)
 }

@@ -2,7 +2,9 @@
 //! bucket (one row per bucket, metric and dimension, added to with an upsert), and each
 //! order's placed and completed times.
 
-use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index};
+use analytics_domain::{
+    Aggregates, Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index,
+};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
@@ -213,6 +215,33 @@ impl AnalyticsStore for SqliteAnalyticsStore {
                 written,
             })
             .collect())
+    }
+
+    async fn aggregates(&self) -> store::Result<Aggregates> {
+        let (counters, orders) = self.database.read("read the aggregates", |connection| {
+            let read = connection.unchecked_transaction()?;
+            let counters = read
+                .prepare(
+                    "SELECT bucket, start_ms, metric, dimension, value FROM analytics_counters",
+                )?
+                .query_map([], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let orders = read
+                .prepare("SELECT order_id, placed_at_ms, completed_at_ms FROM analytics_orders")?
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            read.finish()?;
+            Ok((counters, orders))
+        })?;
+        store_sql::analytics::aggregates(counters, orders)
     }
 
     async fn archive_index(&self) -> store::Result<Vec<(Uuid, Option<String>, i64)>> {

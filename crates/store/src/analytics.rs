@@ -2,7 +2,7 @@
 //! minute and per hour, each order's placed and completed times, and which archive file holds
 //! each event.
 
-use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes};
+use analytics_domain::{Aggregates, Bucket, Increment, Metric, OrderMoment, OrderTimes};
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
@@ -143,6 +143,13 @@ pub trait AnalyticsStore: Send + Sync {
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
     async fn archive_index(&self) -> Result<Vec<(Uuid, Option<String>, i64)>>;
+
+    /// Every counter and every order's two moments, read at one moment: for comparing with a
+    /// rebuild (`orderflow archive rebuild`).
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the read fails.
+    async fn aggregates(&self) -> Result<Aggregates>;
 }
 
 /// One transaction on the analytics database.

@@ -204,6 +204,8 @@ macro_rules! for_each_store_contract_check {
             analytics::increments_add_up_per_minute_and_per_hour;
             #[tokio::test]
             analytics::an_orders_moments_meet_whichever_comes_first;
+            #[tokio::test]
+            analytics::the_aggregates_read_back_every_counter_and_order;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             analytics::concurrent_moments_of_one_order_meet_once;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,10 +15,12 @@
 //! shutdown.
 
 mod encoding;
+mod rebuild;
 mod run;
 mod verify;
 
 pub use encoding::{decode, encode, file_name};
+pub use rebuild::{RebuildReport, rebuild_from_archive};
 pub use run::{ArchiveRound, ArchiveSettings, run_archiver};
 pub use verify::{ARCHIVE_PREFIX, ArchiveReport, verify_archive};
 

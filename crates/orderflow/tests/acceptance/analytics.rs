@@ -106,6 +106,64 @@ async fn fifty_orders_show_in_the_summary_within_two_seconds_and_are_archived_on
         placed_in_series,
         i64::try_from(placed_total).expect("count")
     );
+
+    // A graceful stop closes the last archive file: every event once in the archive, and the
+    // aggregates equal a rebuild from the archive alone.
+    let data_dir = app.data_dir().to_path_buf();
+    let mut app = app;
+    app.system
+        .take()
+        .expect("running")
+        .stop()
+        .await
+        .expect("stop");
+    let (status, verified) = archive_command(&data_dir, &["verify", "--grace-secs", "0"]).await;
+    assert_eq!(status, Some(0), "{verified}");
+    assert_eq!(verified["pending"], 0, "{verified}");
+    let (status, rebuilt) = archive_command(&data_dir, &["rebuild"]).await;
+    assert_eq!(status, Some(0), "{rebuilt}");
+    assert_eq!(rebuilt["events"], verified["archived"], "{rebuilt}");
+    assert_eq!(rebuilt["differences"], json!([]), "{rebuilt}");
+
+    // A counter that no archived event accounts for is named.
+    let db = rusqlite::Connection::open(data_dir.join("analytics.db")).expect("analytics.db");
+    db.execute(
+        "INSERT INTO analytics_counters (bucket, start_ms, metric, dimension, value) \
+         VALUES ('1h', 0, 'payments_failed', '', 7)",
+        [],
+    )
+    .expect("tamper");
+    drop(db);
+    let (status, rebuilt) = archive_command(&data_dir, &["rebuild"]).await;
+    assert_eq!(status, Some(1), "{rebuilt}");
+    assert_eq!(
+        rebuilt["differences"],
+        json!([
+            "counter 1h payments_failed at 1970-01-01 0:00:00.0 +00:00:00: stored 7, rebuilt nothing"
+        ]),
+        "{rebuilt}"
+    );
+}
+
+/// `orderflow archive <args> --json` on the embedded data dir: its exit code and report.
+async fn archive_command(data_dir: &std::path::Path, args: &[&str]) -> (Option<i32>, Value) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .arg("archive")
+        .args(args)
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("BLOB_URL")
+        .output()
+        .await
+        .expect("run orderflow archive");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "orderflow archive {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code(), report)
 }
 
 #[tokio::test]

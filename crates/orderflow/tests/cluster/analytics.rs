@@ -123,23 +123,8 @@ async fn with_analytics_down_sagas_complete_and_once_it_is_back_every_order_is_c
     cluster.remove().await;
 }
 
-/// The analytics summary of the last day as `store` answers it at `now`.
-async fn summary_of(
-    store: std::sync::Arc<dyn store::analytics::AnalyticsStore>,
-    now: time::OffsetDateTime,
-) -> api::AnalyticsSummary {
-    analytics_service::AnalyticsService::new(store)
-        .summary_at(api::AnalyticsWindow::OneDay, now)
-        .await
-        .expect("summary")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_killed_twice_under_load_counts_and_archives_every_event_once() {
-    use std::sync::Arc;
-
-    use transport::Handler as _;
-
     // Small, young files, so that kills land among archive writes.
     let cluster = Cluster::start(
         1,
@@ -205,39 +190,20 @@ async fn analytics_killed_twice_under_load_counts_and_archives_every_event_once(
     assert!(verified.status.success(), "{report}");
     assert_eq!(report["pending"], 0, "{report}");
 
-    // A rebuild from the archive alone gives the same aggregates.
-    let kept = Arc::new(store_postgres::PgAnalyticsStore::new(
-        store_postgres::PgDatabase::connect_read_only(&database_url, contracts::Queue::Analytics)
-            .await
-            .expect("the analytics schema"),
-    ));
-    let rebuild_dir = tempfile::tempdir().expect("a data dir");
-    let fresh = Arc::new(store_sqlite::SqliteAnalyticsStore::new(
-        store_sqlite::SqliteDatabase::open(rebuild_dir.path(), contracts::Queue::Analytics)
-            .await
-            .expect("a fresh analytics database"),
-    ));
-    let rebuilt = analytics_service::AnalyticsService::new(fresh.clone());
-    let blobs = blob_object_store::ObjectBlobStore::local(&archive_dir).expect("archive");
-    let mut replayed = 0;
-    for file in store::analytics::BlobStore::list(&blobs, "events")
+    // The aggregates equal a rebuild from the archive alone: every counter and order.
+    let rebuilt = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["archive", "rebuild", "--json"])
+        .args(["--database-url", &database_url])
+        .arg("--blob-url")
+        .arg(&archive_dir)
+        .output()
         .await
-        .expect("list")
-    {
-        let bytes = store::analytics::BlobStore::get(&blobs, &file.path)
-            .await
-            .expect("read")
-            .expect("there");
-        let events = analytics_service::archive::decode(&bytes).expect("an archive file");
-        let batch: Vec<&contracts::Envelope> = events.iter().collect();
-        for outcome in rebuilt.handle_batch(&batch).await {
-            outcome.expect("counted");
-        }
-        replayed += events.len();
-    }
-    assert_eq!(report["archived"], replayed);
-    let now = time::OffsetDateTime::now_utc();
-    assert_eq!(summary_of(fresh, now).await, summary_of(kept, now).await);
+        .expect("run orderflow archive rebuild");
+    let rebuild: Value = serde_json::from_slice(&rebuilt.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&rebuilt.stderr)));
+    assert!(rebuilt.status.success(), "{rebuild}");
+    assert_eq!(rebuild["events"], report["archived"], "{rebuild}");
+    assert_eq!(rebuild["pending"], 0, "{rebuild}");
 
     cluster.remove().await;
 }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use analytics_domain::{Bucket, Increment, Metric, OrderMoment, OrderTimes};
+use analytics_domain::{
+    Aggregates, Bucket, Increment, Metric, OrderMoment, OrderTimes, counter_rows,
+};
 use contracts::{Envelope, Message, StockReserved};
 use store::analytics::{AnalyticsStore, CompletionTimes, Point, Total};
 use uuid::Uuid;
@@ -192,6 +194,70 @@ pub async fn an_orders_moments_meet_whichever_comes_first(store: Arc<dyn Analyti
         .await
         .expect("times");
     assert_eq!(none, CompletionTimes::default());
+}
+
+/// Every counter and every order's moments read back as written, each row once, whatever
+/// transactions added to it.
+pub async fn the_aggregates_read_back_every_counter_and_order(store: Arc<dyn AnalyticsStore>) {
+    let first = [
+        increment(Metric::OrdersPlaced, "", TEN_O_CLOCK + 5_000, 1),
+        increment(Metric::RevenueMinor, "USD", TEN_O_CLOCK + 6_000, 2_599),
+    ];
+    let second = [
+        increment(Metric::OrdersPlaced, "", TEN_O_CLOCK + 70 * MINUTE, 1),
+        increment(Metric::RevenueMinor, "USD", TEN_O_CLOCK + 7_000, 1),
+    ];
+    let (placed, completed) = (new_order_id(), new_order_id());
+    let mut tx = store.begin().await.expect("begin");
+    tx.add(&first).await.expect("add");
+    tx.note_moment(placed, OrderMoment::Placed, TEN_O_CLOCK)
+        .await
+        .expect("note");
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin().await.expect("begin");
+    tx.add(&second).await.expect("add");
+    tx.note_moment(completed, OrderMoment::Completed, TEN_O_CLOCK + 9_000)
+        .await
+        .expect("note");
+    tx.note_moment(completed, OrderMoment::Placed, TEN_O_CLOCK + 1_000)
+        .await
+        .expect("note");
+    tx.commit().await.expect("commit");
+
+    let all: Vec<Increment> = first.into_iter().chain(second).collect();
+    let expected = Aggregates {
+        counters: counter_rows(&all),
+        orders: [
+            (
+                placed,
+                OrderTimes {
+                    placed_at_ms: Some(TEN_O_CLOCK),
+                    completed_at_ms: None,
+                },
+            ),
+            (
+                completed,
+                OrderTimes {
+                    placed_at_ms: Some(TEN_O_CLOCK + 1_000),
+                    completed_at_ms: Some(TEN_O_CLOCK + 9_000),
+                },
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let stored = store.aggregates().await.expect("aggregates");
+    assert_eq!(stored, expected);
+    assert_eq!(
+        stored
+            .counters
+            .iter()
+            .filter(|(key, _)| key.bucket == Bucket::Hour && key.metric == Metric::RevenueMinor)
+            .map(|(_, value)| *value)
+            .collect::<Vec<_>>(),
+        [2_600],
+        "one row per bucket, its increments summed"
+    );
 }
 
 /// An order's placement and completion recorded at once by two transactions meet: exactly
