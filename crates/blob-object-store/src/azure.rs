@@ -14,42 +14,12 @@ use anyhow::{Context as _, bail};
 use object_store::ClientConfigKey;
 use object_store::ObjectStore;
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-use object_store::prefix::PrefixStore;
 
-/// Where in Azure Blob a `BLOB_URL` points: a container, and a folder in it (may be empty).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct AzureLocation {
-    pub(crate) container: String,
-    pub(crate) prefix: String,
-}
+use crate::location::{Location, is_true};
 
-impl AzureLocation {
-    /// Reads `azure://<container>/<optional prefix>`.
-    pub(crate) fn parse(url: &url::Url) -> anyhow::Result<Self> {
-        let container = url.host_str().unwrap_or_default();
-        if container.is_empty() {
-            bail!("BLOB_URL {url}: name the container, as azure://<container>/<optional prefix>");
-        }
-        if !url.username().is_empty() || url.password().is_some() || url.port().is_some() {
-            bail!(
-                "BLOB_URL {url}: only azure://<container>/<optional prefix>; the account, \
-                 its key and the endpoint are the AZURE_STORAGE_* settings"
-            );
-        }
-        Ok(Self {
-            container: container.to_owned(),
-            prefix: url.path().trim_matches('/').to_owned(),
-        })
-    }
-
-    /// `azure://<container>/<prefix>`, for messages.
-    pub(crate) fn display(&self) -> String {
-        if self.prefix.is_empty() {
-            format!("azure://{}", self.container)
-        } else {
-            format!("azure://{}/{}", self.container, self.prefix)
-        }
-    }
+/// Reads `azure://<container>/<optional prefix>` (or `az://`).
+pub(crate) fn parse(url: &url::Url) -> anyhow::Result<Location> {
+    Location::parse(url, "azure", "container", "AZURE_STORAGE_*")
 }
 
 /// The settings of the Azure variables among `vars` (as `MicrosoftAzureBuilder::from_env`
@@ -71,17 +41,10 @@ pub(crate) fn builder_from_vars(
 /// The store at `location`, from `builder`'s settings; a clear error naming the missing one.
 pub(crate) fn open(
     builder: MicrosoftAzureBuilder,
-    location: &AzureLocation,
+    location: &Location,
 ) -> anyhow::Result<Arc<dyn ObjectStore>> {
     let at = location.display();
-    let flag = |key: &AzureConfigKey| {
-        builder.get_config_value(key).is_some_and(|value| {
-            matches!(
-                value.to_ascii_lowercase().as_str(),
-                "1" | "true" | "on" | "yes" | "y"
-            )
-        })
-    };
+    let flag = |key: &AzureConfigKey| is_true(builder.get_config_value(key).as_deref());
     let emulator = flag(&AzureConfigKey::UseEmulator);
     if !emulator {
         if builder
@@ -105,14 +68,10 @@ pub(crate) fn open(
     }
     install_crypto_provider();
     let store = builder
-        .with_container_name(&location.container)
+        .with_container_name(&location.bucket)
         .build()
         .with_context(|| format!("BLOB_URL {at}: configure Azure Blob Storage"))?;
-    Ok(if location.prefix.is_empty() {
-        Arc::new(store)
-    } else {
-        Arc::new(PrefixStore::new(store, location.prefix.as_str()))
-    })
+    Ok(location.under_prefix(store))
 }
 
 /// Installs rustls's ring provider as the process's default unless one is installed already.
@@ -139,13 +98,11 @@ mod tests {
 
     #[test]
     fn a_url_names_the_container_and_an_optional_prefix() {
-        let parse = |text: &str| AzureLocation::parse(&url::Url::parse(text).expect("a URL"));
+        let parse = |text: &str| parse(&url::Url::parse(text).expect("a URL"));
+        let location = parse("azure://archive/orderflow/prod/").expect("parsed");
         assert_eq!(
-            parse("azure://archive/orderflow/prod/").expect("parsed"),
-            AzureLocation {
-                container: "archive".to_owned(),
-                prefix: "orderflow/prod".to_owned()
-            }
+            (location.bucket.as_str(), location.prefix.as_str()),
+            ("archive", "orderflow/prod")
         );
         assert_eq!(parse("az://archive").expect("parsed").prefix, "");
         assert!(parse("azure:///no-container").is_err());
@@ -155,10 +112,7 @@ mod tests {
 
     #[test]
     fn a_missing_account_is_named_unless_the_emulator_is_asked_for() {
-        let location = AzureLocation {
-            container: "archive".to_owned(),
-            prefix: String::new(),
-        };
+        let location = parse(&url::Url::parse("azure://archive").expect("a URL")).expect("parsed");
         let error = open(builder_from_vars(vars(&[])), &location).expect_err("no account");
         assert!(
             error.to_string().contains("AZURE_STORAGE_ACCOUNT_NAME"),

@@ -2,22 +2,28 @@
 //!
 //! A local directory (the embedded default, `<data dir>/archive`, or `BLOB_URL=file:///…`),
 //! written with `fsync` so that a file the analytics database records as written survives a
-//! power loss too; or Azure Blob Storage (`BLOB_URL=azure://<container>/<optional prefix>`,
-//! see its `azure` module), whose writes are durable once acknowledged. `s3://` and `gs://`
-//! URLs are recognised and refused: those features are not built in.
+//! power loss too; or a cloud store, whose writes are durable once acknowledged: Azure Blob
+//! Storage (`BLOB_URL=azure://<container>/<optional prefix>`, see the `azure` module), Amazon S3
+//! or an S3-compatible server (`s3://<bucket>/<optional prefix>`, the `s3` module), Google Cloud
+//! Storage (`gs://<bucket>/<optional prefix>`, the `gcs` module). Each is configured by its
+//! service's usual environment variables, and opening one without the settings it needs fails
+//! with an error that names them. All three share one HTTP client and one TLS stack: reqwest
+//! with rustls on ring, never aws-lc-rs.
 
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use futures_util::TryStreamExt as _;
-use object_store::azure::MicrosoftAzureBuilder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use store::analytics::{BlobEntry, BlobStore};
 
 mod azure;
+mod gcs;
+mod location;
+mod s3;
 
 pub use azure::install_crypto_provider;
 
@@ -46,19 +52,20 @@ impl ObjectBlobStore {
         })
     }
 
-    /// The store a `BLOB_URL` names: `file:///absolute/dir` (or a plain path), or
+    /// The store a `BLOB_URL` names: `file:///absolute/dir` (or a plain path);
     /// `azure://<container>/<optional prefix>` (also `az://`) configured by the process's
-    /// `AZURE_*` environment variables.
+    /// `AZURE_*` environment variables; `s3://<bucket>/<optional prefix>` (also `s3a://`) by
+    /// its `AWS_*` ones; `gs://<bucket>/<optional prefix>` by its `GOOGLE_*` ones.
     ///
     /// # Errors
-    /// For a URL this build cannot open (S3, GCS, an unknown scheme), or Azure settings that
-    /// are missing or invalid (the error names the setting).
+    /// For a URL this build cannot open (an unknown scheme), or settings that are missing or
+    /// invalid (the error names the setting).
     pub fn from_url(url: &str) -> anyhow::Result<Self> {
-        Self::open_url(url, MicrosoftAzureBuilder::from_env)
+        Self::open_url(url, location::env_vars)
     }
 
-    /// As [`from_url`](Self::from_url), with the Azure settings taken from `vars` (pairs such as
-    /// `("AZURE_STORAGE_ACCOUNT_NAME", "…")`) instead of the process's environment.
+    /// As [`from_url`](Self::from_url), with the settings taken from `vars` (pairs such as
+    /// `("AWS_ACCESS_KEY_ID", "…")`) instead of the process's environment.
     ///
     /// # Errors
     /// As [`from_url`](Self::from_url).
@@ -66,40 +73,55 @@ impl ObjectBlobStore {
         url: &str,
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Self> {
-        Self::open_url(url, || azure::builder_from_vars(vars))
+        Self::open_url(url, || vars)
     }
 
-    fn open_url(
+    fn open_url<V: IntoIterator<Item = (String, String)>>(
         url: &str,
-        azure_settings: impl FnOnce() -> MicrosoftAzureBuilder,
+        vars: impl FnOnce() -> V,
     ) -> anyhow::Result<Self> {
         let Ok(parsed) = url::Url::parse(url) else {
             return Self::local(std::path::Path::new(url));
         };
-        match parsed.scheme() {
+        let (store, location) = match parsed.scheme() {
             "file" => {
                 let dir = parsed
                     .to_file_path()
                     .map_err(|()| anyhow::anyhow!("BLOB_URL {url} is not a local path"))?;
-                Self::local(&dir)
+                return Self::local(&dir);
             }
             "azure" | "az" => {
-                let location = azure::AzureLocation::parse(&parsed)?;
-                Ok(Self {
-                    store: azure::open(azure_settings(), &location)?,
-                    location: location.display(),
-                })
+                let location = azure::parse(&parsed)?;
+                (
+                    azure::open(azure::builder_from_vars(vars()), &location)?,
+                    location,
+                )
+            }
+            "s3" | "s3a" => {
+                let location = s3::parse(&parsed)?;
+                (
+                    s3::open(s3::builder_from_vars(vars()), &location)?,
+                    location,
+                )
+            }
+            "gs" => {
+                let location = gcs::parse(&parsed)?;
+                (
+                    gcs::open(gcs::builder_from_vars(vars()), &location)?,
+                    location,
+                )
             }
             "abfs" | "abfss" | "https" => bail!(
                 "BLOB_URL {url}: write Azure Blob Storage as azure://<container>/<optional prefix>, \
-                 with the account in AZURE_STORAGE_ACCOUNT_NAME"
-            ),
-            "s3" | "s3a" | "gs" => bail!(
-                "BLOB_URL {url}: this build archives to a local directory (file:///…) or Azure \
-                 Blob Storage (azure://…); S3 and GCS are not built in"
+                 with the account in AZURE_STORAGE_ACCOUNT_NAME; S3 as s3://<bucket>/<optional \
+                 prefix>, with the endpoint in AWS_ENDPOINT"
             ),
             other => bail!("BLOB_URL {url}: unknown scheme {other}"),
-        }
+        };
+        Ok(Self {
+            store,
+            location: location.display(),
+        })
     }
 
     /// Where the store is: a directory or a URL.
@@ -191,14 +213,46 @@ mod tests {
     }
 
     #[test]
-    fn s3_and_gcs_urls_are_refused_with_the_reason_and_file_urls_open() {
-        let error = ObjectBlobStore::from_url("s3://bucket/archive").expect_err("refused");
-        assert!(error.to_string().contains("not built in"), "{error}");
-        let error = ObjectBlobStore::from_url("gs://bucket/archive").expect_err("refused");
-        assert!(error.to_string().contains("not built in"), "{error}");
+    fn file_urls_open_and_unknown_schemes_are_refused() {
         let dir = tempfile::tempdir().expect("dir");
         let url = url::Url::from_directory_path(dir.path()).expect("url");
         assert!(ObjectBlobStore::from_url(url.as_str()).is_ok());
+        let error = ObjectBlobStore::from_url("ftp://archive/x").expect_err("refused");
+        assert!(error.to_string().contains("unknown scheme ftp"), "{error}");
+    }
+
+    #[test]
+    fn an_s3_url_opens_with_settings_and_names_what_is_missing() {
+        let error = ObjectBlobStore::from_url_with_vars("s3://archive/events", [])
+            .expect_err("no credentials");
+        assert!(error.to_string().contains("AWS_ACCESS_KEY_ID"), "{error}");
+        let store = ObjectBlobStore::from_url_with_vars(
+            "s3://archive/orderflow/",
+            [
+                ("AWS_ACCESS_KEY_ID", "key"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_REGION", "eu-central-1"),
+            ]
+            .map(|(key, value)| (key.to_owned(), value.to_owned())),
+        )
+        .expect("keys and a region");
+        assert_eq!(store.location(), "s3://archive/orderflow");
+    }
+
+    #[test]
+    fn a_gcs_url_opens_with_settings_and_names_what_is_missing() {
+        let error = ObjectBlobStore::from_url_with_vars("gs://archive/events", [])
+            .expect_err("no credentials");
+        assert!(
+            error.to_string().contains("GOOGLE_SERVICE_ACCOUNT"),
+            "{error}"
+        );
+        let store = ObjectBlobStore::from_url_with_vars(
+            "gs://archive",
+            [("GOOGLE_BEARER_TOKEN".to_owned(), "token".to_owned())],
+        )
+        .expect("a token");
+        assert_eq!(store.location(), "gs://archive");
     }
 
     #[test]

@@ -36,7 +36,12 @@ impl Azurite {
     /// When the script cannot install or start it: the test fails with the script's message.
     pub fn ensure() -> Self {
         static STARTED: OnceLock<Result<u16, String>> = OnceLock::new();
-        match STARTED.get_or_init(run_script) {
+        match STARTED.get_or_init(|| {
+            run_script(
+                "ensure-azurite",
+                "Node and npm, and npm's registry the first time",
+            )
+        }) {
             Ok(port) => Self { port: *port },
             Err(message) => {
                 panic!("Azurite is needed for this test and could not be started: {message}")
@@ -177,8 +182,12 @@ impl Drop for Container {
     }
 }
 
-fn run_script() -> Result<u16, String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ensure-azurite");
+/// Runs one of the `scripts/ensure-*` scripts (which print the port their server answers on);
+/// `needs` says what it needs, for the message when it fails.
+pub(crate) fn run_script(name: &str, needs: &str) -> Result<u16, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scripts")
+        .join(name);
     let output = Command::new(&script)
         .output()
         .map_err(|error| format!("cannot run {}: {error}", script.display()))?;
@@ -186,7 +195,7 @@ fn run_script() -> Result<u16, String> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(format!(
-            "{} exited with {} (it needs Node and npm, and npm's registry the first time):\n{stderr}",
+            "{} exited with {} (it needs {needs}):\n{stderr}",
             script.display(),
             output.status
         ));

@@ -2,7 +2,8 @@
 //! through `object_store`. Files are cut by size, by age and on flush; every kept event lands
 //! in exactly one file; a file written but not recorded (a crash between the two) is written
 //! again under the same name, never as a second file. The same on Azure Blob Storage (a real
-//! Azurite), with the binary's `archive verify` and `archive list`: `azure`.
+//! Azurite), with the binary's `archive verify` and `archive list`: `azure`; and on S3 (moto's
+//! S3-compatible server): `s3`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,7 @@ use transport::Handler as _;
 use uuid::Uuid;
 
 mod azure;
+mod s3;
 
 struct TestApp {
     service: AnalyticsService,

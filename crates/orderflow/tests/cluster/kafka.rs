@@ -251,3 +251,92 @@ async fn on_kafka_the_analytics_process_restarted_under_load_counts_every_order_
     }
     cluster.remove().await;
 }
+
+/// `orderflow archive <args> --json` on the cluster's analytics schema, with the processes'
+/// archive settings in the environment: its exit code and report.
+async fn archive_command(
+    cluster: &Cluster,
+    environment: &[(String, String)],
+    args: &[&str],
+) -> (Option<i32>, Value) {
+    let database_url = cluster
+        .database
+        .as_ref()
+        .expect("database")
+        .url()
+        .to_owned();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .arg("archive")
+        .args(args)
+        .args(["--json", "--database-url", &database_url])
+        .envs(environment.iter().cloned())
+        .output()
+        .await
+        .expect("run orderflow archive");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+        panic!(
+            "orderflow archive {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code(), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_kafka_and_azure_analytics_killed_in_2000_orders_counts_and_archives_each_once() {
+    let broker = TestBroker::start();
+    let azurite = testkit::azurite::Azurite::ensure();
+    let container = azurite.container("cluster-kafka-kill");
+    let mut environment = azurite.emulator_env();
+    environment.push(("BLOB_URL".to_owned(), container.blob_url("orderflow")));
+    let brokers = broker.brokers();
+    let mut settings: Vec<(&str, &str)> = vec![
+        ("KAFKA_BROKERS", brokers.as_str()),
+        ("ORDERFLOW_KAFKA_PARTITIONS", "3"),
+        // Small, young files, so that the kill lands among archive writes.
+        ("ORDERFLOW_ARCHIVE_MAX_EVENTS", "500"),
+        ("ORDERFLOW_ARCHIVE_MAX_AGE_MS", "1000"),
+    ];
+    settings.extend(
+        environment
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str())),
+    );
+    let cluster = Cluster::start(1, &settings).await;
+    let orders = 2000;
+    let placing = tokio::spawn(crate::checks::place_all(
+        cluster.http.clone(),
+        cluster.gateway.clone(),
+        (0..orders).map(crate::checks::mixed).collect(),
+        16,
+    ));
+    // Killed while it reads the topic and writes archive files; its next instance goes on
+    // from the group's commits, and the inbox drops whatever comes twice.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    cluster.kill_9("analytics-1");
+    cluster.script_args(&["start", "analytics-1"]).await;
+    let accepted = placing.await.expect("placed");
+    assert_eq!(accepted.len(), orders, "admission is off in cluster tests");
+    for (id, _) in &accepted {
+        cluster
+            .wait_until_terminal(id, Duration::from_secs(120))
+            .await;
+    }
+    counted(&cluster, orders, Duration::from_secs(180)).await;
+
+    // A graceful stop closes the last files: every kept event once in the container, and the
+    // aggregates equal a rebuild from the archive alone.
+    cluster.script_args(&["stop", "analytics-1"]).await;
+    let (status, verified) =
+        archive_command(&cluster, &environment, &["verify", "--grace-secs", "0"]).await;
+    assert_eq!(status, Some(0), "{verified}");
+    assert_eq!(verified["pending"], 0, "{verified}");
+    assert!(
+        verified["archived"].as_u64() >= Some(orders as u64 * 3),
+        "at least three events an order: {verified}"
+    );
+    let (status, rebuilt) = archive_command(&cluster, &environment, &["rebuild"]).await;
+    assert_eq!(status, Some(0), "{rebuilt}");
+    assert_eq!(rebuilt["events"], verified["archived"], "{rebuilt}");
+    cluster.remove().await;
+}
