@@ -304,6 +304,14 @@ pub struct Backends {
     /// The analytics service's consumer group.
     #[arg(long, env = "ORDERFLOW_KAFKA_GROUP", default_value = transport_kafka::DEFAULT_GROUP)]
     pub kafka_group: String,
+
+    /// This process's `group.instance.id` in the analytics group (static membership): unique
+    /// among the group's live members and the same when the process starts again, so that a
+    /// restart (after a `kill -9` too) takes its predecessor's partitions back. Unset: derived
+    /// from the host and `ORDERFLOW_LISTEN` (`<host>-<address>-<port>`); empty, or listening
+    /// on port 0: a dynamic member.
+    #[arg(long, env = "ORDERFLOW_KAFKA_INSTANCE_ID")]
+    pub kafka_instance_id: Option<String>,
 }
 
 impl Backends {
@@ -320,6 +328,12 @@ impl Backends {
             partitions: self.kafka_partitions,
             replication: self.kafka_replication,
             group: self.kafka_group.clone(),
+            instance: self
+                .kafka_instance_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|instance| !instance.is_empty())
+                .map(str::to_owned),
         })
     }
 }
@@ -338,6 +352,7 @@ impl Default for Backends {
             kafka_partitions: 6,
             kafka_replication: 1,
             kafka_group: transport_kafka::DEFAULT_GROUP.to_owned(),
+            kafka_instance_id: None,
         }
     }
 }

@@ -269,7 +269,13 @@ impl Scaled {
             );
         }
         let auth = config.identity.authenticator(&config.admin_token)?;
-        let backends = &config.backends;
+        // The analytics group's member is static, named after this process's address unless
+        // named by ORDERFLOW_KAFKA_INSTANCE_ID.
+        let mut backends = config.backends.clone();
+        if backends.kafka_instance_id.is_none() {
+            backends.kafka_instance_id = transport_kafka::instance_of(config.listen);
+        }
+        let backends = &backends;
         let local: Vec<Queue> = services.iter().filter_map(|s| s.queue()).collect();
         if !local.is_empty() {
             create_database_if_missing(&backends.database_url).await?;

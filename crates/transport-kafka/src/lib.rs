@@ -49,11 +49,16 @@ pub struct KafkaSettings {
     pub replication: i32,
     /// The consumer group of the analytics service.
     pub group: String,
+    /// This process's `group.instance.id` in the group (static membership), `None` for a
+    /// dynamic member. It must be unique among the group's live members and the same when the
+    /// process starts again: the restarted process then takes its predecessor's place and
+    /// partitions, even after a `kill -9` (see [`KafkaQueueConsumer`]).
+    pub instance: Option<String>,
 }
 
 impl KafkaSettings {
     /// The defaults on `brokers`: topic `orderflow.events`, 6 partitions, 1 replica, group
-    /// `orderflow-analytics`.
+    /// `orderflow-analytics`, a dynamic member.
     pub fn new(brokers: impl Into<String>) -> Self {
         Self {
             brokers: brokers.into(),
@@ -61,6 +66,7 @@ impl KafkaSettings {
             partitions: 6,
             replication: 1,
             group: DEFAULT_GROUP.to_owned(),
+            instance: None,
         }
     }
 
@@ -74,6 +80,33 @@ impl KafkaSettings {
             .set("log_level", "4");
         config
     }
+}
+
+/// A `group.instance.id` for the process listening on `listen`: `<host>-<address>-<port>`,
+/// unique among a host's live processes (each listens on an address of its own) and the same
+/// when the process starts again on its address; `None` when the port is 0 (chosen at bind, so
+/// neither unique nor stable). Characters Kafka refuses in the id (`:`, `[`, …) become `-`.
+pub fn instance_of(listen: std::net::SocketAddr) -> Option<String> {
+    if listen.port() == 0 {
+        return None;
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let id: String = format!("{host}-{}-{}", listen.ip(), listen.port())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Some(id)
 }
 
 /// Where a message read from the stream is parked when it is poison: the store every other
@@ -97,4 +130,23 @@ pub trait DeadLetterSink: Send + Sync {
 
 fn unavailable(error: impl Into<anyhow::Error>) -> TransportError {
     TransportError(error.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instance_is_named_after_its_host_and_address_in_the_characters_kafka_takes() {
+        let id = instance_of("127.0.0.1:8086".parse().expect("address")).expect("an id");
+        assert!(id.ends_with("-127.0.0.1-8086"), "{id}");
+        let v6 = instance_of("[::1]:8096".parse().expect("address")).expect("an id");
+        assert!(v6.ends_with("---1-8096"), "{v6}");
+        assert!(
+            (id + &v6)
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        );
+        assert_eq!(instance_of("127.0.0.1:0".parse().expect("address")), None);
+    }
 }

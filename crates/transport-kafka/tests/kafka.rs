@@ -361,3 +361,141 @@ async fn a_broker_out_of_reach_is_an_outage_waited_out_and_then_the_event_is_del
     assert_eq!(delivered[0].envelope, before);
     assert_eq!(delivered[1].envelope, during);
 }
+
+/// Set in a child process of this test binary (`brokers topic group [instance]`): the child
+/// runs [`child_consumer_acking_the_first_events`]'s consumer, for a test to kill it.
+const CHILD: &str = "TRANSPORT_KAFKA_TEST_CHILD";
+/// The child acks the events numbered below this and leaves the others unsettled.
+const ACKED_BY_THE_CHILD: u64 = 6;
+/// How long after the kill its successor starts: a process takes seconds to start again.
+const RESTART_AFTER: Duration = Duration::from_secs(4);
+
+/// Not a test of its own: the consumer a child process of [`kill_and_restart`] runs until it
+/// is killed. Without [`CHILD`] set it does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_consumer_acking_the_first_events() {
+    let Ok(spec) = std::env::var(CHILD) else {
+        return;
+    };
+    let mut parts = spec.split(' ').map(str::to_owned);
+    let (Some(brokers), Some(topic), Some(group)) = (parts.next(), parts.next(), parts.next())
+    else {
+        panic!("{CHILD} is `brokers topic group [instance]`, not {spec:?}");
+    };
+    let settings = KafkaSettings {
+        topic,
+        group,
+        instance: parts.next(),
+        ..KafkaSettings::new(brokers)
+    };
+    let sink = Arc::new(MemorySink::default());
+    let consumer = consumer(&settings, &sink);
+    // Until killed: reads, acks the first events (so their commits go out) and holds the rest.
+    loop {
+        for delivery in consumer.receive(16).await.unwrap_or_default() {
+            let n = delivery.envelope.payload["n"].as_u64().unwrap_or(u64::MAX);
+            if n < ACKED_BY_THE_CHILD {
+                consumer.ack(&delivery).await.expect("ack");
+            }
+        }
+        consumer.wait_for_messages(Duration::from_millis(100)).await;
+    }
+}
+
+/// The group's only member runs in a child process, commits past the first six of ten events
+/// and is killed with SIGKILL (no last commit, no leave); `RESTART_AFTER` later a successor
+/// with the same `settings.instance` starts. It must get the partitions back within `within`
+/// of the kill and read from the last commit: the four unsettled events and the three
+/// forwarded after the kill, each once.
+async fn kill_and_restart(instance: Option<String>, within: Duration) {
+    let broker = TestBroker::start();
+    let settings = KafkaSettings {
+        instance,
+        ..stream(&broker, 3).await
+    };
+    let forwarder = KafkaForwarder::new(&settings).expect("forwarder");
+    // One record per batch, so that tansu's high watermark (hence the lag) counts each.
+    for n in 0..10 {
+        forward(&forwarder, &[event(Uuid::now_v7(), "order.placed", n)]).await;
+    }
+    let lag = StreamLag::new(&settings).expect("lag");
+
+    let mut spec = format!("{} {} {}", settings.brokers, settings.topic, settings.group);
+    if let Some(instance) = &settings.instance {
+        spec = format!("{spec} {instance}");
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "child_consumer_acking_the_first_events",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(CHILD, spec)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("child consumer");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while lag.lag().await.ok() != Some(10 - ACKED_BY_THE_CHILD) {
+        if tokio::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!(
+                "the child did not commit past its acked events in 60 s: lag {:?}",
+                lag.lag().await.ok()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().expect("SIGKILL the child");
+    child.wait().expect("the child is gone");
+    let killed = tokio::time::Instant::now();
+    for n in 10..13 {
+        forward(&forwarder, &[event(Uuid::now_v7(), "order.placed", n)]).await;
+    }
+    tokio::time::sleep_until(killed + RESTART_AFTER).await;
+
+    let sink = Arc::new(MemorySink::default());
+    let restarted = consumer(&settings, &sink);
+    let mut numbers = Vec::new();
+    while numbers.len() < 7 {
+        assert!(
+            killed.elapsed() < within,
+            "the restarted consumer got {numbers:?} in {within:?} after the kill"
+        );
+        for delivery in restarted.receive(16).await.unwrap_or_default() {
+            numbers.push(delivery.envelope.payload["n"].as_u64().expect("n"));
+            restarted.ack(&delivery).await.expect("ack");
+        }
+        restarted
+            .wait_for_messages(Duration::from_millis(100))
+            .await;
+    }
+    eprintln!("all delivered {:?} after the kill", killed.elapsed());
+    numbers.extend(
+        receive_for(&restarted, Duration::from_secs(2))
+            .await
+            .iter()
+            .map(|d| d.envelope.payload["n"].as_u64().expect("n")),
+    );
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (ACKED_BY_THE_CHILD..13).collect::<Vec<u64>>(),
+        "from the last commit on, none twice, none missing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_killed_with_sigkill_is_replaced_by_its_restart_from_the_last_commit() {
+    // On tansu 0.6 the restart first takes the killed member's place and assignment; its first
+    // heartbeat then finds that member's session expired, and one more rebalance follows
+    // (about 16 s after the kill in all).
+    kill_and_restart(Some(unique_name("analytics-1")), Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "tansu 0.6 bug: a dynamic member that joins while the killed leader's session runs \
+            is a follower; when that session expires during its SyncGroup, tansu completes \
+            the generation with the follower's empty assignments and never rebalances again"]
+async fn a_dynamic_member_killed_with_sigkill_is_replaced_by_its_restart_from_the_last_commit() {
+    kill_and_restart(None, Duration::from_secs(120)).await;
+}

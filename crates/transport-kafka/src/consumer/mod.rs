@@ -21,6 +21,18 @@
 //! At most [`MAX_HELD`] events are handed out or held at once; past that, nothing new is read
 //! (an outage of the analytics database must not fill memory with the stream). A revoked
 //! partition's events are dropped: their new owner reads them from the last commit.
+//!
+//! With [`KafkaSettings::instance`] the member is static (`group.instance.id`): a process that
+//! starts again under the same id takes its predecessor's place, even when that one was
+//! killed and never left. On Kafka this spares a rebalance on every restart; the price is that
+//! a process stopped for good keeps its partitions until its session (10 s) expires, since a
+//! static member does not leave the group when it closes. On tansu 0.6 it is what makes a
+//! restart after `kill -9` work at all: a dynamic successor joins while the dead leader's
+//! session still runs, so it is a follower; when that session expires during the follower's
+//! SyncGroup, tansu completes the generation with the follower's (empty) assignments and never
+//! rebalances again, so the successor heartbeats without a partition for good. A static
+//! successor is handed the dead member's id, is the leader, and is assigned its partitions
+//! (then, once that member's session is found expired, rebalanced once more).
 
 mod shared;
 
@@ -76,8 +88,11 @@ impl KafkaQueueConsumer {
     /// When the configuration is refused or the subscription fails.
     pub fn new(settings: &KafkaSettings, sink: Arc<dyn DeadLetterSink>) -> anyhow::Result<Self> {
         let shared = Arc::new(Shared::default());
-        let consumer: StreamConsumer<StreamContext> = settings
-            .client_config()
+        let mut config = settings.client_config();
+        if let Some(instance) = &settings.instance {
+            config.set("group.instance.id", instance);
+        }
+        let consumer: StreamConsumer<StreamContext> = config
             .set("group.id", &settings.group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
