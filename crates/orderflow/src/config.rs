@@ -510,3 +510,36 @@ impl HttpSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Backends;
+
+    #[derive(clap::Parser)]
+    struct Parsed {
+        #[command(flatten)]
+        backends: Backends,
+    }
+
+    fn instance(args: &[&str]) -> Option<String> {
+        let parsed = Parsed::try_parse_from(
+            ["orderflow", "--kafka-brokers", "127.0.0.1:9092"]
+                .iter()
+                .chain(args),
+        )
+        .expect("parsed");
+        parsed.backends.kafka().expect("kafka settings").instance
+    }
+
+    #[test]
+    fn an_empty_kafka_instance_id_makes_a_dynamic_member_and_a_named_one_a_static_member() {
+        assert_eq!(instance(&["--kafka-instance-id", ""]), None);
+        assert_eq!(instance(&["--kafka-instance-id", "  "]), None);
+        assert_eq!(
+            instance(&["--kafka-instance-id", "analytics-a"]),
+            Some("analytics-a".to_owned())
+        );
+    }
+}
