@@ -87,13 +87,7 @@ pub(crate) fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect()
-    }
+    use crate::vars;
 
     fn location() -> Location {
         parse(&url::Url::parse("gs://archive/orderflow").expect("a URL")).expect("parsed")

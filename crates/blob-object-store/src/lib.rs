@@ -171,6 +171,15 @@ impl BlobStore for ObjectBlobStore {
     }
 }
 
+/// Settings as `(name, value)` pairs, for the adapters' tests.
+#[cfg(test)]
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,13 +102,7 @@ pub(crate) fn open(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
-            .collect()
-    }
+    use crate::vars;
 
     fn location() -> Location {
         parse(&url::Url::parse("s3://archive/orderflow").expect("a URL")).expect("parsed")

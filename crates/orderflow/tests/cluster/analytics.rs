@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::checks::archive_command;
 use crate::harness::{ADMIN_TOKEN, Cluster};
 
 fn single(item: &str, quantity: i64, token: &str) -> Value {
@@ -12,6 +13,12 @@ fn single(item: &str, quantity: i64, token: &str) -> Value {
         "item_id": item, "quantity": quantity, "user_email": "test@example.com",
         "payment_token": token
     })
+}
+
+/// The cluster's archive setting: its local archive directory.
+fn local_archive(cluster: &Cluster) -> Vec<(String, String)> {
+    let dir = cluster.dir().join("archive");
+    vec![("BLOB_URL".to_owned(), dir.display().to_string())]
 }
 
 async fn summary(cluster: &Cluster, base: &str) -> (u16, Value) {
@@ -97,23 +104,13 @@ async fn with_analytics_down_sagas_complete_and_once_it_is_back_every_order_is_c
     // A graceful stop flushes the archive: every event the analytics schema kept is in
     // exactly one file of the cluster's archive directory.
     cluster.script_args(&["stop", "analytics-1"]).await;
-    let database_url = cluster
-        .database
-        .as_ref()
-        .expect("database")
-        .url()
-        .to_owned();
-    let verified = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["archive", "verify", "--json", "--grace-secs", "0"])
-        .args(["--database-url", &database_url])
-        .arg("--blob-url")
-        .arg(cluster.dir().join("archive"))
-        .output()
-        .await
-        .expect("run orderflow archive verify");
-    let report: Value = serde_json::from_slice(&verified.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&verified.stderr)));
-    assert!(verified.status.success(), "{report}");
+    let (status, report) = archive_command(
+        &cluster,
+        &local_archive(&cluster),
+        &["verify", "--grace-secs", "0"],
+    )
+    .await;
+    assert!(status.success(), "{report}");
     assert_eq!(report["pending"], 0, "{report}");
     assert!(
         report["archived"].as_u64() >= Some(10 * 3),
@@ -170,38 +167,15 @@ async fn analytics_killed_twice_under_load_counts_and_archives_every_event_once(
     cluster.script_args(&["stop", "analytics-1"]).await;
 
     // Every kept event in exactly one file.
-    let database_url = cluster
-        .database
-        .as_ref()
-        .expect("database")
-        .url()
-        .to_owned();
-    let archive_dir = cluster.dir().join("archive");
-    let verified = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["archive", "verify", "--json", "--grace-secs", "0"])
-        .args(["--database-url", &database_url])
-        .arg("--blob-url")
-        .arg(&archive_dir)
-        .output()
-        .await
-        .expect("run orderflow archive verify");
-    let report: Value = serde_json::from_slice(&verified.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&verified.stderr)));
-    assert!(verified.status.success(), "{report}");
+    let archive = local_archive(&cluster);
+    let (status, report) =
+        archive_command(&cluster, &archive, &["verify", "--grace-secs", "0"]).await;
+    assert!(status.success(), "{report}");
     assert_eq!(report["pending"], 0, "{report}");
 
     // The aggregates equal a rebuild from the archive alone: every counter and order.
-    let rebuilt = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["archive", "rebuild", "--json"])
-        .args(["--database-url", &database_url])
-        .arg("--blob-url")
-        .arg(&archive_dir)
-        .output()
-        .await
-        .expect("run orderflow archive rebuild");
-    let rebuild: Value = serde_json::from_slice(&rebuilt.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&rebuilt.stderr)));
-    assert!(rebuilt.status.success(), "{rebuild}");
+    let (status, rebuild) = archive_command(&cluster, &archive, &["rebuild"]).await;
+    assert!(status.success(), "{rebuild}");
     assert_eq!(rebuild["events"], report["archived"], "{rebuild}");
     assert_eq!(rebuild["pending"], 0, "{rebuild}");
 
