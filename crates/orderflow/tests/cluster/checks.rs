@@ -193,33 +193,3 @@ pub(crate) fn mixed(i: usize) -> Value {
         "payment_token": token
     })
 }
-
-/// `orderflow archive <args> --json` on the cluster's analytics schema, with `environment`
-/// (where the archive is, as the processes were told) added: its exit status and report.
-pub(crate) async fn archive_command(
-    cluster: &Cluster,
-    environment: &[(String, String)],
-    args: &[&str],
-) -> (std::process::ExitStatus, Value) {
-    let database_url = cluster
-        .database
-        .as_ref()
-        .expect("database")
-        .url()
-        .to_owned();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .arg("archive")
-        .args(args)
-        .args(["--json", "--database-url", &database_url])
-        .envs(environment.iter().cloned())
-        .output()
-        .await
-        .expect("run orderflow archive");
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "orderflow archive {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status, report)
-}

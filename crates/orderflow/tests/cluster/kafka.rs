@@ -11,7 +11,7 @@ use serde_json::Value;
 use testkit::proxy::Proxy;
 use transport_kafka::testing::{TestBroker, free_port};
 
-use crate::checks::archive_command;
+use crate::analytics::archive_command;
 use crate::harness::Cluster;
 
 /// The analytics stream's lag as readiness reports it (`lag N: …` or `lag at least N: …`).
