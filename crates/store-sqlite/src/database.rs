@@ -1,6 +1,7 @@
 //! One service's database: its writer, readers and checkpointer, how work reaches them (a
-//! unit of work holds the writer; a read holds a reader for its statements, never across an
-//! await), and the queue rows handled but not deleted yet.
+//! unit of work holds the writer, inside a transaction it may share with the units after it:
+//! see `group.rs`; a read holds a reader for its statements, never across an await), and the
+//! queue rows handled but not deleted yet.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,11 +11,12 @@ use anyhow::Context as _;
 use contracts::Queue;
 use rusqlite::Connection;
 use store_sql::migrations::Scripts;
-use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
+use tokio::sync::{Mutex, Notify, OwnedMappedMutexGuard, OwnedMutexGuard, watch};
 use tracing::warn;
 
 use crate::connection::{Checkpointer, open_reader, open_writer};
 use crate::error::{SqlResultExt as _, closed};
+use crate::group::{Group, Verdict};
 use crate::rows::execute;
 use crate::unit_of_work::SqliteTx;
 
@@ -31,14 +33,22 @@ pub struct SqliteDatabase {
 /// A connection that [`SqliteDatabase::close`] has taken away when it is `None`.
 type Slot = Option<Connection>;
 
+/// The writer connection, held by one unit of work.
+pub(crate) type Writer = OwnedMappedMutexGuard<Slot, Connection>;
+
 #[derive(Debug)]
 struct Inner {
     service: Queue,
     /// `BEGIN IMMEDIATE`, or a plain `BEGIN` on a read-only database (where every write fails).
     begin: &'static str,
-    /// The one connection that writes, held for a whole transaction (an async lock: a unit of
-    /// work lives across its callers' awaits). Statements on it run inline.
+    /// The one connection that writes, held for a whole unit of work (an async lock: a unit
+    /// lives across its callers' awaits). Statements on it run inline.
     writer: Arc<Mutex<Slot>>,
+    /// The transaction the writer's units share, and the units kept in it.
+    group: SyncMutex<Group>,
+    /// Units waiting for the writer: while there are any, the last unit's commit is left to
+    /// them.
+    waiting: AtomicUsize,
     /// Held for one statement or read transaction, never across an await; reads go to the
     /// writer instead when it is free.
     readers: Box<[SyncMutex<Slot>]>,
@@ -109,6 +119,8 @@ impl SqliteDatabase {
                 service,
                 begin,
                 writer: Arc::new(Mutex::new(Some(writer))),
+                group: SyncMutex::new(Group::default()),
+                waiting: AtomicUsize::new(0),
                 readers,
                 next_reader: AtomicUsize::new(0),
                 checkpointer: SyncMutex::new(checkpointer),
@@ -123,24 +135,67 @@ impl SqliteDatabase {
         self.inner.service
     }
 
-    /// Begins a write transaction, waiting for the writer.
+    /// Begins a unit of work, waiting for the writer.
     pub(crate) async fn begin(&self) -> store::Result<SqliteTx> {
-        let writer = Arc::clone(&self.inner.writer).lock_owned().await;
-        let connection = OwnedMutexGuard::try_map(writer, Option::as_mut)
-            .map_err(|_| closed("begin transaction"))?;
-        execute(&connection, self.inner.begin, []).or_store_error("begin transaction")?;
-        Ok(SqliteTx::new(connection, self.clone()))
+        let writer = self.enter("begin transaction").await?;
+        Ok(SqliteTx::new(writer, self.clone()))
     }
 
-    /// Runs `work` in a write transaction of its own, committed if it succeeds.
+    /// Runs `work` as a unit of work of its own, kept if it succeeds; returns once it is
+    /// committed.
     pub(crate) async fn write<T>(
         &self,
         what: &'static str,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> store::Result<T> {
+        let writer = self.enter(what).await?;
+        let done = work(&writer);
+        let verdict = self.end_unit(&writer, done.is_ok(), false);
+        drop(writer);
+        let value = done.or_store_error(what)?;
+        committed(verdict, what).await?;
+        Ok(value)
+    }
+
+    /// Takes the writer, waiting for it, and opens a unit of work on it.
+    async fn enter(&self, what: &'static str) -> store::Result<Writer> {
+        let waiting = Waiting::new(self);
+        let writer = Arc::clone(&self.inner.writer).lock_owned().await;
+        waiting.served();
+        let writer = OwnedMutexGuard::try_map(writer, Option::as_mut).map_err(|_| closed(what))?;
+        let opened = lock(&self.inner.group).open_unit(&writer, self.inner.begin);
+        if let Err(error) = opened {
+            self.end_unit(&writer, false, false);
+            return Err(error).or_store_error(what);
+        }
+        Ok(writer)
+    }
+
+    /// Ends the unit of work open on `writer`, keeping or undoing it: kept, what it returns
+    /// tells when its transaction committed (see `group.rs`).
+    pub(crate) fn end_unit(
+        &self,
+        writer: &Connection,
+        keep: bool,
+        wrote_outbox: bool,
+    ) -> Option<Verdict> {
+        let waiting = self.inner.waiting.load(Ordering::SeqCst);
+        let ended = lock(&self.inner.group).end_unit(writer, keep, wrote_outbox, waiting);
+        if ended.outbox_committed {
+            self.inner.outbox_committed.notify_one();
+        }
+        ended.verdict
+    }
+
+    /// Commits the shared transaction, if one is open, once the writer is free: for a unit
+    /// that stopped waiting for the writer, to which the last unit may have left the commit.
+    async fn commit_open_group(&self) {
         let writer = self.inner.writer.lock().await;
-        let connection = writer.as_ref().ok_or_else(|| closed(what))?;
-        in_transaction(connection, self.inner.begin, work).or_store_error(what)
+        if let Some(connection) = writer.as_ref()
+            && lock(&self.inner.group).commit(connection)
+        {
+            self.inner.outbox_committed.notify_one();
+        }
     }
 
     /// Runs `work` on the writer if it is free, else on a reader connection (each statement
@@ -155,6 +210,7 @@ impl SqliteDatabase {
         // where a reader's is emptied by any commit since its last read.
         if let Ok(writer) = self.inner.writer.try_lock()
             && let Some(connection) = writer.as_ref()
+            && !lock(&self.inner.group).is_open()
         {
             return work(connection).or_store_error(what);
         }
@@ -239,7 +295,14 @@ impl SqliteDatabase {
         if let Err(error) = self.delete_handled().await {
             warn!(database = self.inner.service.name(), %error, "handled messages stay queued");
         }
-        self.inner.writer.lock().await.take();
+        {
+            let mut writer = self.inner.writer.lock().await;
+            if let Some(connection) = writer.as_ref() {
+                // Units kept in a transaction the next unit was to commit: commit it for them.
+                lock(&self.inner.group).commit(connection);
+            }
+            writer.take();
+        }
         for reader in &self.inner.readers {
             lock(reader).take();
         }
@@ -247,6 +310,55 @@ impl SqliteDatabase {
         if let Some(checkpointer) = checkpointer {
             checkpointer.stop().await;
         }
+    }
+}
+
+/// Counts a unit waiting for the writer while it waits. One that stops waiting without it (its
+/// caller gave up) has the transaction that may have been left to it committed.
+struct Waiting<'a> {
+    database: &'a SqliteDatabase,
+    served: bool,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(database: &'a SqliteDatabase) -> Self {
+        database.inner.waiting.fetch_add(1, Ordering::SeqCst);
+        Self {
+            database,
+            served: false,
+        }
+    }
+
+    fn served(mut self) {
+        self.served = true;
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.database.inner.waiting.fetch_sub(1, Ordering::SeqCst);
+        if !self.served
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let database = self.database.clone();
+            runtime.spawn(async move { database.commit_open_group().await });
+        }
+    }
+}
+
+/// What a kept unit returns once its transaction is decided.
+pub(crate) async fn committed(verdict: Option<Verdict>, what: &'static str) -> store::Result<()> {
+    let Some(verdict) = verdict else {
+        return Ok(());
+    };
+    match verdict.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(store::StoreError::Unavailable(
+            anyhow::anyhow!("the transaction did not commit: {error}").context(what),
+        )),
+        Err(_) => Err(store::StoreError::Unavailable(
+            anyhow::anyhow!("the database closed before the transaction committed").context(what),
+        )),
     }
 }
 

@@ -24,6 +24,7 @@ mod database;
 mod databases;
 mod dead_letters;
 mod error;
+mod group;
 mod inventory;
 mod migrate;
 mod notification;

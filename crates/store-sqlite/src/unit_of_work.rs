@@ -3,47 +3,44 @@ use contracts::Envelope;
 use rusqlite::{Connection, params};
 use store::UnitOfWork;
 use store_sql::value::envelope_json;
-use tokio::sync::OwnedMappedMutexGuard;
 use uuid::Uuid;
 
-use crate::database::SqliteDatabase;
+use crate::database::{SqliteDatabase, Writer, committed};
 use crate::error::SqlResultExt as _;
 use crate::rows::execute;
 
-/// A write transaction on one service database, holding its writer connection until it
-/// commits or is dropped (which rolls it back). Every service's transaction port is
-/// implemented on it, next to the inbox and outbox it always carries.
+/// A unit of work on one service database, holding its writer connection until it commits
+/// or is dropped (which undoes it). Every service's transaction port is implemented on it,
+/// next to the inbox and outbox it always carries.
 pub(crate) struct SqliteTx {
-    connection: OwnedMappedMutexGuard<Option<Connection>, Connection>,
+    /// `None` once the unit has ended.
+    writer: Option<Writer>,
     database: SqliteDatabase,
     wrote_outbox: bool,
-    committed: bool,
 }
 
 impl SqliteTx {
-    /// Wraps `connection`, on which a transaction has just begun.
-    pub(crate) fn new(
-        connection: OwnedMappedMutexGuard<Option<Connection>, Connection>,
-        database: SqliteDatabase,
-    ) -> Self {
+    /// Wraps `writer`, on which a unit of work has just been opened.
+    pub(crate) fn new(writer: Writer, database: SqliteDatabase) -> Self {
         Self {
-            connection,
+            writer: Some(writer),
             database,
             wrote_outbox: false,
-            committed: false,
         }
     }
 
-    /// The transaction's connection; statements on it run inline.
+    /// The unit's connection; statements on it run inline.
     pub(crate) fn connection(&self) -> &Connection {
-        &self.connection
+        self.writer
+            .as_ref()
+            .expect("a unit of work holds the writer until it ends")
     }
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        if !self.committed && !self.connection.is_autocommit() {
-            let _ = execute(&self.connection, "ROLLBACK", []);
+        if let Some(writer) = self.writer.take() {
+            self.database.end_unit(&writer, false, false);
         }
     }
 }
@@ -79,12 +76,14 @@ impl UnitOfWork for SqliteTx {
         Ok(())
     }
 
+    /// Keeps the unit's work and frees the writer for the next unit, then waits until the
+    /// transaction it is in has committed.
     async fn commit(mut self: Box<Self>) -> store::Result<()> {
-        execute(self.connection(), "COMMIT", []).or_store_error("commit")?;
-        self.committed = true;
-        if self.wrote_outbox {
-            self.database.outbox_committed().notify_one();
-        }
-        Ok(())
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        let verdict = self.database.end_unit(&writer, true, self.wrote_outbox);
+        drop(writer);
+        committed(verdict, "commit").await
     }
 }
