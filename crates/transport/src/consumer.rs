@@ -54,6 +54,12 @@ pub trait Handler: Send + Sync {
         false
     }
 
+    /// How its consumers take messages: as many as are due, up to a batch, at once (the
+    /// default), or gathered for a while first.
+    fn intake(&self) -> Intake {
+        Intake::PROMPT
+    }
+
     /// Handles several messages, one outcome each, in order: a handler that can store many in
     /// one transaction does (fewer commits and round trips per message), and falls back to one
     /// at a time when any of them fails, so that one bad message never fails its batch-mates.
@@ -76,7 +82,25 @@ pub async fn handle_each<H: Handler + ?Sized>(
 }
 
 const IDLE_WAIT: Duration = Duration::from_millis(500);
-const BATCH: usize = 16;
+
+/// How a consumer takes its handler's messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Intake {
+    /// At most this many messages per receive.
+    pub batch: usize,
+    /// After a receive short of a batch, how long to let messages gather before the next: a
+    /// handler off the saga's path (the analytics stream) trades that much delay for fewer,
+    /// larger transactions. Zero takes each message as soon as it is due.
+    pub gather: Duration,
+}
+
+impl Intake {
+    /// What the saga's handlers take: up to 16 at once, no waiting.
+    pub const PROMPT: Self = Self {
+        batch: 16,
+        gather: Duration::ZERO,
+    };
+}
 
 /// Consumes one queue until `shutdown`: handle, then ack, retry or dead-letter. It tells
 /// `outages` when it cannot receive, and when it can again.
@@ -90,10 +114,11 @@ pub async fn run_consumer(
     shutdown: CancellationToken,
 ) {
     let queue = consumer.queue().name();
+    let intake = handler.intake();
     let mut receive_failures = 0;
     while !shutdown.is_cancelled() {
         let attempt = tokio::time::Instant::now();
-        let deliveries = match consumer.receive(BATCH).await {
+        let deliveries = match consumer.receive(intake.batch).await {
             Ok(deliveries) => {
                 outages.up();
                 receive_failures = 0;
@@ -122,23 +147,41 @@ pub async fn run_consumer(
                 () = consumer.wait_for_messages(IDLE_WAIT) => continue,
             }
         }
+        let short = deliveries.len() < intake.batch;
         if deliveries.len() > 1 && handler.handles_batches() {
             handle_batch(consumer.as_ref(), handler.as_ref(), &policy, &deliveries).await;
-            continue;
+        } else {
+            handle_one_by_one(consumer.as_ref(), handler.as_ref(), &policy, deliveries).await;
         }
-        for delivery in deliveries {
-            let span = message_span(queue, &delivery);
-            let envelope = in_handling_trace(&delivery.envelope, &span);
-            let started = std::time::Instant::now();
-            let outcome = handle_one(handler.as_ref(), &envelope)
-                .instrument(span.clone())
-                .await;
-            metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
-                .record(started.elapsed());
-            settle(consumer.as_ref(), &policy, &delivery, outcome)
-                .instrument(span)
-                .await;
+        if short && !intake.gather.is_zero() {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(intake.gather) => {}
+            }
         }
+    }
+}
+
+/// Handles and settles `deliveries` one after another, each in its own span.
+async fn handle_one_by_one(
+    consumer: &dyn QueueConsumer,
+    handler: &dyn Handler,
+    policy: &RetryPolicy,
+    deliveries: Vec<Delivery>,
+) {
+    let queue = consumer.queue().name();
+    for delivery in deliveries {
+        let span = message_span(queue, &delivery);
+        let envelope = in_handling_trace(&delivery.envelope, &span);
+        let started = std::time::Instant::now();
+        let outcome = handle_one(handler, &envelope)
+            .instrument(span.clone())
+            .await;
+        metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue)
+            .record(started.elapsed());
+        settle(consumer, policy, &delivery, outcome)
+            .instrument(span)
+            .await;
     }
 }
 
