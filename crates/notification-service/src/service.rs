@@ -9,7 +9,8 @@
 //!   the first's record;
 //! - consumers in several processes claim the email in the store before sending it, for a
 //!   lease: the one without the claim retries later and finds the record (a holder that died
-//!   lets its claim lapse, and the redelivery sends);
+//!   lets its claim lapse, and the redelivery sends); the sole process of an embedded data
+//!   directory claims nothing, as nobody else can send from its store;
 //! - an outage between sending and recording is waited out in place for a while, and then
 //!   this process remembers the email as sent, so the redelivery only records it.
 
@@ -43,8 +44,9 @@ const CLAIM_LEASE: Duration = Duration::from_secs(60);
 pub struct NotificationService {
     store: Arc<dyn NotificationStore>,
     sender: Arc<dyn EmailSender>,
-    /// Who this process is when it claims an email in the store.
-    holder: Uuid,
+    /// Who this process is when it claims an email in the store; `None` for the sole sender,
+    /// which claims nothing.
+    holder: Option<Uuid>,
     /// Messages whose email this process is sending right now.
     sending: Arc<Mutex<HashSet<Uuid>>>,
     /// Emails this process sent but could not record yet: their redelivery records them
@@ -58,19 +60,19 @@ impl NotificationService {
         Self {
             store,
             sender,
-            holder: Uuid::now_v7(),
+            holder: Some(Uuid::now_v7()),
             sending: Arc::default(),
             unrecorded: Arc::default(),
         }
     }
 
     /// The service of the only process that can ever send from its store (the embedded mode
-    /// locks its data directory): it claims emails under one name across restarts, so an
-    /// email whose sending a crash interrupted goes out as soon as its message comes back,
-    /// not once the claim lapses.
+    /// locks its data directory): it claims no email in the store (a write per email), since
+    /// no other process could send it, and an email whose sending a crash interrupted goes
+    /// out as soon as its message comes back.
     #[must_use]
     pub fn sole_sender(mut self) -> Self {
-        self.holder = Uuid::nil();
+        self.holder = None;
         self
     }
 
@@ -152,21 +154,24 @@ impl Handler for NotificationService {
 }
 
 impl NotificationService {
-    /// Claims `notification` and sends it; the claim is given up if the email did not go
-    /// out.
+    /// Claims `notification` (unless it is the sole sender) and sends it; the claim is given
+    /// up if the email did not go out.
     async fn send(&self, notification: &Notification) -> Result<(), HandleError> {
         let message_id = notification.message_id;
-        if !self
-            .store
-            .claim_sending(message_id, self.holder, CLAIM_LEASE)
-            .await?
+        if let Some(holder) = self.holder
+            && !self
+                .store
+                .claim_sending(message_id, holder, CLAIM_LEASE)
+                .await?
         {
             return Err(HandleError::Unavailable(anyhow::anyhow!(
                 "another process is sending this notification"
             )));
         }
         if let Err(error) = self.sender.send(notification).await {
-            if let Err(release) = self.store.release_sending(message_id, self.holder).await {
+            if let Some(holder) = self.holder
+                && let Err(release) = self.store.release_sending(message_id, holder).await
+            {
                 // The claim lapses on its own.
                 warn!(error = %release, "cannot give up the claim of an unsent email");
             }
