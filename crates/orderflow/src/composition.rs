@@ -162,7 +162,8 @@ pub(crate) async fn start_service(
         shutdown.clone(),
     );
     supervisor.spawn("relay", relay);
-    for index in 0..settings.consumers {
+    let consumers = settings.consumers(adapters.sole_process());
+    for index in 0..consumers {
         let consumer = adapters.consumer(service);
         let consumer = run_consumer(
             match &faults {
@@ -179,11 +180,11 @@ pub(crate) async fn start_service(
     if let Some(forwarder) = adapters.forwarder(service) {
         // As many loops as the service's own, each acking a queue delivery only once the
         // other transport confirmed it.
-        for index in 0..settings.consumers {
+        for index in 0..consumers {
             let consumer = adapters.queue_consumer(service);
             let forwarding = run_consumer(
                 match &faults {
-                    Some(faults) => faults.consumer(consumer, settings.consumers + index),
+                    Some(faults) => faults.consumer(consumer, consumers + index),
                     None => consumer,
                 },
                 forwarder.clone(),

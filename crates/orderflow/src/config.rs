@@ -66,9 +66,10 @@ pub struct ServiceSettings {
     #[arg(long, env = "ORDERFLOW_ADMISSION_TARGET_MS")]
     pub admission_target_ms: Option<u64>,
 
-    /// Concurrent consumers per queue in this process.
-    #[arg(long, env = "ORDERFLOW_CONSUMERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub consumers: u32,
+    /// Concurrent consumers per queue in this process. Default: 2 embedded (one SQLite writer
+    /// a service: more only wake to find nothing, measured), 4 scaled out.
+    #[arg(long, env = "ORDERFLOW_CONSUMERS", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub consumers: Option<u32>,
 
     /// How long an `Idempotency-Key` holds, e.g. `24h`, `30m`; a key is the caller's own.
     #[arg(long, env = "ORDERFLOW_IDEMPOTENCY_TTL", value_parser = crate::identity::parse_ttl, default_value = "24h")]
@@ -119,7 +120,7 @@ impl Default for ServiceSettings {
             payment_hold_ms: 10_000,
             max_in_flight: InFlightLimit::Auto,
             admission_target_ms: None,
-            consumers: 4,
+            consumers: None,
             idempotency_ttl: order_service::DEFAULT_IDEMPOTENCY_TTL,
             smtp_url: None,
             smtp_from: DEFAULT_SMTP_FROM.to_owned(),
@@ -133,6 +134,12 @@ impl Default for ServiceSettings {
 }
 
 impl ServiceSettings {
+    /// Consumers per queue: as set, or the default of the mode (`embedded`: every service on
+    /// SQLite in this one process).
+    pub fn consumers(&self, embedded: bool) -> u32 {
+        self.consumers.unwrap_or(if embedded { 2 } else { 4 })
+    }
+
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: self.max_attempts,

@@ -142,7 +142,7 @@ impl Embedded {
         }
         let readiness = Arc::new(EmbeddedReadiness {
             databases: databases.clone(),
-            consumers: config.settings.consumers,
+            consumers: config.settings.consumers(true),
             orders: ports.order_service.clone(),
             stopping: supervisor.token(),
         });

@@ -142,7 +142,7 @@ async fn the_automatic_limit_refuses_what_a_slow_pipeline_cannot_finish_and_comp
     let app = spawn_app_with(|config| {
         config.settings.max_in_flight = InFlightLimit::Auto;
         config.settings.payment_latency_ms = 500;
-        config.settings.consumers = 2;
+        config.settings.consumers = Some(2);
     })
     .await;
 

@@ -94,7 +94,7 @@ async fn a_mixed_bench_of_300_orders_sees_every_order_end_and_leaves_the_databas
         r#"orderflow_ready{check="order-database"} 1"#,
         r#"orderflow_outbox_lag{service="order"}"#,
         r#"orderflow_queue_depth{queue="payment"}"#,
-        r#"orderflow_queue_consumers{queue="inventory"} 4"#,
+        r#"orderflow_queue_consumers{queue="inventory"} 2"#,
     ] {
         assert!(after.contains(step), "{step} missing from {after}");
     }
