@@ -152,7 +152,12 @@ impl Cluster {
         let database = TestDatabase::create().await.expect("test database");
         let amqp_prefix = transport_amqp::testing::test_prefix();
         let redis_prefix = format!("{}:", amqp_prefix.trim_end_matches('.'));
-        let dir = tempfile::tempdir().expect("cluster dir");
+        let mut dir = tempfile::tempdir().expect("cluster dir");
+        // For a run to look into afterwards: every process's log stays, and where it is shown.
+        if std::env::var_os("ORDERFLOW_KEEP_CLUSTER_DIR").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("cluster dir kept: {}", dir.path().display());
+        }
         let base_port = free_base_port();
         let mut env: Vec<(String, String)> = vec![
             (

@@ -98,12 +98,6 @@ pub(crate) async fn run(
         state.problems.push(format!("dead letters: {dead_letters}"));
     }
     state.check_stock();
-    if emails != plan.len() as u64 {
-        let orders = plan.len();
-        state
-            .problems
-            .push(format!("{emails} emails sent for {orders} orders"));
-    }
     if payments.len() > ids.len() {
         state
             .problems
@@ -114,6 +108,21 @@ pub(crate) async fn run(
         .buffered(8)
         .collect()
         .await;
+    if emails != plan.len() as u64 {
+        // Which orders the mailbox records more or fewer than one email for: a sender that sent
+        // one message's email twice records it once, a message sent twice twice.
+        let recorded: Vec<String> = looked_up
+            .iter()
+            .filter_map(|(id, _, _, sent)| {
+                let count = sent.as_array().map_or(0, Vec::len);
+                (count != 1).then(|| format!("{id}: {count} recorded"))
+            })
+            .collect();
+        let orders = plan.len();
+        state.problems.push(format!(
+            "{emails} emails sent for {orders} orders; orders not recorded as emailed once: {recorded:?}"
+        ));
+    }
     for (index, (planned, (id, events, view, sent))) in plan.iter().zip(looked_up).enumerate() {
         let label = format!("order #{index} ({:?}, {id})", planned.kind);
         let listed = read_model.get(&id).unwrap_or_else(|| {
