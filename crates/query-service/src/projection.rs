@@ -9,7 +9,14 @@ use contracts::Envelope;
 use contracts::value::OrderId;
 use order_domain::OrderEvent;
 use tracing::debug;
-use transport::{HandleError, Handler};
+use transport::{HandleError, Handler, Intake};
+
+/// The read model trails the order's own state by design: its events gather for 20 ms, so
+/// that a batch holds several of one order's events and folds its view once for them.
+const INTAKE: Intake = Intake {
+    batch: 64,
+    gather: std::time::Duration::from_millis(20),
+};
 
 use crate::error::{Error, Result};
 use crate::service::QueryService;
@@ -26,6 +33,10 @@ impl Handler for QueryService {
 
     fn handles_batches(&self) -> bool {
         true
+    }
+
+    fn intake(&self) -> Intake {
+        INTAKE
     }
 
     /// Keeps every new event of the batch and folds each order it touches once, all in one
