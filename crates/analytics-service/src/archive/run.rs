@@ -159,9 +159,13 @@ impl AnalyticsService {
     /// Writes a claimed file from its events and marks it written; how many it holds.
     async fn write_file(&self, blobs: &dyn BlobStore, name: &str) -> anyhow::Result<usize> {
         let events = self.store.file_events(name).await?;
-        blobs.put(name, encode(&events)?).await?;
+        let count = events.len();
+        // Compressing thousands of events is milliseconds of CPU: off the async workers, where
+        // it held up the saga's tasks behind it.
+        let bytes = tokio::task::spawn_blocking(move || encode(&events)).await??;
+        blobs.put(name, bytes).await?;
         self.store.mark_written(name).await?;
-        Ok(events.len())
+        Ok(count)
     }
 }
 
