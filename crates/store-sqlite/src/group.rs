@@ -152,6 +152,18 @@ mod tests {
             .expect("count")
     }
 
+    /// One unit on `connection`: opened, `sql` run in it, then ended as asked.
+    fn unit(
+        group: &mut Group,
+        connection: &Connection,
+        sql: &str,
+        (keep, wrote_outbox, waiting): (bool, bool, usize),
+    ) -> Ended {
+        group.open_unit(connection, "BEGIN").expect("open");
+        execute(connection, sql, []).expect("write");
+        group.end_unit(connection, keep, wrote_outbox, waiting)
+    }
+
     fn outcome(mut verdict: Verdict) -> Result<(), String> {
         verdict.try_recv().expect("decided")
     }
@@ -160,9 +172,12 @@ mod tests {
     fn with_a_unit_waiting_the_transaction_stays_open_and_the_last_commits_for_all() {
         let connection = database();
         let mut group = Group::default();
-        group.open_unit(&connection, "BEGIN").expect("open");
-        execute(&connection, "INSERT INTO t VALUES (1)", []).expect("insert");
-        let first = group.end_unit(&connection, true, false, 1);
+        let first = unit(
+            &mut group,
+            &connection,
+            "INSERT INTO t VALUES (1)",
+            (true, false, 1),
+        );
         let mut first = first.verdict.expect("kept");
         assert!(
             first.try_recv().is_err(),
@@ -170,9 +185,12 @@ mod tests {
         );
         assert!(group.is_open());
 
-        group.open_unit(&connection, "BEGIN").expect("open");
-        execute(&connection, "INSERT INTO t VALUES (2)", []).expect("insert");
-        let second = group.end_unit(&connection, true, true, 0);
+        let second = unit(
+            &mut group,
+            &connection,
+            "INSERT INTO t VALUES (2)",
+            (true, true, 0),
+        );
 
         assert!(!group.is_open());
         assert!(second.outbox_committed);
@@ -185,15 +203,20 @@ mod tests {
     fn a_unit_undone_takes_only_its_own_work_with_it() {
         let connection = database();
         let mut group = Group::default();
-        group.open_unit(&connection, "BEGIN").expect("open");
-        execute(&connection, "INSERT INTO t VALUES (1)", []).expect("insert");
-        let kept = group
-            .end_unit(&connection, true, false, 1)
-            .verdict
-            .expect("kept");
-        group.open_unit(&connection, "BEGIN").expect("open");
-        execute(&connection, "INSERT INTO t VALUES (2)", []).expect("insert");
-        let undone = group.end_unit(&connection, false, false, 0);
+        let kept = unit(
+            &mut group,
+            &connection,
+            "INSERT INTO t VALUES (1)",
+            (true, false, 1),
+        )
+        .verdict
+        .expect("kept");
+        let undone = unit(
+            &mut group,
+            &connection,
+            "INSERT INTO t VALUES (2)",
+            (false, false, 0),
+        );
 
         assert!(undone.verdict.is_none());
         assert_eq!(outcome(kept), Ok(()));
@@ -218,16 +241,21 @@ mod tests {
         .expect("create");
         execute(&connection, "PRAGMA foreign_keys = ON", []).expect("pragma");
         let mut group = Group::default();
-        group.open_unit(&connection, "BEGIN").expect("open");
-        execute(&connection, "INSERT INTO t VALUES (1)", []).expect("insert");
-        let first = group
-            .end_unit(&connection, true, false, 1)
-            .verdict
-            .expect("kept");
-        group.open_unit(&connection, "BEGIN").expect("open");
+        let first = unit(
+            &mut group,
+            &connection,
+            "INSERT INTO t VALUES (1)",
+            (true, false, 1),
+        )
+        .verdict
+        .expect("kept");
         // Only checked at COMMIT: the shared transaction cannot commit.
-        execute(&connection, "INSERT INTO child VALUES (7)", []).expect("insert");
-        let second = group.end_unit(&connection, true, true, 0);
+        let second = unit(
+            &mut group,
+            &connection,
+            "INSERT INTO child VALUES (7)",
+            (true, true, 0),
+        );
 
         assert!(!second.outbox_committed);
         assert!(outcome(first).is_err());

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
+use crate::archive_cli::archive_report;
 use crate::helpers::{TestApp, single, spawn_app};
 
 const COMPLETING: usize = 40;
@@ -147,23 +148,14 @@ async fn fifty_orders_show_in_the_summary_within_two_seconds_and_are_archived_on
 
 /// `orderflow archive <args> --json` on the embedded data dir: its exit code and report.
 async fn archive_command(data_dir: &std::path::Path, args: &[&str]) -> (Option<i32>, Value) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .arg("archive")
-        .args(args)
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("BLOB_URL")
-        .output()
-        .await
-        .expect("run orderflow archive");
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "orderflow archive {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code(), report)
+    let (status, report) = archive_report(args, |command| {
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env_remove("BLOB_URL");
+    })
+    .await;
+    (status.code(), report)
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 
 mod admission;
 mod analytics;
+#[path = "../support/archive_cli.rs"]
+mod archive_cli;
 mod bench;
 mod cli;
 mod client;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::archive_cli::archive_report;
 use crate::harness::{ADMIN_TOKEN, Cluster};
 
 fn single(item: &str, quantity: i64, token: &str) -> Value {
@@ -21,27 +22,12 @@ pub(crate) async fn archive_command(
     environment: &[(String, String)],
     args: &[&str],
 ) -> (std::process::ExitStatus, Value) {
-    let database_url = cluster
-        .database
-        .as_ref()
-        .expect("database")
-        .url()
-        .to_owned();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .arg("archive")
-        .args(args)
-        .args(["--json", "--database-url", &database_url])
-        .envs(environment.iter().cloned())
-        .output()
-        .await
-        .expect("run orderflow archive");
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!(
-            "orderflow archive {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status, report)
+    archive_report(args, |command| {
+        command
+            .args(["--database-url", cluster.database_url()])
+            .envs(environment.iter().cloned());
+    })
+    .await
 }
 
 /// The cluster's archive setting: its local archive directory.

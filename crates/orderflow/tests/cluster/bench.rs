@@ -34,12 +34,7 @@ async fn a_mixed_bench_of_300_orders_through_the_gateway_sees_every_order_end_an
     assert_eq!(report.accepted, 300, "{report}");
     assert!(report.every_order_ended(), "{report}\n{}", cluster.logs());
     assert!(report.cancelled >= 30, "{report}");
-    let database_url = cluster
-        .database
-        .as_ref()
-        .expect("database")
-        .url()
-        .to_owned();
+    let database_url = cluster.database_url().to_owned();
     let broker = Broker {
         url: transport_amqp::testing::amqp_url(),
         prefix: cluster.amqp_prefix.clone(),

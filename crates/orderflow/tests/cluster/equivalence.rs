@@ -88,7 +88,7 @@ impl ClusterSystem {
     async fn connection(&self) -> MappedMutexGuard<'_, PgConnection> {
         let mut connection = self.connection.lock().await;
         if connection.is_none() {
-            let url = self.cluster.database.as_ref().expect("database").url();
+            let url = self.cluster.database_url();
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 match PgConnection::connect(url).await {

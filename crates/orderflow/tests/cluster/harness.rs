@@ -254,6 +254,11 @@ impl Cluster {
         stdout
     }
 
+    /// The URL of the cluster's test database.
+    pub(crate) fn database_url(&self) -> &str {
+        self.database.as_ref().expect("database").url()
+    }
+
     /// The cluster's directory: pid files, logs, settings.
     pub(crate) fn dir(&self) -> &std::path::Path {
         self.dir.path()
@@ -382,7 +387,7 @@ impl Cluster {
 
     /// `(order id, status)` of every payment, read from the payment service's schema.
     pub(crate) async fn payments(&self) -> Vec<(String, String)> {
-        let url = self.database.as_ref().expect("database").url().to_owned();
+        let url = self.database_url().to_owned();
         let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
             .await
             .expect("connect");

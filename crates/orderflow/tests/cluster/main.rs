@@ -10,6 +10,8 @@ mod end_state;
 mod workload;
 
 // The dashboard's browser driver, shared with `tests/dashboard`.
+#[path = "../support/archive_cli.rs"]
+mod archive_cli;
 #[path = "../dashboard/browser.rs"]
 mod browser;
 

@@ -218,12 +218,7 @@ fn by_id(listed: Value) -> Vec<Value> {
 }
 
 async fn sql(cluster: &Cluster, statement: &'static str) {
-    let url = cluster
-        .database
-        .as_ref()
-        .expect("database")
-        .url()
-        .to_owned();
+    let url = cluster.database_url().to_owned();
     let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
         .await
         .expect("connect");
