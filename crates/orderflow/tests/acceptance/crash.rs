@@ -2,6 +2,7 @@
 //! oversold, nobody is charged twice.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -15,23 +16,75 @@ use crate::helpers::free_port;
 
 const ORDERS: usize = 500;
 const TOKEN: &str = "crash-test-token";
+/// Bounds on each wait, so that a stuck server fails the test with its log rather than
+/// holding it: one request, every order after the restart, a graceful stop.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const SETTLE: Duration = Duration::from_secs(180);
+const GRACE: Duration = Duration::from_secs(60);
 
-fn start(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args(["run", "--data-dir"])
-        .arg(data_dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("ORDERFLOW_ADMIN_TOKEN", TOKEN)
-        .env("ORDERFLOW_PAYMENT_LATENCY_MS", "10")
-        // All 500 must be in flight at once: admission would refuse most at a cold start;
-        // and every one is polled, from one address.
-        .env("ORDERFLOW_MAX_IN_FLIGHT", "1000000")
-        .env("ORDERFLOW_RATE_LIMIT", "0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start orderflow")
+/// One run of the server on the test's data directory, its log in a file there. Dropped,
+/// it is killed; dropped by a failing test, it shows the end of its log first.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(data_dir: &Path, port: u16, run: usize) -> Self {
+        let log = data_dir.join(format!("server-{run}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+            .args(["run", "--data-dir"])
+            .arg(data_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("ORDERFLOW_ADMIN_TOKEN", TOKEN)
+            .env("ORDERFLOW_PAYMENT_LATENCY_MS", "10")
+            // All 500 must be in flight at once: admission would refuse most at a cold start;
+            // and every one is polled, from one address.
+            .env("ORDERFLOW_MAX_IN_FLIGHT", "1000000")
+            .env("ORDERFLOW_RATE_LIMIT", "0")
+            .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("server log"))
+            .spawn()
+            .expect("start orderflow");
+        Self { child, log }
+    }
+
+    /// SIGTERM, then the exit, within `GRACE`.
+    async fn stop_gracefully(&mut self) -> std::process::ExitStatus {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(stopped.success());
+        let deadline = tokio::time::Instant::now() + GRACE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the server did not stop within {GRACE:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- the last lines of {} ---", self.log.display());
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
 }
 
 async fn wait_ready(http: &reqwest::Client, base: &str) {
@@ -71,8 +124,11 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     orderflow::tls::install_crypto_provider();
-    let http = reqwest::Client::new();
-    let mut server = start(data_dir.path(), port);
+    let http = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("http client");
+    let mut server = Server::start(data_dir.path(), port, 1);
     wait_ready(&http, &base).await;
 
     let mut placing = JoinSet::new();
@@ -94,15 +150,16 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
         });
     }
     let accepted: Vec<(String, Value)> = placing.join_all().await;
-    server.kill().expect("kill -9");
-    server.wait().expect("reap");
+    server.child.kill().expect("kill -9");
+    server.child.wait().expect("reap");
+    drop(server);
 
-    let mut server = start(data_dir.path(), port);
+    let mut server = Server::start(data_dir.path(), port, 2);
     wait_ready(&http, &base).await;
     let mut sold: HashMap<String, i64> = HashMap::new();
     let mut status_of = HashMap::new();
+    let deadline = tokio::time::Instant::now() + SETTLE;
     for (id, body) in &accepted {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         let order: Value = loop {
             let order: Value = http
                 .get(format!("{base}/api/v1/orders/{id}"))
@@ -117,7 +174,9 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "order {id} lost: {order}"
+                "order {id} not ended {SETTLE:?} after the restart ({} of {} ended): {order}",
+                status_of.len(),
+                accepted.len()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
@@ -178,13 +237,8 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
     );
 
     // Graceful stop, then read the payments straight from the payment database.
-    let stopped = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(stopped.success());
     assert!(
-        server.wait().expect("wait").success(),
+        server.stop_gracefully().await.success(),
         "graceful shutdown exits cleanly"
     );
     let databases = Databases::open(data_dir.path())
