@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -10,12 +11,16 @@ use payment_domain::PaymentStatus;
 use serde_json::{Value, json};
 use store::payment::PaymentStore as _;
 use store_sqlite::{Databases, SqlitePaymentStore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::helpers::free_port;
 
 const ORDERS: usize = 500;
 const TOKEN: &str = "crash-test-token";
+/// Requests placing orders at once: enough that the orders are all in flight together, few
+/// enough that neither process needs hundreds of sockets.
+const CONNECTIONS: usize = 32;
 /// Bounds on each wait, so that a stuck server fails the test with its log rather than
 /// holding it: one request, every order after the restart, a graceful stop.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -132,9 +137,12 @@ async fn after_kill_9_with_orders_in_flight_every_order_finishes_and_nothing_is_
     wait_ready(&http, &base).await;
 
     let mut placing = JoinSet::new();
+    let connections = Arc::new(Semaphore::new(CONNECTIONS));
     for i in 0..ORDERS {
         let (http, base) = (http.clone(), base.clone());
+        let connections = Arc::clone(&connections);
         placing.spawn(async move {
+            let _connection = connections.acquire().await.expect("open semaphore");
             let response = http
                 .post(format!("{base}/api/v1/orders"))
                 .json(&order_body(i))
