@@ -20,6 +20,11 @@ use tracing::warn;
 /// How long a statement waits for a lock another connection holds before it fails as busy.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a truncating checkpoint waits for the writer and the readers. While it waits it
+/// holds off every new write transaction, so it gives up soon and tries again at its next
+/// turn, rather than stall the writer (and the async worker it runs on) for [`BUSY_TIMEOUT`].
+const CHECKPOINT_BUSY_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// Statements each connection keeps prepared: more than any one service runs.
 const STATEMENT_CACHE: usize = 64;
 
@@ -99,6 +104,7 @@ impl Checkpointer {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         configure(&connection)?;
+        connection.busy_timeout(CHECKPOINT_BUSY_TIMEOUT)?;
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name(format!("checkpoint-{service}"))
