@@ -1,6 +1,7 @@
 //! The consumer loop with a handler that takes batches: each message is settled by its own
 //! outcome, and a batch that panics is handled again one message at a time, so only the
-//! message at fault is charged.
+//! message at fault is charged. A handler that gathers its messages is given a batch short of
+//! full only after its gathering time, and a full one at once.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,8 +10,8 @@ use async_trait::async_trait;
 use contracts::Envelope;
 use tokio_util::sync::CancellationToken;
 
-use crate::faults::fake_queue::FakeQueue;
-use crate::{HandleError, Handler, Outages, RetryPolicy, run_consumer};
+use crate::faults::fake_queue::{FakeQueue, message};
+use crate::{HandleError, Handler, Intake, Outages, RetryPolicy, run_consumer};
 
 const POLICY: RetryPolicy = RetryPolicy {
     max_attempts: 2,
@@ -122,4 +123,90 @@ async fn a_batch_that_panics_is_handled_again_one_message_at_a_time() {
         "no message was charged for the panic"
     );
     assert!(state.dead_lettered.is_empty());
+}
+
+/// Takes batches of up to four, gathered for a second; notes when each batch came and its size.
+#[derive(Default)]
+struct GatheringHandler {
+    batches: Mutex<Vec<(Duration, usize)>>,
+    started: Mutex<Option<tokio::time::Instant>>,
+}
+
+impl GatheringHandler {
+    const GATHER: Duration = Duration::from_secs(1);
+
+    fn batches(&self) -> Vec<(Duration, usize)> {
+        self.batches.lock().expect("batches").clone()
+    }
+}
+
+#[async_trait]
+impl Handler for GatheringHandler {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandleError> {
+        self.handle_batch(&[envelope]).await.remove(0)
+    }
+
+    fn intake(&self) -> Intake {
+        Intake {
+            batch: 4,
+            gather: Self::GATHER,
+        }
+    }
+
+    fn handles_batches(&self) -> bool {
+        true
+    }
+
+    async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandleError>> {
+        let now = tokio::time::Instant::now();
+        let started = *self.started.lock().expect("started").get_or_insert(now);
+        self.batches
+            .lock()
+            .expect("batches")
+            .push((now - started, envelopes.len()));
+        envelopes.iter().map(|_| Ok(())).collect()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_batch_is_followed_by_the_gathering_time_and_a_full_one_is_not() {
+    // Six waiting: a full batch of four, then at once the two left (a short batch).
+    let queue = Arc::new(FakeQueue::with_messages(6));
+    let handler = Arc::new(GatheringHandler::default());
+    let shutdown = CancellationToken::new();
+    let consumer = tokio::spawn(run_consumer(
+        queue.clone(),
+        handler.clone(),
+        POLICY,
+        Outages::new().reporter(),
+        shutdown.clone(),
+    ));
+    // Three more come while the consumer gathers after the short batch.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for index in 6..9 {
+        queue.put(message(index));
+    }
+    while !queue.is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shutdown.cancel();
+    consumer.await.expect("consumer task");
+
+    let batches = handler.batches();
+    let sizes: Vec<usize> = batches.iter().map(|(_, size)| *size).collect();
+    assert_eq!(sizes, [4, 2, 3], "batches as received: {batches:?}");
+    assert!(
+        batches[1].0 < Duration::from_millis(10),
+        "after a full batch the next is received at once: {batches:?}"
+    );
+    assert!(
+        batches[2].0 >= batches[1].0 + GatheringHandler::GATHER,
+        "after a short batch the consumer gathers for {:?} first: {batches:?}",
+        GatheringHandler::GATHER
+    );
+    assert_eq!(
+        queue.state().acked.len(),
+        9,
+        "every message is acknowledged"
+    );
 }

@@ -59,7 +59,8 @@ impl FakeQueue {
         self.state.lock().expect("not poisoned")
     }
 
-    fn put(&self, envelope: Envelope) {
+    /// Puts `envelope` on the queue, due now.
+    pub(crate) fn put(&self, envelope: Envelope) {
         let delivery = Delivery {
             tag: 0,
             envelope,
