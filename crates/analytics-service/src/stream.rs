@@ -68,6 +68,11 @@ impl AnalyticsService {
         if streamed.is_empty() {
             return Ok(());
         }
+        // Orders in id order (each order's events as they came): on PostgreSQL, noting an
+        // order's moment locks its row, and two batches that locked the same orders' rows in
+        // opposite orders would wait for each other until the server broke the deadlock (a
+        // second later, failing one of them). The counters are added in key order already.
+        streamed.sort_by_key(|(envelope, _)| envelope.correlation_id);
         let mut tx = self.store.begin().await?;
         let mut counted: Vec<Increment> = Vec::new();
         let mut kept = 0u64;

@@ -97,6 +97,10 @@ impl QueryService {
                 touched.push(order_id);
             }
         }
+        // Folded in id order: a fold takes its order's lock on PostgreSQL, and two batches
+        // that took the same orders' locks in opposite orders would wait for each other until
+        // the server broke the deadlock (a second later, failing one of them).
+        touched.sort_by_key(|order_id| order_id.as_uuid());
         let mut views = Vec::with_capacity(touched.len());
         for order_id in touched {
             if let Some(view) = refresh_view(tx.as_mut(), order_id)
