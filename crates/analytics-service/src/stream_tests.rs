@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use analytics_domain::{
     Aggregates, Bucket, CounterKey, Increment, Metric, OrderMoment, OrderTimes, counter_rows,
-    percentile_index,
+    moment, percentile_index,
 };
 use api::AnalyticsWindow;
 use async_trait::async_trait;
@@ -33,6 +33,8 @@ struct State {
     events: BTreeSet<Uuid>,
     counters: BTreeMap<CounterKey, i64>,
     orders: BTreeMap<OrderId, OrderTimes>,
+    /// Every moment noted, in the order it was noted (where PostgreSQL locks the order's row).
+    noted: Vec<(OrderId, OrderMoment)>,
 }
 
 /// Transactions copy the state and put it back on commit.
@@ -205,6 +207,7 @@ impl AnalyticsTx for MemoryTx {
         self.state
             .orders
             .insert(order_id, before.with(moment, at_ms));
+        self.state.noted.push((order_id, moment));
         Ok(before)
     }
 
@@ -467,4 +470,39 @@ async fn what_the_service_counted_equals_a_fold_of_the_same_events() {
     let counted = store.aggregates().await.expect("aggregates");
     assert_eq!(counted.differences(&fold, 10), Vec::<String>::new());
     assert_eq!(counted, fold);
+}
+
+#[tokio::test]
+async fn a_batch_notes_its_orders_in_id_order_and_each_order_s_moments_as_they_came() {
+    let store = MemoryStore::default();
+    let service = AnalyticsService::new(Arc::new(store.clone()));
+    // The stream backwards: the orders come in descending id order.
+    let events: Vec<Envelope> = stream().into_iter().rev().collect();
+    let batch: Vec<&Envelope> = events.iter().collect();
+    let outcomes = service.handle_batch(&batch).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+
+    let noted = store.state().noted;
+    assert!(
+        noted.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "orders noted in id order, as two batches must lock them: {noted:?}"
+    );
+    for (order_id, _) in &noted {
+        let as_noted: Vec<OrderMoment> = noted
+            .iter()
+            .filter(|(id, _)| id == order_id)
+            .map(|(_, moment)| *moment)
+            .collect();
+        let as_came: Vec<OrderMoment> = events
+            .iter()
+            .filter(|envelope| envelope.correlation_id == order_id.as_uuid())
+            .filter_map(|envelope| {
+                moment(&envelope.decode().expect("decodes")).map(|(moment, _)| moment)
+            })
+            .collect();
+        assert_eq!(
+            as_noted, as_came,
+            "order {order_id:?}'s moments as they came"
+        );
+    }
 }
