@@ -74,24 +74,39 @@ impl AnalyticsService {
         // second later, failing one of them). The counters are added in key order already.
         streamed.sort_by_key(|(envelope, _)| envelope.correlation_id);
         let mut tx = self.store.begin().await?;
+        let ids: Vec<_> = streamed
+            .iter()
+            .map(|(envelope, _)| envelope.message_id)
+            .collect();
+        let fresh = tx.mark_all_handled(&ids).await?;
+        let new: Vec<_> = streamed
+            .iter()
+            .zip(fresh)
+            .filter_map(|(streamed, fresh)| fresh.then_some(streamed))
+            .collect();
+        if new.len() < streamed.len() {
+            debug!(
+                repeats = streamed.len() - new.len(),
+                "events already counted"
+            );
+        }
+        let kept: Vec<&Envelope> = new.iter().map(|(envelope, _)| *envelope).collect();
+        tx.keep_events(&kept).await?;
         let mut counted: Vec<Increment> = Vec::new();
-        let mut kept = 0u64;
-        for (envelope, message) in &streamed {
-            if !tx.mark_handled(envelope.message_id).await? {
-                debug!("event already counted");
-                continue;
-            }
-            tx.keep_event(envelope).await?;
-            kept += 1;
+        let mut moments = Vec::new();
+        for (envelope, message) in &new {
             counted.extend(increments(message, envelope.occurred_at));
             if let Some((moment, at_ms)) = moment(message) {
-                let before = tx.note_moment(message.order_id(), moment, at_ms).await?;
-                counted.extend(completion(before, moment, at_ms));
+                moments.push((message.order_id(), moment, at_ms));
             }
+        }
+        let before = tx.note_moments(&moments).await?;
+        for ((_, moment, at_ms), before) in moments.iter().zip(before) {
+            counted.extend(completion(before, *moment, *at_ms));
         }
         tx.add(&counted).await?;
         tx.commit().await?;
-        metrics::counter!("orderflow_analytics_events_total").increment(kept);
+        metrics::counter!("orderflow_analytics_events_total").increment(kept.len() as u64);
         Ok(())
     }
 }

@@ -83,33 +83,30 @@ impl QueryService {
         if projected.is_empty() {
             return Ok(Vec::new());
         }
-        let mut touched: Vec<OrderId> = Vec::new();
         let mut tx = self.store.begin().await?;
-        for (order_id, envelope) in projected {
-            if tx.mark_handled(envelope.message_id).await? {
-                tx.keep_event(envelope).await?;
-            } else {
-                // Redelivered: the process may have died after the commit that kept the event
-                // and before the cache heard of the new view. Folding again puts it there.
-                debug!("event already projected; its view is folded again for the cache");
-            }
-            if !touched.contains(&order_id) {
-                touched.push(order_id);
-            }
-        }
+        let ids: Vec<_> = projected
+            .iter()
+            .map(|(_, envelope)| envelope.message_id)
+            .collect();
+        let fresh = tx.mark_all_handled(&ids).await?;
+        // A redelivered event keeps nothing new, but its order is folded again all the same:
+        // the process may have died after the commit that kept it and before the cache heard
+        // of the new view.
+        let kept: Vec<&Envelope> = projected
+            .iter()
+            .zip(&fresh)
+            .filter_map(|((_, envelope), fresh)| fresh.then_some(*envelope))
+            .collect();
+        tx.keep_events(&kept).await?;
         // Folded in id order: a fold takes its order's lock on PostgreSQL, and two batches
         // that took the same orders' locks in opposite orders would wait for each other until
         // the server broke the deadlock (a second later, failing one of them).
+        let mut touched: Vec<OrderId> = projected.iter().map(|(order_id, _)| *order_id).collect();
         touched.sort_by_key(|order_id| order_id.as_uuid());
-        let mut views = Vec::with_capacity(touched.len());
-        for order_id in touched {
-            if let Some(view) = refresh_view(tx.as_mut(), order_id)
-                .await
-                .map_err(handle_error)?
-            {
-                views.push(view);
-            }
-        }
+        touched.dedup();
+        let views = refresh_views(tx.as_mut(), &touched)
+            .await
+            .map_err(handle_error)?;
         tx.commit().await?;
         Ok(views)
     }
@@ -146,13 +143,27 @@ pub(crate) async fn refresh_view(
     tx: &mut dyn QueryTx,
     order_id: OrderId,
 ) -> Result<Option<OrderView>> {
-    let events = tx.events(order_id).await?;
-    let view =
-        query_domain::project(&events).map_err(|source| Error::Projection { order_id, source })?;
-    if let Some(view) = &view {
-        tx.save_view(view).await?;
+    Ok(refresh_views(tx, &[order_id]).await?.pop())
+}
+
+/// Folds each order's kept events into its view and saves the views, reading and writing them
+/// all at once; an order whose `order.placed` has not arrived yet has no view, and is left out.
+/// `order_ids` come in id order, without repeats (the order their locks are taken in).
+pub(crate) async fn refresh_views(
+    tx: &mut dyn QueryTx,
+    order_ids: &[OrderId],
+) -> Result<Vec<OrderView>> {
+    let events = tx.events_of(order_ids).await?;
+    let mut views = Vec::with_capacity(order_ids.len());
+    for (order_id, events) in order_ids.iter().zip(&events) {
+        let projected = query_domain::project(events).map_err(|source| Error::Projection {
+            order_id: *order_id,
+            source,
+        })?;
+        views.extend(projected);
     }
-    Ok(view)
+    tx.save_views(&views).await?;
+    Ok(views)
 }
 
 fn handle_error(error: Error) -> HandleError {

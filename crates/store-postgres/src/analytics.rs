@@ -260,23 +260,153 @@ impl AnalyticsTx for PgTx {
         Ok(kept.rows_affected() == 1)
     }
 
-    async fn add(&mut self, increments: &[Increment]) -> store::Result<()> {
-        for (bucket, start_ms, metric, dimension, value) in counter_rows(increments) {
-            sqlx::query(
-                "INSERT INTO analytics_counters (bucket, start_ms, metric, dimension, value) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (bucket, start_ms, metric, dimension) \
-                 DO UPDATE SET value = analytics_counters.value + excluded.value",
-            )
-            .bind(bucket)
-            .bind(start_ms)
-            .bind(metric)
-            .bind(dimension)
-            .bind(value)
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("add to analytics counter")?;
+    async fn keep_events(&mut self, envelopes: &[&Envelope]) -> store::Result<()> {
+        if envelopes.is_empty() {
+            return Ok(());
         }
+        let mut ids = Vec::with_capacity(envelopes.len());
+        let mut types = Vec::with_capacity(envelopes.len());
+        let mut orders = Vec::with_capacity(envelopes.len());
+        let mut occurred = Vec::with_capacity(envelopes.len());
+        let mut bodies = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            ids.push(envelope.message_id.to_string());
+            types.push(envelope.message_type.clone());
+            orders.push(envelope.correlation_id.to_string());
+            occurred.push(unix_millis(envelope.occurred_at));
+            bodies.push(envelope_json(envelope)?);
+        }
+        sqlx::query(concat!(
+            "INSERT INTO analytics_events (message_id, message_type, order_id, occurred_at, envelope, kept_at) ",
+            "SELECT message_id, message_type, order_id, occurred_at, envelope, ",
+            now_ms!(),
+            " FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) ",
+            "AS e(message_id, message_type, order_id, occurred_at, envelope) ",
+            "ON CONFLICT (message_id) DO NOTHING"
+        ))
+        .bind(ids)
+        .bind(types)
+        .bind(orders)
+        .bind(occurred)
+        .bind(bodies)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("keep streamed events")?;
         Ok(())
+    }
+
+    async fn add(&mut self, increments: &[Increment]) -> store::Result<()> {
+        let rows = counter_rows(increments);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut buckets = Vec::with_capacity(rows.len());
+        let mut starts = Vec::with_capacity(rows.len());
+        let mut metrics = Vec::with_capacity(rows.len());
+        let mut dimensions = Vec::with_capacity(rows.len());
+        let mut values = Vec::with_capacity(rows.len());
+        for (bucket, start_ms, metric, dimension, value) in rows {
+            buckets.push(bucket);
+            starts.push(start_ms);
+            metrics.push(metric);
+            dimensions.push(dimension);
+            values.push(value);
+        }
+        // One statement for every row, added in key order (the rows' order, kept by ORDER BY
+        // n): two transactions adding to the same counters wait for each other in one order.
+        sqlx::query(
+            "INSERT INTO analytics_counters (bucket, start_ms, metric, dimension, value) \
+             SELECT bucket, start_ms, metric, dimension, value \
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[]) \
+             WITH ORDINALITY AS c(bucket, start_ms, metric, dimension, value, n) ORDER BY n \
+             ON CONFLICT (bucket, start_ms, metric, dimension) \
+             DO UPDATE SET value = analytics_counters.value + excluded.value",
+        )
+        .bind(buckets)
+        .bind(starts)
+        .bind(metrics)
+        .bind(dimensions)
+        .bind(values)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("add to analytics counters")?;
+        Ok(())
+    }
+
+    async fn note_moments(
+        &mut self,
+        moments: &[(OrderId, OrderMoment, i64)],
+    ) -> store::Result<Vec<OrderTimes>> {
+        if moments.len() < 2 {
+            let mut before = Vec::with_capacity(1);
+            for (order_id, moment, at_ms) in moments {
+                before.push(self.note_moment(*order_id, *moment, *at_ms).await?);
+            }
+            return Ok(before);
+        }
+        // The orders, each once, in the callers' (id) order: their rows are created, then
+        // locked and read in that order, so two transactions never wait in a cycle.
+        let mut orders: Vec<String> = Vec::new();
+        for (order_id, _, _) in moments {
+            let id = order_id.to_string();
+            if orders.last() != Some(&id) {
+                orders.push(id);
+            }
+        }
+        sqlx::query(
+            "INSERT INTO analytics_orders (order_id) \
+             SELECT order_id FROM UNNEST($1::text[]) WITH ORDINALITY AS o(order_id, n) ORDER BY n \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&orders)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record orders")?;
+        let rows: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT order_id, placed_at_ms, completed_at_ms FROM analytics_orders \
+             WHERE order_id = ANY($1) ORDER BY order_id FOR UPDATE",
+        )
+        .bind(&orders)
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("read order moments")?;
+        let mut times: std::collections::HashMap<String, OrderTimes> = rows
+            .into_iter()
+            .map(|(order_id, placed_at_ms, completed_at_ms)| {
+                (
+                    order_id,
+                    OrderTimes {
+                        placed_at_ms,
+                        completed_at_ms,
+                    },
+                )
+            })
+            .collect();
+        let mut before = Vec::with_capacity(moments.len());
+        for (order_id, moment, at_ms) in moments {
+            let known = times.entry(order_id.to_string()).or_default();
+            before.push(*known);
+            *known = known.with(*moment, *at_ms);
+        }
+        let mut placed = Vec::with_capacity(orders.len());
+        let mut completed = Vec::with_capacity(orders.len());
+        for order_id in &orders {
+            let after = times.get(order_id).copied().unwrap_or_default();
+            placed.push(after.placed_at_ms);
+            completed.push(after.completed_at_ms);
+        }
+        sqlx::query(
+            "UPDATE analytics_orders AS o SET placed_at_ms = m.placed, completed_at_ms = m.completed \
+             FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS m(order_id, placed, completed) \
+             WHERE o.order_id = m.order_id",
+        )
+        .bind(&orders)
+        .bind(placed)
+        .bind(completed)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record order moments")?;
+        Ok(before)
     }
 
     async fn note_moment(

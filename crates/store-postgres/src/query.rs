@@ -82,6 +82,65 @@ impl QueryTx for PgTx {
         Ok(kept.rows_affected() == 1)
     }
 
+    async fn keep_events(&mut self, envelopes: &[&Envelope]) -> store::Result<()> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(envelopes.len());
+        let mut orders = Vec::with_capacity(envelopes.len());
+        let mut bodies = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            ids.push(envelope.message_id.to_string());
+            orders.push(envelope.correlation_id.to_string());
+            bodies.push(envelope_json(envelope)?);
+        }
+        sqlx::query(
+            "INSERT INTO view_events (message_id, order_id, envelope) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) \
+             ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(ids)
+        .bind(orders)
+        .bind(bodies)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("keep order events")?;
+        Ok(())
+    }
+
+    async fn events_of(&mut self, order_ids: &[OrderId]) -> store::Result<Vec<Vec<Envelope>>> {
+        if order_ids.len() < 2 {
+            let mut events = Vec::with_capacity(1);
+            for order_id in order_ids {
+                events.push(self.events(*order_id).await?);
+            }
+            return Ok(events);
+        }
+        // As `events`, for them all: each order's lock first, in the callers' (id) order.
+        let ids: Vec<String> = order_ids.iter().map(ToString::to_string).collect();
+        self.lock_orders(&ids).await?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT order_id, envelope FROM view_events WHERE order_id = ANY($1) \
+             ORDER BY order_id, message_id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("read kept order events")?;
+        let mut events: std::collections::HashMap<String, Vec<Envelope>> =
+            std::collections::HashMap::with_capacity(ids.len());
+        for (order_id, envelope) in &rows {
+            events
+                .entry(order_id.clone())
+                .or_default()
+                .push(parse_envelope(envelope)?);
+        }
+        Ok(ids
+            .iter()
+            .map(|id| events.remove(id).unwrap_or_default())
+            .collect())
+    }
+
     async fn events(&mut self, order_id: OrderId) -> store::Result<Vec<Envelope>> {
         // Folds of one order take turns, and each reads the events the one before it kept:
         // otherwise two concurrent folds could each miss the other's event.
@@ -97,6 +156,46 @@ impl QueryTx for PgTx {
             .iter()
             .map(|envelope| parse_envelope(envelope))
             .collect()
+    }
+
+    async fn save_views(&mut self, views: &[OrderView]) -> store::Result<()> {
+        if views.len() < 2 {
+            for view in views {
+                self.save_view(view).await?;
+            }
+            return Ok(());
+        }
+        let mut ids = Vec::with_capacity(views.len());
+        let mut emails = Vec::with_capacity(views.len());
+        let mut statuses = Vec::with_capacity(views.len());
+        let mut created = Vec::with_capacity(views.len());
+        let mut texts = Vec::with_capacity(views.len());
+        let mut jsons = Vec::with_capacity(views.len());
+        for view in views {
+            ids.push(view.order_id.to_string());
+            emails.push(view.customer_email.to_lowercase());
+            statuses.push(view.status.clone());
+            created.push(Cursor::at(view).created_at_ms);
+            texts.push(search_text(view));
+            jsons.push(view_json(view)?);
+        }
+        sqlx::query(
+            "INSERT INTO order_views (order_id, customer_email, status, created_at, search_text, view) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) \
+             ON CONFLICT (order_id) DO UPDATE SET customer_email = excluded.customer_email, \
+             status = excluded.status, created_at = excluded.created_at, \
+             search_text = excluded.search_text, view = excluded.view",
+        )
+        .bind(ids)
+        .bind(emails)
+        .bind(statuses)
+        .bind(created)
+        .bind(texts)
+        .bind(jsons)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("save order views")?;
+        Ok(())
     }
 
     async fn save_view(&mut self, view: &OrderView) -> store::Result<()> {

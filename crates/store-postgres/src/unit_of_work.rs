@@ -1,6 +1,8 @@
 //! The write transaction every service's `…Tx` port is implemented on, with the inbox and
 //! outbox it always carries. It commits nothing on its own: dropping it rolls back.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use contracts::value::OrderId;
 use contracts::{Envelope, Queue};
@@ -45,6 +47,24 @@ impl PgTx {
     }
 }
 
+impl PgTx {
+    /// [`PgTx::lock_order`] for several orders in one round trip, taken in the order given:
+    /// callers give them in id order, so two transactions never wait for each other in a
+    /// cycle.
+    pub(crate) async fn lock_orders(&mut self, order_ids: &[String]) -> store::Result<()> {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock($1, hashtext(order_id)) \
+             FROM UNNEST($2::text[]) WITH ORDINALITY AS o(order_id, n) ORDER BY n",
+        )
+        .bind(lock_space(self.database.service()))
+        .bind(order_ids)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("lock orders")?;
+        Ok(())
+    }
+}
+
 fn lock_space(service: Queue) -> i32 {
     match service {
         Queue::Order => 1,
@@ -71,6 +91,30 @@ impl UnitOfWork for PgTx {
         .await
         .or_store_error("record message in inbox")?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_all_handled(&mut self, message_ids: &[Uuid]) -> store::Result<Vec<bool>> {
+        // Recorded in id order, so that two transactions recording some of the same messages
+        // wait for each other in one order, never in a cycle.
+        let mut sorted: Vec<String> = message_ids.iter().map(Uuid::to_string).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let recorded: Vec<String> = sqlx::query_scalar(concat!(
+            "INSERT INTO inbox (message_id, handled_at) SELECT message_id, ",
+            now_ms!(),
+            " FROM UNNEST($1::text[]) WITH ORDINALITY AS m(message_id, n) ORDER BY n",
+            " ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+        ))
+        .bind(sorted)
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("record messages in inbox")?;
+        let mut recorded: HashSet<String> = recorded.into_iter().collect();
+        // The first of repeated ids is the one recorded.
+        Ok(message_ids
+            .iter()
+            .map(|id| recorded.remove(&id.to_string()))
+            .collect())
     }
 
     async fn enqueue(&mut self, envelope: &Envelope) -> store::Result<()> {

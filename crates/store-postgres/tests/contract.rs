@@ -137,6 +137,16 @@ async fn a_message_is_marked_handled_once() {
 }
 
 #[tokio::test]
+async fn messages_marked_handled_together_are_answered_each_in_turn() {
+    let postgres = Postgres::create().await;
+    messaging::messages_marked_handled_together_are_answered_each_in_turn(
+        postgres.analytics().await,
+    )
+    .await;
+    postgres.finish().await;
+}
+
+#[tokio::test]
 async fn a_rolled_back_message_is_not_marked_handled() {
     let postgres = Postgres::create().await;
     messaging::a_rolled_back_message_is_not_marked_handled(postgres.order().await).await;

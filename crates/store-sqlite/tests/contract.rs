@@ -102,6 +102,12 @@ async fn a_message_is_marked_handled_once() {
 }
 
 #[tokio::test]
+async fn messages_marked_handled_together_are_answered_each_in_turn() {
+    let stores = Sqlite::open().await;
+    messaging::messages_marked_handled_together_are_answered_each_in_turn(stores.analytics()).await;
+}
+
+#[tokio::test]
 async fn a_rolled_back_message_is_not_marked_handled() {
     let stores = Sqlite::open().await;
     messaging::a_rolled_back_message_is_not_marked_handled(stores.order()).await;

@@ -161,6 +161,18 @@ pub trait AnalyticsTx: UnitOfWork {
     /// [`crate::StoreError`] when the write fails.
     async fn keep_event(&mut self, envelope: &Envelope) -> Result<bool>;
 
+    /// Keeps several streamed events, in order; an adapter that can write them in one
+    /// statement does.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn keep_events(&mut self, envelopes: &[&Envelope]) -> Result<()> {
+        for envelope in envelopes {
+            self.keep_event(envelope).await?;
+        }
+        Ok(())
+    }
+
     /// Adds each increment to its minute's and its hour's bucket.
     ///
     /// # Errors
@@ -178,6 +190,24 @@ pub trait AnalyticsTx: UnitOfWork {
         moment: OrderMoment,
         at_ms: i64,
     ) -> Result<OrderTimes>;
+
+    /// Records each moment in turn, as [`AnalyticsTx::note_moment`] does, and returns what was
+    /// known of its order before it: a later moment of the same order sees the earlier ones.
+    /// Moments come grouped by order, orders in id order (the order their rows are locked in);
+    /// an adapter that can record them in a few statements does.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn note_moments(
+        &mut self,
+        moments: &[(OrderId, OrderMoment, i64)],
+    ) -> Result<Vec<OrderTimes>> {
+        let mut before = Vec::with_capacity(moments.len());
+        for (order_id, moment, at_ms) in moments {
+            before.push(self.note_moment(*order_id, *moment, *at_ms).await?);
+        }
+        Ok(before)
+    }
 
     /// At most `max` of the hour's events no file holds yet, in archive order.
     ///

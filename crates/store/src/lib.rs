@@ -48,6 +48,20 @@ pub trait UnitOfWork: Send {
     /// [`StoreError`] when the write fails.
     async fn mark_handled(&mut self, message_id: Uuid) -> Result<bool>;
 
+    /// Records that each of `message_ids` has been handled: one answer each, in order, `false`
+    /// for a message handled already (or earlier in the same list). An adapter that can write
+    /// them in one statement does.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write fails.
+    async fn mark_all_handled(&mut self, message_ids: &[Uuid]) -> Result<Vec<bool>> {
+        let mut fresh = Vec::with_capacity(message_ids.len());
+        for message_id in message_ids {
+            fresh.push(self.mark_handled(*message_id).await?);
+        }
+        Ok(fresh)
+    }
+
     /// Adds a message to the outbox; the relay publishes it after commit.
     ///
     /// # Errors

@@ -61,17 +61,54 @@ pub trait QueryTx: UnitOfWork {
     /// [`crate::StoreError`] when the write fails.
     async fn keep_event(&mut self, envelope: &Envelope) -> Result<bool>;
 
+    /// Keeps several order events, in order; an adapter that can write them in one statement
+    /// does.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn keep_events(&mut self, envelopes: &[&Envelope]) -> Result<()> {
+        for envelope in envelopes {
+            self.keep_event(envelope).await?;
+        }
+        Ok(())
+    }
+
     /// Every event kept for the order.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
     async fn events(&mut self, order_id: OrderId) -> Result<Vec<Envelope>>;
 
+    /// Every event kept for each of `order_ids` (in id order, without repeats), one list per
+    /// order in the same order; an adapter that can read them in a few statements does.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the read fails.
+    async fn events_of(&mut self, order_ids: &[OrderId]) -> Result<Vec<Vec<Envelope>>> {
+        let mut events = Vec::with_capacity(order_ids.len());
+        for order_id in order_ids {
+            events.push(self.events(*order_id).await?);
+        }
+        Ok(events)
+    }
+
     /// Replaces the order's view.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
     async fn save_view(&mut self, view: &OrderView) -> Result<()>;
+
+    /// Replaces several orders' views (one each); an adapter that can write them in one
+    /// statement does.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails.
+    async fn save_views(&mut self, views: &[OrderView]) -> Result<()> {
+        for view in views {
+            self.save_view(view).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Where order views are cached: in-process in the embedded mode, Redis when scaled out.

@@ -194,6 +194,8 @@ macro_rules! for_each_store_contract_check {
             #[tokio::test]
             query::saving_a_view_again_replaces_it;
             #[tokio::test]
+            query::events_kept_together_are_read_back_per_order_and_views_saved_together;
+            #[tokio::test]
             query::free_text_search_takes_wildcards_literally;
             #[tokio::test]
             query::views_are_listed_newest_first_by_filter_and_before_a_cursor;
@@ -204,6 +206,8 @@ macro_rules! for_each_store_contract_check {
             analytics::increments_add_up_per_minute_and_per_hour;
             #[tokio::test]
             analytics::an_orders_moments_meet_whichever_comes_first;
+            #[tokio::test]
+            analytics::moments_noted_together_meet_as_if_noted_one_by_one;
             #[tokio::test]
             analytics::the_aggregates_read_back_every_counter_and_order;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -196,6 +196,69 @@ pub async fn an_orders_moments_meet_whichever_comes_first(store: Arc<dyn Analyti
     assert_eq!(none, CompletionTimes::default());
 }
 
+/// Moments noted together meet as if noted one by one: each answer is what was known of its
+/// order before it, counting the earlier moments of the list; the first of each moment stays.
+/// Events kept together are kept once each.
+pub async fn moments_noted_together_meet_as_if_noted_one_by_one(store: Arc<dyn AnalyticsStore>) {
+    let (earlier, fresh) = (new_order_id(), new_order_id());
+    let mut tx = store.begin().await.expect("begin");
+    tx.note_moment(earlier, OrderMoment::Placed, TEN_O_CLOCK)
+        .await
+        .expect("note");
+    tx.commit().await.expect("commit");
+
+    let kept = event();
+    let mut tx = store.begin().await.expect("begin");
+    tx.keep_events(&[&kept, &event(), &kept])
+        .await
+        .expect("keep together, one twice");
+    let mut moments = vec![
+        (earlier, OrderMoment::Completed, TEN_O_CLOCK + 4_000),
+        (earlier, OrderMoment::Placed, TEN_O_CLOCK + 1_000),
+        (fresh, OrderMoment::Completed, TEN_O_CLOCK + 9_000),
+        (fresh, OrderMoment::Placed, TEN_O_CLOCK + 2_000),
+    ];
+    // In id order, each order's moments as they came.
+    moments.sort_by_key(|(order_id, _, _)| order_id.as_uuid());
+    let before = tx.note_moments(&moments).await.expect("note together");
+    tx.commit().await.expect("commit");
+
+    let expected: Vec<OrderTimes> = moments
+        .iter()
+        .map(
+            |(order_id, moment, _)| match (*order_id == earlier, moment) {
+                (true, OrderMoment::Completed) => OrderTimes {
+                    placed_at_ms: Some(TEN_O_CLOCK),
+                    completed_at_ms: None,
+                },
+                (true, OrderMoment::Placed) => OrderTimes {
+                    placed_at_ms: Some(TEN_O_CLOCK),
+                    completed_at_ms: Some(TEN_O_CLOCK + 4_000),
+                },
+                (false, OrderMoment::Completed) => OrderTimes::default(),
+                (false, OrderMoment::Placed) => OrderTimes {
+                    placed_at_ms: None,
+                    completed_at_ms: Some(TEN_O_CLOCK + 9_000),
+                },
+            },
+        )
+        .collect();
+    assert_eq!(before, expected);
+    assert_eq!(store.event_count().await.expect("count"), 2);
+    // 4 s and 7 s from placement to completion.
+    assert_eq!(
+        store
+            .completion_times(TEN_O_CLOCK, TEN_O_CLOCK + MINUTE)
+            .await
+            .expect("times"),
+        CompletionTimes {
+            count: 2,
+            total_ms: 11_000,
+            p95_ms: Some(7_000),
+        }
+    );
+}
+
 /// Every counter and every order's moments read back as written, each row once, whatever
 /// transactions added to it.
 pub async fn the_aggregates_read_back_every_counter_and_order(store: Arc<dyn AnalyticsStore>) {

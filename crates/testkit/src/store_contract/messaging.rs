@@ -37,6 +37,38 @@ pub async fn a_message_is_marked_handled_once(source: impl UnitOfWorkSource) {
     );
 }
 
+/// `mark_all_handled` answers for each id in turn: `true` for one recorded now, `false` for one
+/// handled in an earlier transaction or earlier in the same list.
+pub async fn messages_marked_handled_together_are_answered_each_in_turn(
+    source: impl UnitOfWorkSource,
+) {
+    let earlier = Uuid::now_v7();
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    assert!(tx.mark_handled(earlier).await.expect("mark handled"));
+    tx.commit().await.expect("commit");
+
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    let fresh = tx
+        .mark_all_handled(&[second, earlier, first, second])
+        .await
+        .expect("mark them handled");
+    assert_eq!(fresh, [true, false, true, false]);
+    assert!(
+        !tx.mark_handled(first).await.expect("mark handled again"),
+        "recorded together, recorded all the same"
+    );
+    tx.commit().await.expect("commit");
+
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    assert_eq!(
+        tx.mark_all_handled(&[first, Uuid::now_v7()])
+            .await
+            .expect("mark handled after commit"),
+        [false, true]
+    );
+}
+
 /// A message recorded in a transaction that was dropped is not handled.
 pub async fn a_rolled_back_message_is_not_marked_handled(source: impl UnitOfWorkSource) {
     let message_id = Uuid::now_v7();

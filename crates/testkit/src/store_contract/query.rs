@@ -37,6 +37,61 @@ pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<
     );
 }
 
+/// Events kept together are kept once each and read back per order, each order's in the order
+/// they were kept, one list per order asked for (empty for an order with none); views saved
+/// together are each stored, and replace earlier ones.
+pub async fn events_kept_together_are_read_back_per_order_and_views_saved_together(
+    store: Arc<dyn QueryStore>,
+) {
+    let first = placed("ada@example.com", "product-001", 0);
+    let second = placed("bob@example.com", "product-002", 1);
+    let (a, b) = (order_of(&first), order_of(&second));
+    let reserved = Envelope::build(
+        uuid::Uuid::now_v7(),
+        &Message::from(OrderInventoryReserved {
+            order_id: a,
+            reserved_at: first.occurred_at,
+        }),
+    )
+    .at(first.occurred_at);
+    let mut tx = store.begin().await.expect("begin");
+    tx.keep_event(&first).await.expect("keep");
+    tx.keep_events(&[&first, &second, &reserved])
+        .await
+        .expect("keep together, one of them again");
+    let none = new_order_id();
+    let mut asked = vec![a, b, none];
+    asked.sort_by_key(|order_id| order_id.as_uuid());
+    let events = tx.events_of(&asked).await.expect("events of each");
+    let expected: Vec<Vec<Envelope>> = asked
+        .iter()
+        .map(|order_id| match *order_id {
+            id if id == a => vec![first.clone(), reserved.clone()],
+            id if id == b => vec![second.clone()],
+            _ => Vec::new(),
+        })
+        .collect();
+    assert_eq!(events, expected);
+    let mut old = view_of(&second);
+    tx.save_view(&old).await.expect("save a view");
+    old.status = "COMPLETED".into();
+    let views = vec![view_of(&first), old];
+    tx.save_views(&views).await.expect("save views together");
+    tx.commit().await.expect("commit");
+
+    for view in &views {
+        assert_eq!(
+            store.view(OrderId::new(view.order_id)).await.expect("view"),
+            Some(view.clone())
+        );
+    }
+    let mut kept = store.order_ids().await.expect("order ids");
+    kept.sort_by_key(|order_id| order_id.as_uuid());
+    let mut both = vec![a, b];
+    both.sort_by_key(|order_id| order_id.as_uuid());
+    assert_eq!(kept, both);
+}
+
 /// Events kept and views saved in a dropped transaction are not stored.
 pub async fn a_dropped_query_transaction_keeps_nothing(store: Arc<dyn QueryStore>) {
     let event = placed("ada@example.com", "product-001", 0);
