@@ -271,6 +271,23 @@ async fn handle_batch(
         }
     };
     let each = started.elapsed() / u32::try_from(deliveries.len()).unwrap_or(u32::MAX);
+    if outcomes.iter().all(Result::is_ok) {
+        // The common case: every message handled, all settled at once.
+        for delivery in deliveries {
+            metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(each);
+            metrics::counter!("orderflow_messages_handled_total", "queue" => queue, "type" => delivery.envelope.message_type.clone())
+                .increment(1);
+        }
+        if let Err(error) = consumer.ack_all(deliveries).await {
+            // The leases expire and the messages come back; the inbox absorbs the repeats.
+            warn!(
+                error = format!("{:#}", anyhow::Error::new(error)),
+                messages = deliveries.len(),
+                "cannot settle deliveries"
+            );
+        }
+        return;
+    }
     for (delivery, outcome) in deliveries.iter().zip(outcomes) {
         metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(each);
         settle(consumer, policy, delivery, outcome)

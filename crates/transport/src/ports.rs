@@ -61,6 +61,19 @@ pub trait QueueConsumer: Send + Sync {
     /// [`TransportError`]; the message is then delivered again and deduplicated by the inbox.
     async fn ack(&self, delivery: &Delivery) -> Result<(), TransportError>;
 
+    /// Every message of one receive is handled: remove them all. A transport that can settle
+    /// them in one exchange with its broker does.
+    ///
+    /// # Errors
+    /// [`TransportError`]; the messages not removed are then delivered again and deduplicated
+    /// by the inbox.
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<(), TransportError> {
+        for delivery in deliveries {
+            self.ack(delivery).await?;
+        }
+        Ok(())
+    }
+
     /// Deliver the message again after `delay`; `charge_attempt` when it failed by its own fault.
     ///
     /// # Errors

@@ -53,6 +53,30 @@ pub async fn an_acknowledged_message_is_not_delivered_again(
     assert_stays_empty(transport.consumer(Queue::Order).as_ref()).await;
 }
 
+/// A consumer asking for a batch larger than its transport's usual window gets it whole
+/// without settling any of it first, and acknowledging the batch at once removes every
+/// message of it.
+pub async fn a_batch_received_whole_and_acknowledged_together_is_not_delivered_again(
+    transport: Arc<dyn TransportUnderTest>,
+) {
+    let batch: Vec<Envelope> = (0..40).map(|_| stock_reserved()).collect();
+    publish(transport.as_ref(), &batch).await;
+    let first = transport.consumer(Queue::Order);
+    let deliveries = receive_up_to(first.as_ref(), batch.len(), PATIENCE).await;
+    let received: HashSet<Uuid> = deliveries.iter().map(|d| d.envelope.message_id).collect();
+    let published: HashSet<Uuid> = batch.iter().map(|envelope| envelope.message_id).collect();
+    assert_eq!(
+        deliveries.len(),
+        batch.len(),
+        "the whole batch arrives before any of it is settled"
+    );
+    assert_eq!(received, published);
+    first.ack_all(&deliveries).await.expect("ack them all");
+    transport.abandon(first).await;
+
+    assert_stays_empty(transport.consumer(Queue::Order).as_ref()).await;
+}
+
 /// Competing consumers share a queue's messages: each message goes to one of them.
 pub async fn each_message_goes_to_one_of_two_competing_consumers(
     transport: Arc<dyn TransportUnderTest>,

@@ -28,6 +28,7 @@ use uuid::Uuid;
 pub use dead_letters::a_dead_letter_is_listed_then_replayed_or_discarded;
 pub use delivery::{
     a_batch_published_twice_is_deduplicated_or_delivered_twice,
+    a_batch_received_whole_and_acknowledged_together_is_not_delivered_again,
     an_acknowledged_message_is_not_delivered_again,
     an_unsettled_delivery_comes_back_when_its_consumer_is_abandoned,
     each_message_goes_to_one_of_two_competing_consumers,
@@ -185,6 +186,7 @@ macro_rules! transport_contract_tests {
         $crate::transport_contract_tests! {
             published_messages_reach_every_subscribing_queue_as_sent;
             an_acknowledged_message_is_not_delivered_again;
+            a_batch_received_whole_and_acknowledged_together_is_not_delivered_again;
             each_message_goes_to_one_of_two_competing_consumers;
             an_unsettled_delivery_comes_back_when_its_consumer_is_abandoned;
             a_charged_retry_comes_back_after_its_delay_with_one_more_attempt;

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::{Envelope, Queue};
+use lapin::options::BasicAckOptions;
 use lapin::{Acker, BasicProperties};
 use tracing::warn;
 use transport::{Delivery, QueueConsumer, TransportError};
@@ -25,6 +26,7 @@ use uuid::Uuid;
 
 use crate::error::unavailable;
 use crate::headers::{self, ATTEMPTS, DEAD_LETTERED_AT, DELIVERIES, ERROR, LAST_ERROR};
+use crate::session::within;
 use crate::transport::AmqpTransport;
 
 mod settle;
@@ -53,6 +55,9 @@ struct State {
     subscription: Option<Subscription>,
     /// Deliveries that arrived while waiting for messages, for the next `receive`.
     buffered: VecDeque<lapin::message::Delivery>,
+    /// The most a receive has asked for: the prefetch window is at least that, so that a
+    /// handler taking large batches gets them whole.
+    batch: u16,
 }
 
 impl AmqpQueueConsumer {
@@ -80,7 +85,9 @@ impl AmqpQueueConsumer {
             state.buffered.clear();
             // Deliveries of a dead channel go back to the queue by themselves.
             self.in_flight().retain(|_, entry| !entry.acker.poisoned());
-            state.subscription = Some(Subscription::open(&self.transport, self.queue).await?);
+            let prefetch = self.transport.prefetch().max(state.batch);
+            state.subscription =
+                Some(Subscription::open(&self.transport, self.queue, prefetch).await?);
         }
         state
             .subscription
@@ -199,6 +206,7 @@ impl QueueConsumer for AmqpQueueConsumer {
             return Ok(Vec::new());
         }
         let mut state = self.state.lock().await;
+        state.batch = state.batch.max(u16::try_from(max).unwrap_or(u16::MAX));
         let mut received = Vec::new();
         while received.len() < max {
             let Some(delivery) = state.buffered.pop_front() else {
@@ -268,6 +276,33 @@ impl QueueConsumer for AmqpQueueConsumer {
     async fn ack(&self, delivery: &Delivery) -> Result<(), TransportError> {
         let entry = self.take(delivery)?;
         ack(&entry.acker).await
+    }
+
+    /// One `basic.ack` with `multiple` set, for the last of the receive's deliveries: the
+    /// broker settles it and every earlier one on its channel at once (on a quorum queue, one
+    /// settlement in its log instead of one each). Every earlier delivery of the channel is
+    /// settled already (receives are handled and settled in turn) or is one of these.
+    async fn ack_all(&self, deliveries: &[Delivery]) -> Result<(), TransportError> {
+        let mut entries = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            entries.push(self.take(delivery)?);
+        }
+        let Some(last) = deliveries
+            .iter()
+            .zip(&entries)
+            .max_by_key(|(delivery, _)| delivery.tag)
+            .map(|(_, entry)| entry)
+        else {
+            return Ok(());
+        };
+        let all = BasicAckOptions { multiple: true };
+        if within("ack deliveries", last.acker.ack(all)).await? {
+            Ok(())
+        } else {
+            Err(unavailable(
+                "cannot ack: the deliveries' channel is closed, and the broker delivers them again",
+            ))
+        }
     }
 
     async fn retry(

@@ -30,13 +30,15 @@ pub(super) enum Next {
 
 impl Subscription {
     /// Opens a channel on the transport's connection (reconnecting if needed), declares the
-    /// queue's retry tiers (idempotent) and starts consuming `queue`.
+    /// queue's retry tiers (idempotent) and starts consuming `queue`, with at most `prefetch`
+    /// deliveries unsettled.
     ///
     /// # Errors
     /// [`TransportError`] when the broker cannot be reached or refuses.
     pub(super) async fn open(
         transport: &AmqpTransport,
         queue: Queue,
+        prefetch: u16,
     ) -> Result<Self, TransportError> {
         let session = transport.session().await?;
         let channel = session.open_channel().await?;
@@ -47,7 +49,7 @@ impl Subscription {
         .await?;
         within(
             "set the prefetch window",
-            channel.basic_qos(transport.prefetch(), BasicQosOptions::default()),
+            channel.basic_qos(prefetch, BasicQosOptions::default()),
         )
         .await?;
         let stream = within(
