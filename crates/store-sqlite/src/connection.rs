@@ -29,8 +29,11 @@ const CHECKPOINT_BUSY_TIMEOUT: Duration = Duration::from_millis(100);
 const STATEMENT_CACHE: usize = 64;
 
 /// How often the checkpointer copies the log into the database file: a page written many
-/// times in between is copied (and synced) once.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// times in between is copied (and synced) once. Short, because how long transactions stall
+/// now and then grows with how much of the log a checkpoint has to copy: measured at 250
+/// orders/s, p99 POST→terminal was about 0.5 s at 250 ms, 1 s at 2 s and 0.25–0.3 s at 50 ms,
+/// with the closed loop's throughput unchanged.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Log frames (pages) past which the checkpointer truncates the log, waiting for the writer
 /// between two transactions: 64 MiB at the default 4 KiB page.
