@@ -337,12 +337,8 @@ impl AnalyticsTx for PgTx {
         &mut self,
         moments: &[(OrderId, OrderMoment, i64)],
     ) -> store::Result<Vec<OrderTimes>> {
-        if moments.len() < 2 {
-            let mut before = Vec::with_capacity(1);
-            for (order_id, moment, at_ms) in moments {
-                before.push(self.note_moment(*order_id, *moment, *at_ms).await?);
-            }
-            return Ok(before);
+        if moments.is_empty() {
+            return Ok(Vec::new());
         }
         // The orders, each once, in the callers' (id) order: their rows are created, then
         // locked and read in that order, so two transactions never wait in a cycle.

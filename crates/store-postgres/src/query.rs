@@ -109,12 +109,8 @@ impl QueryTx for PgTx {
     }
 
     async fn events_of(&mut self, order_ids: &[OrderId]) -> store::Result<Vec<Vec<Envelope>>> {
-        if order_ids.len() < 2 {
-            let mut events = Vec::with_capacity(1);
-            for order_id in order_ids {
-                events.push(self.events(*order_id).await?);
-            }
-            return Ok(events);
+        if order_ids.is_empty() {
+            return Ok(Vec::new());
         }
         // As `events`, for them all: each order's lock first, in the callers' (id) order.
         let ids: Vec<String> = order_ids.iter().map(ToString::to_string).collect();
@@ -159,10 +155,7 @@ impl QueryTx for PgTx {
     }
 
     async fn save_views(&mut self, views: &[OrderView]) -> store::Result<()> {
-        if views.len() < 2 {
-            for view in views {
-                self.save_view(view).await?;
-            }
+        if views.is_empty() {
             return Ok(());
         }
         let mut ids = Vec::with_capacity(views.len());
