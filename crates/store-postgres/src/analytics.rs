@@ -3,6 +3,8 @@
 //! order's placed and completed times. An order's row is locked from its read to its write,
 //! so its placement and completion handled at once by two consumers still meet.
 
+use std::collections::HashMap;
+
 use analytics_domain::{
     Aggregates, Bucket, Increment, Metric, OrderMoment, OrderTimes, percentile_index,
 };
@@ -340,15 +342,11 @@ impl AnalyticsTx for PgTx {
         if moments.is_empty() {
             return Ok(Vec::new());
         }
-        // The orders, each once, in the callers' (id) order: their rows are created, then
-        // locked and read in that order, so two transactions never wait in a cycle.
-        let mut orders: Vec<String> = Vec::new();
-        for (order_id, _, _) in moments {
-            let id = order_id.to_string();
-            if orders.last() != Some(&id) {
-                orders.push(id);
-            }
-        }
+        // The orders, each once, in id order: their rows are created, then locked and read
+        // in that order, so two transactions never wait in a cycle.
+        let mut orders: Vec<String> = moments.iter().map(|(id, _, _)| id.to_string()).collect();
+        orders.sort_unstable();
+        orders.dedup();
         sqlx::query(
             "INSERT INTO analytics_orders (order_id) \
              SELECT order_id FROM UNNEST($1::text[]) WITH ORDINALITY AS o(order_id, n) ORDER BY n \
@@ -366,7 +364,7 @@ impl AnalyticsTx for PgTx {
         .fetch_all(&mut *self.tx)
         .await
         .or_store_error("read order moments")?;
-        let mut times: std::collections::HashMap<String, OrderTimes> = rows
+        let mut times: HashMap<String, OrderTimes> = rows
             .into_iter()
             .map(|(order_id, placed_at_ms, completed_at_ms)| {
                 (
@@ -411,34 +409,8 @@ impl AnalyticsTx for PgTx {
         moment: OrderMoment,
         at_ms: i64,
     ) -> store::Result<OrderTimes> {
-        sqlx::query("INSERT INTO analytics_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(order_id.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("record order")?;
-        let (placed_at_ms, completed_at_ms): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT placed_at_ms, completed_at_ms FROM analytics_orders WHERE order_id = $1 \
-             FOR UPDATE",
-        )
-        .bind(order_id.to_string())
-        .fetch_one(&mut *self.tx)
-        .await
-        .or_store_error("read order moments")?;
-        let before = OrderTimes {
-            placed_at_ms,
-            completed_at_ms,
-        };
-        let after = before.with(moment, at_ms);
-        sqlx::query(
-            "UPDATE analytics_orders SET placed_at_ms = $2, completed_at_ms = $3 WHERE order_id = $1",
-        )
-        .bind(order_id.to_string())
-        .bind(after.placed_at_ms)
-        .bind(after.completed_at_ms)
-        .execute(&mut *self.tx)
-        .await
-        .or_store_error("record order moment")?;
-        Ok(before)
+        let before = self.note_moments(&[(order_id, moment, at_ms)]).await?;
+        Ok(before.first().copied().unwrap_or_default())
     }
 
     async fn unarchived(

@@ -5,6 +5,8 @@
 //! never folds events itself: views arrive finished from the query service. Transactions
 //! folding one order are serialized from their read of its events on, as on SQLite.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use contracts::Envelope;
 use contracts::value::OrderId;
@@ -112,7 +114,9 @@ impl QueryTx for PgTx {
         if order_ids.is_empty() {
             return Ok(Vec::new());
         }
-        // As `events`, for them all: each order's lock first, in the callers' (id) order.
+        // Folds of one order take turns, and each reads the events the one before it kept:
+        // otherwise two concurrent folds could each miss the other's event. The locks are
+        // taken in the callers' (id) order.
         let ids: Vec<String> = order_ids.iter().map(ToString::to_string).collect();
         self.lock_orders(&ids).await?;
         let rows: Vec<(String, String)> = sqlx::query_as(
@@ -123,8 +127,7 @@ impl QueryTx for PgTx {
         .fetch_all(&mut *self.tx)
         .await
         .or_store_error("read kept order events")?;
-        let mut events: std::collections::HashMap<String, Vec<Envelope>> =
-            std::collections::HashMap::with_capacity(ids.len());
+        let mut events: HashMap<String, Vec<Envelope>> = HashMap::with_capacity(ids.len());
         for (order_id, envelope) in &rows {
             events
                 .entry(order_id.clone())
@@ -138,20 +141,7 @@ impl QueryTx for PgTx {
     }
 
     async fn events(&mut self, order_id: OrderId) -> store::Result<Vec<Envelope>> {
-        // Folds of one order take turns, and each reads the events the one before it kept:
-        // otherwise two concurrent folds could each miss the other's event.
-        self.lock_order(order_id).await?;
-        let envelopes: Vec<String> = sqlx::query_scalar(
-            "SELECT envelope FROM view_events WHERE order_id = $1 ORDER BY message_id",
-        )
-        .bind(order_id.to_string())
-        .fetch_all(&mut *self.tx)
-        .await
-        .or_store_error("read kept order events")?;
-        envelopes
-            .iter()
-            .map(|envelope| parse_envelope(envelope))
-            .collect()
+        Ok(self.events_of(&[order_id]).await?.pop().unwrap_or_default())
     }
 
     async fn save_views(&mut self, views: &[OrderView]) -> store::Result<()> {
@@ -192,23 +182,6 @@ impl QueryTx for PgTx {
     }
 
     async fn save_view(&mut self, view: &OrderView) -> store::Result<()> {
-        let json = view_json(view)?;
-        sqlx::query(
-            "INSERT INTO order_views (order_id, customer_email, status, created_at, search_text, view) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (order_id) DO UPDATE SET customer_email = excluded.customer_email, \
-             status = excluded.status, created_at = excluded.created_at, \
-             search_text = excluded.search_text, view = excluded.view",
-        )
-        .bind(view.order_id.to_string())
-        .bind(view.customer_email.to_lowercase())
-        .bind(&view.status)
-        .bind(Cursor::at(view).created_at_ms)
-        .bind(search_text(view))
-        .bind(json)
-        .execute(&mut *self.tx)
-        .await
-        .or_store_error("save order view")?;
-        Ok(())
+        self.save_views(std::slice::from_ref(view)).await
     }
 }

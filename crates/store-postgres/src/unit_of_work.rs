@@ -45,9 +45,7 @@ impl PgTx {
             .or_store_error("lock order")?;
         Ok(())
     }
-}
 
-impl PgTx {
     /// [`PgTx::lock_order`] for several orders in one round trip, taken in the order given:
     /// callers give them in id order, so two transactions never wait for each other in a
     /// cycle.

@@ -193,8 +193,9 @@ pub trait AnalyticsTx: UnitOfWork {
 
     /// Records each moment in turn, as [`AnalyticsTx::note_moment`] does, and returns what was
     /// known of its order before it: a later moment of the same order sees the earlier ones.
-    /// Moments come grouped by order, orders in id order (the order their rows are locked in);
-    /// an adapter that can record them in a few statements does.
+    /// Callers give them in order id order (each order's moments as they came), the order an
+    /// adapter that locks rows locks them in; an adapter that can record them in a few
+    /// statements does.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.

@@ -271,25 +271,18 @@ async fn handle_batch(
         }
     };
     let each = started.elapsed() / u32::try_from(deliveries.len()).unwrap_or(u32::MAX);
+    for _ in deliveries {
+        metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(each);
+    }
     if outcomes.iter().all(Result::is_ok) {
         // The common case: every message handled, all settled at once.
         for delivery in deliveries {
-            metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(each);
-            metrics::counter!("orderflow_messages_handled_total", "queue" => queue, "type" => delivery.envelope.message_type.clone())
-                .increment(1);
+            count_handled(queue, delivery);
         }
-        if let Err(error) = consumer.ack_all(deliveries).await {
-            // The leases expire and the messages come back; the inbox absorbs the repeats.
-            warn!(
-                error = format!("{:#}", anyhow::Error::new(error)),
-                messages = deliveries.len(),
-                "cannot settle deliveries"
-            );
-        }
+        report_unsettled(consumer.ack_all(deliveries).await);
         return;
     }
     for (delivery, outcome) in deliveries.iter().zip(outcomes) {
-        metrics::histogram!("orderflow_message_handle_seconds", "queue" => queue).record(each);
         settle(consumer, policy, delivery, outcome)
             .instrument(message_span(queue, delivery))
             .await;
@@ -307,8 +300,7 @@ async fn settle(
     let settled = match outcome {
         Ok(()) => {
             debug!("handled");
-            metrics::counter!("orderflow_messages_handled_total", "queue" => queue, "type" => message_type)
-                .increment(1);
+            count_handled(queue, delivery);
             consumer.ack(delivery).await
         }
         Err(HandleError::Rejected(cause)) => {
@@ -347,8 +339,19 @@ async fn settle(
             consumer.retry(delivery, delay, &error, false).await
         }
     };
+    report_unsettled(settled);
+}
+
+/// Counts a message its handler handled.
+fn count_handled(queue: &'static str, delivery: &Delivery) {
+    metrics::counter!("orderflow_messages_handled_total", "queue" => queue, "type" => delivery.envelope.message_type.clone())
+        .increment(1);
+}
+
+/// Warns of a settlement that failed: the lease expires (or the channel's deliveries go back)
+/// and the messages come again; the inbox absorbs the repeats.
+fn report_unsettled(settled: Result<(), crate::TransportError>) {
     if let Err(error) = settled {
-        // The lease expires and the message comes back; the inbox absorbs the repeat.
         warn!(
             error = format!("{:#}", anyhow::Error::new(error)),
             "cannot settle delivery"

@@ -61,7 +61,8 @@ pub trait QueueConsumer: Send + Sync {
     /// [`TransportError`]; the message is then delivered again and deduplicated by the inbox.
     async fn ack(&self, delivery: &Delivery) -> Result<(), TransportError>;
 
-    /// Every message of one receive is handled: remove them all. A transport that can settle
+    /// Every message of one receive is handled: remove them all. Called only after every
+    /// delivery this consumer received before them is settled. A transport that can settle
     /// them in one exchange with its broker does.
     ///
     /// # Errors
