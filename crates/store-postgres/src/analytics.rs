@@ -446,13 +446,15 @@ impl AnalyticsTx for PgTx {
         hour_start_ms: i64,
         message_ids: &[Uuid],
     ) -> store::Result<u64> {
-        sqlx::query("INSERT INTO archive_files (name, hour_start_ms, events) VALUES ($1, $2, $3)")
-            .bind(name)
-            .bind(hour_start_ms)
-            .bind(i64::try_from(message_ids.len()).unwrap_or(i64::MAX))
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("record an archive file")?;
+        sqlx::query(
+            "INSERT INTO archive_files (name, hour_start_ms, events) VALUES ($1, $2, 0) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(hour_start_ms)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("record an archive file")?;
         let ids: Vec<String> = message_ids.iter().map(Uuid::to_string).collect();
         let taken = sqlx::query(
             "UPDATE analytics_events SET archive_file = $1 \
@@ -462,7 +464,14 @@ impl AnalyticsTx for PgTx {
         .bind(&ids)
         .execute(&mut *self.tx)
         .await
-        .or_store_error("assign events to their archive file")?;
-        Ok(taken.rows_affected())
+        .or_store_error("assign events to their archive file")?
+        .rows_affected();
+        sqlx::query("UPDATE archive_files SET events = events + $1 WHERE name = $2")
+            .bind(i64::try_from(taken).unwrap_or(i64::MAX))
+            .bind(name)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("count an archive file's events")?;
+        Ok(taken)
     }
 }

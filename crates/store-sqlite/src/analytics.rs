@@ -122,9 +122,12 @@ impl AnalyticsStore for SqliteAnalyticsStore {
     }
 
     async fn archive_backlog(&self) -> store::Result<Vec<ArchiveBacklog>> {
-        let rows: Vec<(i64, i64, i64, i64)> =
-            self.database
-                .read("read the archive backlog", |connection| {
+        const WHAT: &str = "read the archive backlog";
+        // Sums the size of every event not archived yet: off the async workers.
+        let rows: Vec<(i64, i64, i64, i64)> = self
+            .database
+            .read_off_workers(WHAT, |database| {
+                database.read(WHAT, |connection| {
                     connection
                         .prepare_cached(concat!(
                             "SELECT occurred_at - (occurred_at % 3600000) AS hour, COUNT(*), ",
@@ -137,7 +140,9 @@ impl AnalyticsStore for SqliteAnalyticsStore {
                             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
                         })?
                         .collect()
-                })?;
+                })
+            })
+            .await?;
         Ok(rows
             .into_iter()
             .map(
@@ -163,20 +168,25 @@ impl AnalyticsStore for SqliteAnalyticsStore {
     }
 
     async fn file_events(&self, name: &str) -> store::Result<Vec<Envelope>> {
-        let envelopes: Vec<String> =
-            self.database
-                .read("read an archive file's events", |connection| {
+        const WHAT: &str = "read an archive file's events";
+        let name = name.to_owned();
+        // A whole file's events, read and parsed off the async workers.
+        self.database
+            .read_off_workers(WHAT, move |database| {
+                let envelopes: Vec<String> = database.read(WHAT, |connection| {
                     column(
                         connection,
                         "SELECT envelope FROM analytics_events WHERE archive_file = ? \
-                 ORDER BY occurred_at, message_id",
+                         ORDER BY occurred_at, message_id",
                         [name],
                     )
                 })?;
-        envelopes
-            .iter()
-            .map(|envelope| parse_envelope(envelope))
-            .collect()
+                envelopes
+                    .iter()
+                    .map(|envelope| parse_envelope(envelope))
+                    .collect()
+            })
+            .await
     }
 
     async fn mark_written(&self, name: &str) -> store::Result<()> {
@@ -376,12 +386,9 @@ impl AnalyticsTx for SqliteTx {
     ) -> store::Result<u64> {
         execute(
             self.connection(),
-            "INSERT INTO archive_files (name, hour_start_ms, events) VALUES (?, ?, ?)",
-            params![
-                name,
-                hour_start_ms,
-                i64::try_from(message_ids.len()).unwrap_or(i64::MAX)
-            ],
+            "INSERT INTO archive_files (name, hour_start_ms, events) VALUES (?, ?, 0) \
+             ON CONFLICT (name) DO NOTHING",
+            params![name, hour_start_ms],
         )
         .or_store_error("record an archive file")?;
         let mut taken = 0u64;
@@ -394,6 +401,12 @@ impl AnalyticsTx for SqliteTx {
             )
             .or_store_error("assign an event to its archive file")? as u64;
         }
+        execute(
+            self.connection(),
+            "UPDATE archive_files SET events = events + ? WHERE name = ?",
+            params![i64::try_from(taken).unwrap_or(i64::MAX), name],
+        )
+        .or_store_error("count an archive file's events")?;
         Ok(taken)
     }
 }

@@ -216,9 +216,10 @@ pub trait AnalyticsTx: UnitOfWork {
     /// [`crate::StoreError`] when the read fails.
     async fn unarchived(&mut self, hour_start_ms: i64, max: usize) -> Result<Vec<Unarchived>>;
 
-    /// Claims a file: records it (not written yet) and assigns it the events `message_ids`
-    /// that no file holds. Returns how many it took: fewer than asked means another archiver
-    /// took some first, and the caller drops the transaction.
+    /// Claims a file, or more of one claimed before: records it (not written yet) unless it
+    /// is recorded already, assigns it the events of `message_ids` that no file holds, and adds
+    /// them to its count of events. Returns how many it took: fewer than asked means another
+    /// archiver took some first (a caller claiming a new file then drops the transaction).
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.

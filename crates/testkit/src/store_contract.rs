@@ -209,6 +209,8 @@ macro_rules! for_each_store_contract_check {
             #[tokio::test]
             analytics::moments_noted_together_meet_as_if_noted_one_by_one;
             #[tokio::test]
+            analytics::a_file_claimed_in_parts_holds_and_counts_every_part;
+            #[tokio::test]
             analytics::the_aggregates_read_back_every_counter_and_order;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             analytics::concurrent_moments_of_one_order_meet_once;

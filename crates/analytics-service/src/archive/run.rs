@@ -25,6 +25,10 @@ pub struct ArchiveSettings {
     pub max_age: Duration,
     /// How often the archiver looks.
     pub every: Duration,
+    /// At most this many events are assigned to a file in one transaction: a large file is
+    /// claimed in several, so no claim holds the database's writer for long (an embedded
+    /// database has one writer, which the saga's messages wait for).
+    pub claim_chunk: usize,
 }
 
 impl Default for ArchiveSettings {
@@ -34,6 +38,7 @@ impl Default for ArchiveSettings {
             max_bytes: 8 * 1024 * 1024,
             max_age: Duration::from_secs(60),
             every: Duration::from_secs(1),
+            claim_chunk: 500,
         }
     }
 }
@@ -120,8 +125,11 @@ impl AnalyticsService {
     }
 
     /// Claims the next file of `backlog`'s hour: its events in archive order up to the size
-    /// limits (at least one). `None` when the hour has nothing left, or another archiver took
-    /// some of them first.
+    /// limits (at least one), [`ArchiveSettings::claim_chunk`] at a time, each in a
+    /// transaction of its own. `None` when the hour has nothing left, or another archiver
+    /// took some of the first chunk first. Events another archiver took from a later chunk
+    /// are in its file instead; a crash between two chunks leaves a smaller file, which the
+    /// next round writes, and the rest of its events to later files.
     async fn claim_file(
         &self,
         backlog: &ArchiveBacklog,
@@ -137,15 +145,23 @@ impl AnalyticsService {
         };
         let name = file_name(first);
         let ids: Vec<Uuid> = chosen.iter().map(|event| event.message_id).collect();
-        let taken = tx.claim_file(&name, backlog.hour_start_ms, &ids).await?;
-        if taken != ids.len() as u64 {
-            debug!(
-                file = name,
-                "events taken by another archiver; claimed nothing"
-            );
-            return Ok(None);
+        let mut chunks = ids.chunks(settings.claim_chunk.max(1));
+        if let Some(chunk) = chunks.next() {
+            let taken = tx.claim_file(&name, backlog.hour_start_ms, chunk).await?;
+            if taken != chunk.len() as u64 {
+                debug!(
+                    file = name,
+                    "events taken by another archiver; claimed nothing"
+                );
+                return Ok(None);
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
+        for chunk in chunks {
+            let mut tx = self.store.begin().await?;
+            tx.claim_file(&name, backlog.hour_start_ms, chunk).await?;
+            tx.commit().await?;
+        }
         Ok(Some((
             name,
             ArchiveBacklog {

@@ -147,6 +147,40 @@ async fn a_full_file_is_cut_by_size_and_the_rest_waits_until_flushed() {
 }
 
 #[tokio::test]
+async fn a_file_larger_than_a_claim_is_claimed_in_parts_and_written_whole() {
+    let app = spawn_app().await;
+    let kept = events(25);
+    app.deliver(&kept).await;
+    let in_parts = ArchiveSettings {
+        claim_chunk: 3,
+        ..settings(10, Duration::from_secs(3600))
+    };
+
+    let round = app
+        .service
+        .archive(app.blobs.as_ref(), &in_parts, true)
+        .await
+        .expect("the flush");
+
+    assert_eq!((round.files, round.events), (3, 25));
+    let files = app.store.archive_files().await.expect("list the files");
+    let mut counts: Vec<(u64, bool)> = files.iter().map(|f| (f.events, f.written)).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [(5, true), (10, true), (10, true)]);
+    let archived = app.archived_ids().await;
+    let mut expected: Vec<Uuid> = kept.iter().map(|e| e.message_id).collect();
+    expected.sort();
+    assert_eq!(
+        archived.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        expected
+    );
+    let report = verify_archive(app.store.as_ref(), app.blobs.as_ref(), 0)
+        .await
+        .expect("verify");
+    assert!(report.is_clean(), "{report}");
+}
+
+#[tokio::test]
 async fn a_file_is_cut_once_its_first_event_is_older_than_the_age_limit() {
     let app = spawn_app().await;
     app.deliver(&events(3)).await;

@@ -7,7 +7,7 @@ use analytics_domain::{
     Aggregates, Bucket, Increment, Metric, OrderMoment, OrderTimes, counter_rows,
 };
 use contracts::{Envelope, Message, StockReserved};
-use store::analytics::{AnalyticsStore, CompletionTimes, Point, Total};
+use store::analytics::{AnalyticsStore, ArchiveFile, CompletionTimes, Point, Total};
 use uuid::Uuid;
 
 use super::new_order_id;
@@ -44,6 +44,73 @@ pub async fn a_streamed_event_is_kept_once(store: Arc<dyn AnalyticsStore>) {
     tx.keep_event(&event()).await.expect("keep another");
     drop(tx);
     assert_eq!(store.event_count().await.expect("count"), 1);
+}
+
+/// A file claimed in parts, a transaction each, holds every part and counts them all; an
+/// event another file holds is not taken again, nor counted.
+pub async fn a_file_claimed_in_parts_holds_and_counts_every_part(store: Arc<dyn AnalyticsStore>) {
+    let events: Vec<Envelope> = (0..5).map(|_| event()).collect();
+    let mut tx = store.begin().await.expect("begin");
+    for kept in &events {
+        tx.keep_event(kept).await.expect("keep");
+    }
+    tx.commit().await.expect("commit");
+    let ids: Vec<Uuid> = events.iter().map(|kept| kept.message_id).collect();
+    let hour = TEN_O_CLOCK - TEN_O_CLOCK % (60 * MINUTE);
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.claim_file("other", hour, &ids[4..])
+            .await
+            .expect("claim"),
+        1
+    );
+    tx.commit().await.expect("commit");
+    for part in [&ids[..2], &ids[2..]] {
+        let mut tx = store.begin().await.expect("begin");
+        let taken = tx
+            .claim_file("parts", hour, part)
+            .await
+            .expect("claim a part");
+        assert_eq!(
+            taken, 2,
+            "the last event of the second part is the other file's"
+        );
+        tx.commit().await.expect("commit");
+    }
+
+    let in_parts = store
+        .file_events("parts")
+        .await
+        .expect("read the file's events");
+    let mut held: Vec<Uuid> = in_parts.iter().map(|kept| kept.message_id).collect();
+    held.sort();
+    let mut expected = ids[..4].to_vec();
+    expected.sort();
+    assert_eq!(held, expected);
+    let files = store.archive_files().await.expect("list the files");
+    let file = |name: &str| {
+        files
+            .iter()
+            .find(|file| file.name == name)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(
+        (file("parts"), file("other")),
+        (
+            ArchiveFile {
+                name: "parts".to_owned(),
+                events: 4,
+                written: false
+            },
+            ArchiveFile {
+                name: "other".to_owned(),
+                events: 1,
+                written: false
+            }
+        )
+    );
 }
 
 /// Increments add up in their minute's and their hour's bucket; a range sums whole buckets,
