@@ -79,6 +79,19 @@ impl TestApp {
         }
     }
 
+    /// Every archived event id with its file, after checking that the ids are `kept`'s,
+    /// each once.
+    async fn archived_exactly(&self, kept: &[Envelope]) -> Vec<(Uuid, String)> {
+        let archived = self.archived_ids().await;
+        let mut expected: Vec<Uuid> = kept.iter().map(|e| e.message_id).collect();
+        expected.sort();
+        assert_eq!(
+            archived.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            expected
+        );
+        archived
+    }
+
     /// Every archived event id, with the file it was found in.
     async fn archived_ids(&self) -> Vec<(Uuid, String)> {
         let mut ids = Vec::new();
@@ -125,13 +138,7 @@ async fn a_full_file_is_cut_by_size_and_the_rest_waits_until_flushed() {
         .expect("the flush");
     assert_eq!((round.files, round.events), (1, 5));
 
-    let archived = app.archived_ids().await;
-    let mut expected: Vec<Uuid> = kept.iter().map(|e| e.message_id).collect();
-    expected.sort();
-    assert_eq!(
-        archived.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-        expected
-    );
+    let archived = app.archived_exactly(&kept).await;
     let files: Vec<&String> = archived.iter().map(|(_, file)| file).collect();
     assert!(
         files
@@ -167,13 +174,7 @@ async fn a_file_larger_than_a_claim_is_claimed_in_parts_and_written_whole() {
     let mut counts: Vec<(u64, bool)> = files.iter().map(|f| (f.events, f.written)).collect();
     counts.sort_unstable();
     assert_eq!(counts, [(5, true), (10, true), (10, true)]);
-    let archived = app.archived_ids().await;
-    let mut expected: Vec<Uuid> = kept.iter().map(|e| e.message_id).collect();
-    expected.sort();
-    assert_eq!(
-        archived.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-        expected
-    );
+    app.archived_exactly(&kept).await;
     let report = verify_archive(app.store.as_ref(), app.blobs.as_ref(), 0)
         .await
         .expect("verify");
