@@ -105,6 +105,11 @@ impl PgTx {
     async fn unreserve(&mut self, order_id: OrderId, to_sold: bool) -> store::Result<()> {
         let lines = self.reservation_lines(order_id).await?;
         self.lock_stock(&lines).await?;
+        self.move_reserved(&lines, to_sold).await
+    }
+
+    /// Moves each line's units from `reserved` to `sold`, or back to `available`.
+    async fn move_reserved(&mut self, lines: &[StockLine], to_sold: bool) -> store::Result<()> {
         let sql = if to_sold {
             "UPDATE stock SET reserved = reserved - $1, sold = sold + $1 \
              WHERE sku = $2 AND reserved >= $1"
@@ -112,7 +117,7 @@ impl PgTx {
             "UPDATE stock SET reserved = reserved - $1, available = available + $1 \
              WHERE sku = $2 AND reserved >= $1"
         };
-        for line in &lines {
+        for line in lines {
             let done = sqlx::query(sql)
                 .bind(i64::from(line.quantity.get()))
                 .bind(line.product_id.as_str())
@@ -147,7 +152,7 @@ impl InventoryTx for PgTx {
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
         self.lock_stock(lines).await?;
-        for line in lines {
+        for (taken, line) in lines.iter().enumerate() {
             // The conditional update is what prevents oversell; the CHECK constraint backs it.
             let done = sqlx::query(
                 "UPDATE stock SET available = available - $1, reserved = reserved + $1 \
@@ -159,6 +164,8 @@ impl InventoryTx for PgTx {
             .await
             .or_store_error("reserve stock")?;
             if done.rows_affected() == 0 {
+                // All or nothing: give back what the lines before this one took.
+                self.move_reserved(&lines[..taken], false).await?;
                 let available: Option<i64> =
                     sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
                         .bind(line.product_id.as_str())
@@ -187,6 +194,44 @@ impl InventoryTx for PgTx {
         .await
         .or_store_error("record reservation")?;
         Ok(Ok(()))
+    }
+
+    async fn lock_orders_and_stock(
+        &mut self,
+        orders: &[OrderId],
+        lines: &[&StockLine],
+    ) -> store::Result<()> {
+        let mut order_ids: Vec<String> = orders.iter().map(OrderId::to_string).collect();
+        order_ids.sort_unstable();
+        order_ids.dedup();
+        self.lock_orders(&order_ids).await?;
+        // A reservation's lines never change once it is made, and no reservation of these
+        // orders can be made meanwhile: their locks are held.
+        let held: Vec<String> =
+            sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = ANY($1)")
+                .bind(&order_ids)
+                .fetch_all(&mut *self.tx)
+                .await
+                .or_store_error("read reservation lines")?;
+        let mut skus: Vec<String> = lines
+            .iter()
+            .map(|line| line.product_id.as_str().to_owned())
+            .collect();
+        for held in &held {
+            skus.extend(
+                parse_reservation_lines(held)?
+                    .into_iter()
+                    .map(|line| line.product_id.as_str().to_owned()),
+            );
+        }
+        skus.sort_unstable();
+        skus.dedup();
+        sqlx::query("SELECT sku FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
+            .bind(skus)
+            .execute(&mut *self.tx)
+            .await
+            .or_store_error("lock stock")?;
+        Ok(())
     }
 
     async fn release(&mut self, order_id: OrderId) -> store::Result<()> {

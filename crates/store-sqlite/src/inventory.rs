@@ -116,7 +116,7 @@ impl InventoryTx for SqliteTx {
         order_id: OrderId,
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
-        for line in lines {
+        for (taken, line) in lines.iter().enumerate() {
             // The conditional update is what prevents oversell; the CHECK constraint backs it.
             let reserved = execute(
                 self.connection(),
@@ -126,6 +126,10 @@ impl InventoryTx for SqliteTx {
             )
             .or_store_error("reserve stock")?;
             if reserved == 0 {
+                // All or nothing: give back what the lines before this one took.
+                for held in &lines[..taken] {
+                    self.unreserve(held, false)?;
+                }
                 let available: Option<u32> = optional_scalar(
                     self.connection(),
                     "SELECT available FROM stock WHERE sku = ?",

@@ -30,8 +30,8 @@ pub trait InventoryTx: UnitOfWork {
     /// [`crate::StoreError`] when the read fails.
     async fn reservation(&mut self, order_id: OrderId) -> Result<Option<ReservationStatus>>;
 
-    /// Reserves every line, or reports the first that cannot be served. After an
-    /// `Ok(Err(_))` some lines may be held: the caller must drop the transaction.
+    /// Reserves every line, or none and reports the first that cannot be served: after an
+    /// `Ok(Err(_))` the transaction holds nothing for the order and may go on.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
@@ -40,6 +40,21 @@ pub trait InventoryTx: UnitOfWork {
         order_id: OrderId,
         lines: &[StockLine],
     ) -> Result<Result<(), InsufficientStock>>;
+
+    /// Before deciding about several orders in one transaction: takes at once, in a fixed
+    /// order, every lock deciding about them takes (each order's, then each product's that
+    /// `lines` or the orders' reservations touch), so that two such transactions wait for each
+    /// other instead of deadlocking. An adapter on a database with one writer needs none.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the locks cannot be taken.
+    async fn lock_orders_and_stock(
+        &mut self,
+        _orders: &[OrderId],
+        _lines: &[&StockLine],
+    ) -> Result<()> {
+        Ok(())
+    }
 
     /// Gives a held reservation back to available stock.
     ///

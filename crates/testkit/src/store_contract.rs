@@ -158,6 +158,8 @@ macro_rules! for_each_store_contract_check {
             inventory::concurrent_reservations_of_several_products_all_finish;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             inventory::a_release_racing_the_reservation_of_its_order_sees_it;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            inventory::transactions_deciding_about_several_orders_lock_them_first_and_all_finish;
             #[tokio::test]
             inventory::releasing_a_reservation_returns_its_units;
             #[tokio::test]

@@ -81,6 +81,23 @@ pub async fn handle_each<H: Handler + ?Sized>(
     outcomes
 }
 
+/// The outcomes of a batch its handler first tried in one transaction (`together`): every
+/// message handled when that succeeded; otherwise each handled on its own ([`handle_each`]),
+/// so that only the one at fault is charged.
+pub async fn each_unless_together<H: Handler + ?Sized>(
+    handler: &H,
+    envelopes: &[&Envelope],
+    together: Result<(), HandleError>,
+) -> Vec<Result<(), HandleError>> {
+    match together {
+        Ok(()) => envelopes.iter().map(|_| Ok(())).collect(),
+        Err(error) => {
+            debug!(error = %error, "batch not handled together; one message at a time");
+            handle_each(handler, envelopes).await
+        }
+    }
+}
+
 const IDLE_WAIT: Duration = Duration::from_millis(500);
 
 /// How a consumer takes its handler's messages.

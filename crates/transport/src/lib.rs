@@ -24,7 +24,7 @@ mod relay_tests;
 #[cfg(test)]
 mod trace_tests;
 
-pub use consumer::{HandleError, Handler, Intake, handle_each, run_consumer};
+pub use consumer::{HandleError, Handler, Intake, each_unless_together, handle_each, run_consumer};
 pub use outages::{OutageReporter, Outages};
 pub use ports::{DeadLetter, DeadLetters, Delivery, Publisher, QueueConsumer, TransportError};
 pub use relay::run_relay;

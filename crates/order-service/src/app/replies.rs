@@ -5,7 +5,6 @@ use async_trait::async_trait;
 use contracts::value::OrderId;
 use contracts::{Envelope, Message};
 use order_domain::saga::SagaInput;
-use tracing::debug;
 use transport::{HandleError, Handler};
 
 use crate::OrderService;
@@ -48,13 +47,7 @@ impl Handler for OrderService {
                 "a message of the batch is no reply"
             ))),
         };
-        match together {
-            Ok(()) => envelopes.iter().map(|_| Ok(())).collect(),
-            Err(error) => {
-                debug!(error = %error, "batch not decided together; one reply at a time");
-                transport::handle_each(self, envelopes).await
-            }
-        }
+        transport::each_unless_together(self, envelopes, together).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! concurrency.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use contracts::StockLine;
 use contracts::value::{OrderId, Quantity};
@@ -25,14 +26,15 @@ pub async fn stock_is_created_once_and_listed_by_sku(store: Arc<dyn InventorySto
     );
 }
 
-/// A reservation holds every line or reports the first line that cannot be served, with what
-/// was requested and what is available; the caller then drops the transaction and no unit
-/// moved.
+/// A reservation holds every line, or none and reports the first line that cannot be served,
+/// with what was requested and what is available: the transaction holds nothing for that
+/// order and goes on to serve the next.
 pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
     store: Arc<dyn InventoryStore>,
 ) {
     create_stock(&store, &[("product-001", 5), ("product-002", 1)]).await;
     let short = new_order_id();
+    let served = new_order_id();
     let mut tx = store.begin().await.expect("begin");
     let outcome = tx
         .reserve(short, &lines(&[("product-001", 2), ("product-002", 2)]))
@@ -46,21 +48,11 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
             available: 1,
         })
     );
-    drop(tx);
-    assert_eq!(
-        levels(&store).await,
-        [StockLevel::new(5), StockLevel::new(1)]
-    );
-    let mut tx = store.begin().await.expect("begin");
     assert_eq!(tx.reservation(short).await.expect("reservation"), None);
-    drop(tx);
-
-    let served = new_order_id();
-    let mut tx = store.begin().await.expect("begin");
-    tx.reserve(served, &lines(&[("product-001", 2), ("product-002", 1)]))
+    tx.reserve(served, &lines(&[("product-001", 3), ("product-002", 1)]))
         .await
         .expect("reserve")
-        .expect("enough stock");
+        .expect("the short order took nothing");
     assert_eq!(
         tx.reservation(served).await.expect("reservation"),
         Some(ReservationStatus::Held)
@@ -70,8 +62,8 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
         levels(&store).await,
         [
             StockLevel {
-                available: 3,
-                reserved: 2,
+                available: 2,
+                reserved: 3,
                 ..StockLevel::new(5)
             },
             StockLevel {
@@ -81,6 +73,86 @@ pub async fn a_reservation_takes_every_line_or_reports_the_first_short_one(
             },
         ]
     );
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.reservation(short).await.expect("reservation"), None);
+}
+
+/// Two transactions each deciding about two orders, whose products they touch in opposite
+/// orders (one sells a reservation of one product and reserves the other, the other reserves
+/// the first and releases a reservation of the second), both finish when each first takes its
+/// orders' locks: the second waits for the first instead of deadlocking with it.
+pub async fn transactions_deciding_about_several_orders_lock_them_first_and_all_finish(
+    store: Arc<dyn InventoryStore>,
+) {
+    create_stock(&store, &[("product-001", 10), ("product-002", 10)]).await;
+    let sold = reserve(&store, &[("product-002", 1)]).await;
+    let released = reserve(&store, &[("product-002", 2)]).await;
+    let (first, second) = (new_order_id(), new_order_id());
+    let first_lines = lines(&[("product-001", 1)]);
+    let second_lines = lines(&[("product-001", 3)]);
+    let (second_started, mut started) = tokio::sync::mpsc::channel::<()>(1);
+
+    let one = tokio::spawn({
+        let store = Arc::clone(&store);
+        let first_lines = first_lines.clone();
+        async move {
+            let mut tx = store.begin().await?;
+            tx.lock_orders_and_stock(&[sold, first], &first_lines.iter().collect::<Vec<_>>())
+                .await?;
+            tx.commit_reservation(sold).await?;
+            // Without the locks, the other would now hold product-001 and wait for
+            // product-002: a cycle.
+            let _ = tokio::time::timeout(Duration::from_millis(300), started.recv()).await;
+            tx.reserve(first, &first_lines)
+                .await?
+                .expect("enough stock");
+            tx.commit().await
+        }
+    });
+    let other = tokio::spawn({
+        let store = Arc::clone(&store);
+        let second_lines = second_lines.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut tx = store.begin().await?;
+            tx.lock_orders_and_stock(
+                &[released, second],
+                &second_lines.iter().collect::<Vec<_>>(),
+            )
+            .await?;
+            tx.reserve(second, &second_lines)
+                .await?
+                .expect("enough stock");
+            let _ = second_started.send(()).await;
+            tx.release(released).await?;
+            tx.commit().await
+        }
+    });
+    one.await
+        .expect("first task")
+        .expect("the first transaction finishes");
+    other
+        .await
+        .expect("second task")
+        .expect("the second transaction finishes");
+
+    let levels = levels(&store).await;
+    assert_eq!(
+        levels,
+        [
+            StockLevel {
+                available: 6,
+                reserved: 4,
+                ..StockLevel::new(10)
+            },
+            StockLevel {
+                available: 9,
+                sold: 1,
+                ..StockLevel::new(10)
+            },
+        ]
+    );
+    assert!(levels.iter().all(StockLevel::is_conserved));
 }
 
 /// A product without stock reports nothing available.
