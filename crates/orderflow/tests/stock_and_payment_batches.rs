@@ -52,6 +52,21 @@ fn all_ok(outcomes: &[Result<(), HandleError>]) -> bool {
     outcomes.iter().all(Result::is_ok)
 }
 
+/// A batch of messages handled before was handled again, and added no reply to the
+/// `replies_before` the outbox held.
+async fn assert_no_news(
+    outcomes: &[Result<(), HandleError>],
+    outbox: &SqliteOutbox,
+    replies_before: usize,
+) {
+    assert!(all_ok(outcomes), "{outcomes:?}");
+    assert_eq!(
+        replies(outbox).await.len(),
+        replies_before,
+        "a redelivery is no news"
+    );
+}
+
 struct Inventory {
     service: InventoryService,
     outbox: SqliteOutbox,
@@ -156,12 +171,7 @@ async fn a_batch_of_stock_requests_answers_each_as_if_alone_and_a_short_order_ta
         .service
         .handle_batch(&[&first_reserve, &sold_reserve])
         .await;
-    assert!(all_ok(&again), "{again:?}");
-    assert_eq!(
-        replies(&app.outbox).await.len(),
-        4,
-        "a redelivery is no news"
-    );
+    assert_no_news(&again, &app.outbox, 4).await;
 }
 
 #[tokio::test]
@@ -288,12 +298,7 @@ async fn a_batch_of_charges_answers_each_and_a_gateway_that_does_not_answer_fail
         .service
         .handle_batch(&[&paid_charge, &paid_charge])
         .await;
-    assert!(all_ok(&again), "{again:?}");
-    assert_eq!(
-        replies(&app.outbox).await.len(),
-        2,
-        "a redelivery is no news"
-    );
+    assert_no_news(&again, &app.outbox, 2).await;
 }
 
 #[tokio::test]

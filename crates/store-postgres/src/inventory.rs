@@ -64,6 +64,12 @@ impl PgTx {
             return Ok(());
         }
         let skus: Vec<&str> = lines.iter().map(|l| l.product_id.as_str()).collect();
+        self.lock_skus(&skus).await
+    }
+
+    /// Locks the stock rows of `skus`, in sku order whatever their order here.
+    async fn lock_skus(&mut self, skus: &[impl AsRef<str>]) -> store::Result<()> {
+        let skus: Vec<&str> = skus.iter().map(AsRef::as_ref).collect();
         sqlx::query("SELECT sku FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
             .bind(skus)
             .execute(&mut *self.tx)
@@ -226,12 +232,7 @@ impl InventoryTx for PgTx {
         }
         skus.sort_unstable();
         skus.dedup();
-        sqlx::query("SELECT sku FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
-            .bind(skus)
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("lock stock")?;
-        Ok(())
+        self.lock_skus(&skus).await
     }
 
     async fn release(&mut self, order_id: OrderId) -> store::Result<()> {
