@@ -36,6 +36,12 @@ pub(crate) trait SystemUnderTest: Sync {
     /// Emails handed to the mail sender so far (the mailbox records each once; this counts
     /// every send).
     async fn emails_sent(&self) -> u64;
+
+    /// What the system's own records tell of emails sent more than once: for a failure message
+    /// (empty when it keeps no such record).
+    async fn emails_sent_twice(&self) -> String {
+        String::new()
+    }
 }
 
 /// How one order ended, without what differs between runs by nature (ids and times).
@@ -119,8 +125,9 @@ pub(crate) async fn run(
             })
             .collect();
         let orders = plan.len();
+        let twice = system.emails_sent_twice().await;
         state.problems.push(format!(
-            "{emails} emails sent for {orders} orders; orders not recorded as emailed once: {recorded:?}"
+            "{emails} emails sent for {orders} orders; orders not recorded as emailed once: {recorded:?}{twice}"
         ));
     }
     for (index, (planned, (id, events, view, sent))) in plan.iter().zip(looked_up).enumerate() {
