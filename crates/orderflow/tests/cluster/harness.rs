@@ -264,6 +264,12 @@ impl Cluster {
         self.dir.path()
     }
 
+    /// The whole log of a process by name (`order-1`, `analytics-1`, `gateway`), across its
+    /// restarts.
+    pub(crate) fn log(&self, name: &str) -> std::io::Result<String> {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log")))
+    }
+
     /// The last lines of every process's log, for failure messages.
     pub(crate) fn logs(&self) -> String {
         let mut all = String::new();

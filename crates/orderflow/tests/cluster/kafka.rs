@@ -189,7 +189,7 @@ async fn on_kafka_every_order_is_counted_once_and_a_broker_outage_only_delays_th
 /// The analytics process's log lines about the stream's clients (not each retried message),
 /// for a failure message.
 fn analytics_story(cluster: &Cluster) -> String {
-    let log = std::fs::read_to_string(cluster.dir().join("analytics-1.log")).unwrap_or_default();
+    let log = cluster.log("analytics-1").unwrap_or_default();
     let mut told = String::new();
     let mut last = "";
     for line in log.lines() {

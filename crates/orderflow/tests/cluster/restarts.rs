@@ -26,7 +26,7 @@ async fn a_restarted_order_process_is_not_held_up_by_a_subscriber_and_keeps_its_
             .is_some(),
         "the stream is open and carries updates"
     );
-    let log = || std::fs::read_to_string(cluster.dir().join("order-1.log")).expect("log");
+    let log = || cluster.log("order-1").expect("log");
     let before = log();
 
     // Orders keep coming while the process restarts, as they would in production.
