@@ -1,10 +1,17 @@
 //! The product catalog: prices always come from here, never from the client.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use anyhow::Context as _;
 use contracts::value::{Money, Sku};
 
 use crate::OrderService;
 use store::order::Product;
+
+/// How long the catalog read to price an order is used again: a change to the products table
+/// (by an operator, or another process) prices new orders within this.
+pub const CATALOG_TTL: Duration = Duration::from_secs(1);
 
 /// The demo catalog seeded on first start: `(sku, name, price in cents, initial stock)`.
 pub const DEMO_CATALOG: [(&str, &str, i64, u32); 3] = [
@@ -28,7 +35,47 @@ fn demo_sku(raw: &str) -> anyhow::Result<Sku> {
     Sku::parse(raw).map_err(anyhow::Error::msg)
 }
 
+/// The catalog as last read to price orders, read again once [`CATALOG_TTL`] old: placing an
+/// order costs no read of the whole catalog. An empty catalog is never kept (a replica that
+/// starts before the first one seeded it would refuse every product).
+#[derive(Debug, Default)]
+pub(crate) struct CatalogCache {
+    read: Mutex<Option<(Instant, Arc<[Product]>)>>,
+}
+
+impl CatalogCache {
+    fn fresh(&self) -> Option<Arc<[Product]>> {
+        let read = self
+            .read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        read.as_ref()
+            .filter(|(at, _)| at.elapsed() < CATALOG_TTL)
+            .map(|(_, products)| products.clone())
+    }
+
+    fn keep(&self, at: Instant, products: Arc<[Product]>) {
+        let mut read = self
+            .read
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *read = (!products.is_empty()).then_some((at, products));
+    }
+}
+
 impl OrderService {
+    /// The catalog to price an order from: as read at most [`CATALOG_TTL`] ago.
+    pub(crate) async fn pricing_catalog(&self) -> store::Result<Arc<[Product]>> {
+        if let Some(products) = self.catalog.fresh() {
+            return Ok(products);
+        }
+        // Timed from before the read, so nothing is kept longer than the TTL after it.
+        let at = Instant::now();
+        let products: Arc<[Product]> = self.store.products().await?.into();
+        self.catalog.keep(at, products.clone());
+        Ok(products)
+    }
+
     /// The catalog, ordered by sku.
     ///
     /// # Errors
@@ -61,6 +108,7 @@ impl OrderService {
             tx.upsert_product(&product).await?;
         }
         tx.commit().await.context("seed catalog")?;
+        self.catalog.keep(Instant::now(), Arc::from([]));
         Ok(())
     }
 }

@@ -51,6 +51,8 @@ pub struct OrderService {
     updates: tokio::sync::broadcast::Sender<api::OrderUpdate>,
     /// Whether one more order may be placed now.
     admission: admission::gate::Gate,
+    /// The catalog orders are priced from.
+    catalog: catalog::CatalogCache,
 }
 
 impl OrderService {
@@ -62,6 +64,7 @@ impl OrderService {
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             updates: app::updates::channel(),
             admission: admission::gate::Gate::new(AdmissionSettings::for_deadlines(&deadlines)),
+            catalog: catalog::CatalogCache::default(),
         }
     }
 

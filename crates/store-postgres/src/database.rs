@@ -19,6 +19,9 @@ use crate::unit_of_work::PgTx;
 
 /// Connections unused this long are closed, so idle replicas do not hold server slots.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The relay's connections per service and process: one relay runs at a time, and
+/// `OutboxReader::lag` reads through the main pool.
+const RELAY_CONNECTIONS: u32 = 1;
 /// A readiness probe answers within this, database up or not.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -53,6 +56,11 @@ pub struct PgDatabase {
 struct Inner {
     service: Queue,
     pool: PgPool,
+    /// The relay's own connections, opened when first used, whose commits do not wait for
+    /// the write-ahead log to reach the disk (`synchronous_commit = off`): its claims and
+    /// deletes are bookkeeping that a crash may undo at no cost. A claim lost is as if never
+    /// taken, a delete lost has its message published again, and consumers deduplicate.
+    relay_pool: PgPool,
     /// Woken when a transaction of this process that wrote to the outbox commits.
     outbox_committed: Notify,
 }
@@ -82,13 +90,24 @@ impl PgDatabase {
             .context("parse the database url")?
             .options([("search_path", schema.as_str())])
             .application_name(&format!("orderflow-{}", service.name()));
-        let pool = PgPoolOptions::new()
+        let pool_options = || {
+            PgPoolOptions::new()
+                .acquire_timeout(settings.acquire_timeout)
+                .idle_timeout(IDLE_TIMEOUT)
+                // No ping before each use: a round trip per transaction for nothing. A broken
+                // connection fails its statement instead, which is an outage like any other.
+                .test_before_acquire(false)
+        };
+        let relay_pool = pool_options()
+            .max_connections(RELAY_CONNECTIONS)
+            .connect_lazy_with(
+                options
+                    .clone()
+                    .options([("synchronous_commit", "off")])
+                    .application_name(&format!("orderflow-{}-relay", service.name())),
+            );
+        let pool = pool_options()
             .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            .idle_timeout(IDLE_TIMEOUT)
-            // No ping before each use: a round trip per transaction for nothing. A broken
-            // connection fails its statement instead, which is an outage like any other.
-            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("connect to the {} database", service.name()))?;
@@ -104,6 +123,7 @@ impl PgDatabase {
             inner: Arc::new(Inner {
                 service,
                 pool,
+                relay_pool,
                 outbox_committed: Notify::new(),
             }),
         })
@@ -146,6 +166,7 @@ impl PgDatabase {
         Ok(Self {
             inner: Arc::new(Inner {
                 service,
+                relay_pool: pool.clone(),
                 pool,
                 outbox_committed: Notify::new(),
             }),
@@ -164,6 +185,11 @@ impl PgDatabase {
 
     pub(crate) fn pool(&self) -> &PgPool {
         &self.inner.pool
+    }
+
+    /// The relay's pool: see [`Inner::relay_pool`].
+    pub(crate) fn relay_pool(&self) -> &PgPool {
+        &self.inner.relay_pool
     }
 
     /// Woken by each commit of this process that wrote to the outbox: this service's relay
@@ -191,8 +217,9 @@ impl PgDatabase {
         matches!(tokio::time::timeout(PING_TIMEOUT, query).await, Ok(Ok(_)))
     }
 
-    /// Closes the pool, waiting for connections in use.
+    /// Closes the pools, waiting for connections in use.
     pub async fn close(&self) {
+        self.inner.relay_pool.close().await;
         self.inner.pool.close().await;
     }
 }

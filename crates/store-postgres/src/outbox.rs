@@ -8,6 +8,11 @@
 //! one relay on SQLite); a relay that dies leaves claims that expire. Rows are read by id and
 //! deleted when published, so a row committed late by a slower transaction is simply read next
 //! time: there is no position to skip past it. It never publishes anything itself.
+//!
+//! A relay going on deletes what it published and claims what comes next in one statement
+//! ([`OutboxReader::mark_published_then_pending`]), on connections of its own that commit
+//! without waiting for the disk: claims and deletes are bookkeeping, and a crash that undoes
+//! one costs at most a message published again.
 
 use std::time::Duration;
 
@@ -58,17 +63,42 @@ impl PgOutbox {
 #[async_trait]
 impl OutboxReader for PgOutbox {
     async fn pending(&self, max: usize) -> store::Result<Vec<OutboxEntry>> {
+        self.mark_published_then_pending(&[], max).await
+    }
+
+    async fn mark_published(&self, ids: &[i64]) -> store::Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(self.database.relay_pool())
+            .await
+            .or_store_error("delete published outbox messages")?;
+        Ok(())
+    }
+
+    async fn mark_published_then_pending(
+        &self,
+        published: &[i64],
+        max: usize,
+    ) -> store::Result<Vec<OutboxEntry>> {
+        // One statement: the delete and the claim see the same snapshot, so the claim leaves
+        // out the rows being deleted by id (claimed by this relay, they would qualify).
         let rows = sqlx::query(concat!(
+            "WITH published AS (DELETE FROM outbox WHERE id = ANY($4)) ",
             "UPDATE outbox SET claimed_by = $3, claimed_until = ",
             now_ms!(),
-            " + $2 WHERE id IN (SELECT id FROM outbox WHERE claimed_until IS NULL OR claimed_until < ",
+            " + $2 WHERE id IN (SELECT id FROM outbox WHERE (claimed_until IS NULL OR claimed_until < ",
             now_ms!(),
-            " OR claimed_by = $3 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, envelope"
+            " OR claimed_by = $3) AND id <> ALL($4) ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) ",
+            "RETURNING id, envelope"
         ))
         .bind(to_limit(max))
         .bind(duration_millis(self.claim))
         .bind(&self.relay_id)
-        .fetch_all(self.database.pool())
+        .bind(published)
+        .fetch_all(self.database.relay_pool())
         .await
         .or_store_error("claim outbox messages")?;
         let mut entries = rows
@@ -78,18 +108,6 @@ impl OutboxReader for PgOutbox {
         // RETURNING follows no order.
         entries.sort_by_key(|entry| entry.id);
         Ok(entries)
-    }
-
-    async fn mark_published(&self, ids: &[i64]) -> store::Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
-            .bind(ids)
-            .execute(self.database.pool())
-            .await
-            .or_store_error("delete published outbox messages")?;
-        Ok(())
     }
 
     async fn wait_for_new(&self, timeout: Duration) {

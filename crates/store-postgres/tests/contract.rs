@@ -185,6 +185,17 @@ async fn pending_messages_come_in_commit_order_and_leave_once_published() {
     postgres.finish().await;
 }
 
+#[tokio::test]
+async fn a_relay_marks_a_batch_published_while_reading_the_next() {
+    let postgres = Postgres::create().await;
+    messaging::a_relay_marks_a_batch_published_while_reading_the_next(
+        postgres.order().await,
+        postgres.outbox(Queue::Order).await,
+    )
+    .await;
+    postgres.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_with_outbox_messages_wakes_a_waiting_relay() {
     let postgres = Postgres::create().await;

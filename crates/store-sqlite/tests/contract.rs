@@ -139,6 +139,16 @@ async fn pending_messages_come_in_commit_order_and_leave_once_published() {
     .await;
 }
 
+#[tokio::test]
+async fn a_relay_marks_a_batch_published_while_reading_the_next() {
+    let stores = Sqlite::open().await;
+    messaging::a_relay_marks_a_batch_published_while_reading_the_next(
+        stores.order(),
+        stores.outbox(Queue::Order),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_with_outbox_messages_wakes_a_waiting_relay() {
     let stores = Sqlite::open().await;

@@ -109,6 +109,22 @@ pub trait OutboxReader: Send + Sync {
     /// [`StoreError`] when the write fails.
     async fn mark_published(&self, ids: &[i64]) -> Result<()>;
 
+    /// Marks `published` published, then returns the oldest unpublished messages, at most
+    /// `max`, never one of `published`: what a relay does between one batch and the next. A
+    /// store that can does both in one round trip; by default it is the two calls.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the write or the read fails; `published` may then still be
+    /// unmarked, and the caller must mark them again.
+    async fn mark_published_then_pending(
+        &self,
+        published: &[i64],
+        max: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        self.mark_published(published).await?;
+        self.pending(max).await
+    }
+
     /// Waits until a transaction with outbox messages commits, or `timeout` passes.
     async fn wait_for_new(&self, timeout: Duration);
 

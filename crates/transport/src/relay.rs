@@ -14,6 +14,11 @@ const POLL: Duration = Duration::from_millis(250);
 /// Publishes one service's outbox until `shutdown`, oldest first, marking messages published
 /// only after the transport confirmed them. On shutdown it flushes what is pending. It tells
 /// `outages` when it cannot read its outbox or publish, and when it can again.
+///
+/// A batch is marked published by the next read of the outbox, in the same round trip
+/// ([`OutboxReader::mark_published_then_pending`]): right away under load, at the next commit
+/// or look (at most 250 ms later) when idle. A relay that stops in between leaves its last
+/// batch to be published again, which consumers deduplicate; one that shuts down marks it.
 pub async fn run_relay(
     name: &'static str,
     outbox: Arc<dyn OutboxReader>,
@@ -22,9 +27,11 @@ pub async fn run_relay(
     shutdown: CancellationToken,
 ) {
     let mut failures = 0u32;
+    // Published, not yet marked so.
+    let mut published = Vec::new();
     loop {
         let attempt = tokio::time::Instant::now();
-        let relayed = relay_batch(outbox.as_ref(), publisher.as_ref()).await;
+        let relayed = relay_batch(outbox.as_ref(), publisher.as_ref(), &mut published).await;
         match &relayed {
             Ok(_) => outages.up(),
             Err(_) => outages.down(attempt),
@@ -60,18 +67,21 @@ pub async fn run_relay(
     }
 }
 
+/// Marks `published` published while reading the next batch, publishes that batch, and leaves
+/// its ids in `published`; returns how many messages it published.
 async fn relay_batch(
     outbox: &dyn OutboxReader,
     publisher: &dyn Publisher,
+    published: &mut Vec<i64>,
 ) -> anyhow::Result<usize> {
-    let entries = outbox.pending(BATCH).await?;
+    let entries = outbox.mark_published_then_pending(published, BATCH).await?;
+    published.clear();
     if entries.is_empty() {
         return Ok(0);
     }
     let envelopes: Vec<_> = entries.iter().map(|entry| entry.envelope.clone()).collect();
     publisher.publish(&envelopes).await?;
-    let ids: Vec<i64> = entries.iter().map(|entry| entry.id).collect();
-    outbox.mark_published(&ids).await?;
-    metrics::counter!("orderflow_outbox_published_total").increment(ids.len() as u64);
-    Ok(ids.len())
+    published.extend(entries.iter().map(|entry| entry.id));
+    metrics::counter!("orderflow_outbox_published_total").increment(entries.len() as u64);
+    Ok(entries.len())
 }

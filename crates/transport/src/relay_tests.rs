@@ -35,6 +35,11 @@ impl MemoryOutbox {
             .push(OutboxEntry { id, envelope });
     }
 
+    fn ids(&self) -> Vec<i64> {
+        let entries = self.entries.lock().expect("entries");
+        entries.iter().map(|entry| entry.id).collect()
+    }
+
     fn unpublished(&self) -> usize {
         self.entries.lock().expect("entries").len()
     }
@@ -191,10 +196,17 @@ async fn an_idle_relay_looks_at_its_outbox_every_250_ms_in_case_a_wake_up_is_mis
     tokio::time::sleep(Duration::from_millis(1100)).await;
     outbox.add(1);
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let published_within_a_poll = outbox.unpublished() == 0;
+    let published_within_a_poll = transport.attempts() == 1;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let marked_by_the_look_after = outbox.unpublished() == 0;
     relay.stop().await;
 
     assert!(published_within_a_poll, "found by the next look");
+    assert!(
+        marked_by_the_look_after,
+        "marked published by the look after"
+    );
+    assert_eq!(transport.attempts(), 1, "published once");
     let waits = outbox.waits();
     assert!(waits.len() >= 4, "{waits:?}");
     assert!(waits.iter().all(|wait| *wait == Duration::from_millis(250)));
@@ -214,4 +226,31 @@ async fn a_relay_shut_down_while_the_transport_is_down_gives_up_after_four_attem
     assert_eq!(transport.gaps(), ms(&[200, 400, 800]));
     assert_eq!(started.elapsed(), Duration::from_millis(1400));
     assert_eq!(outbox.unpublished(), 1, "left for the next start");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_relay_marks_a_batch_published_with_its_next_read_and_its_last_one_when_it_shuts_down() {
+    let outbox = Arc::new(MemoryOutbox::default());
+    outbox.add(1);
+    let transport = Arc::new(FlakyTransport::down_for(0));
+    let relay = RunningRelay::start(&outbox, &transport);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after_publishing = outbox.unpublished();
+
+    outbox.add(2);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let after_the_next_read = outbox.ids();
+    relay.stop().await;
+
+    assert_eq!(transport.attempts(), 2, "each message published once");
+    assert_eq!(
+        after_publishing, 1,
+        "not marked until the relay reads again"
+    );
+    assert_eq!(
+        after_the_next_read,
+        [2],
+        "the first marked by the read of the second"
+    );
+    assert_eq!(outbox.unpublished(), 0, "the last one marked at shutdown");
 }

@@ -194,7 +194,7 @@ impl OrderService {
         traceparent: Option<&str>,
     ) -> Result<Placed, PlaceOrderError> {
         let ticket = self.admission.admit()?;
-        let catalog = self.store.products().await?;
+        let catalog = self.pricing_catalog().await?;
         let order = validate(request, &catalog).map_err(PlaceOrderError::Invalid)?;
         let fingerprint = order.fingerprint();
         if let Some(key) = idempotency_key

@@ -7,6 +7,7 @@ mod analytics;
 #[path = "../support/archive_cli.rs"]
 mod archive_cli;
 mod bench;
+mod catalog;
 mod cli;
 mod client;
 mod crash;

@@ -197,6 +197,51 @@ pub async fn pending_messages_come_in_commit_order_and_leave_once_published(
         .expect("marking nothing published is fine");
 }
 
+/// `mark_published_then_pending` marks the batch given published and hands out the ones after
+/// it, never one of the batch: a relay's step from one batch to the next.
+pub async fn a_relay_marks_a_batch_published_while_reading_the_next(
+    source: impl UnitOfWorkSource,
+    outbox: Arc<dyn OutboxReader>,
+) {
+    let order_id = new_order_id();
+    let (first, second, third) = (
+        message_about(order_id),
+        message_about(order_id),
+        message_about(order_id),
+    );
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue_all(&[first.clone(), second.clone()])
+        .await
+        .expect("enqueue all");
+    tx.commit().await.expect("commit");
+    let batch = outbox
+        .mark_published_then_pending(&[], 10)
+        .await
+        .expect("pending");
+    assert_eq!(envelopes(&batch), [first, second]);
+
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue(&third).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let next = outbox
+        .mark_published_then_pending(&ids(&batch), 10)
+        .await
+        .expect("mark published, then pending");
+    assert_eq!(
+        envelopes(&next),
+        [third],
+        "the batch marked is not handed out again"
+    );
+    assert_eq!(outbox.lag().await.expect("lag"), 1, "the batch is gone");
+
+    let after = outbox
+        .mark_published_then_pending(&ids(&next), 10)
+        .await
+        .expect("mark the last published");
+    assert!(after.is_empty(), "{after:?}");
+    assert_eq!(outbox.lag().await.expect("lag"), 0);
+}
+
 /// A relay waiting for new messages wakes soon after a transaction with outbox messages
 /// commits, long before its polling timeout.
 pub async fn a_commit_with_outbox_messages_wakes_a_waiting_relay(
