@@ -53,6 +53,8 @@ pub struct OrderService {
     admission: admission::gate::Gate,
     /// The catalog orders are priced from.
     catalog: catalog::CatalogCache,
+    /// Orders as last committed here, for deciding replies.
+    orders: app::order_cache::OrderCache,
 }
 
 impl OrderService {
@@ -65,6 +67,7 @@ impl OrderService {
             updates: app::updates::channel(),
             admission: admission::gate::Gate::new(AdmissionSettings::for_deadlines(&deadlines)),
             catalog: catalog::CatalogCache::default(),
+            orders: app::order_cache::OrderCache::default(),
         }
     }
 

@@ -9,14 +9,15 @@ use contracts::value::OrderId;
 use order_domain::saga::SagaStep;
 use store::StoreError;
 use store::order::{
-    DueDeadline, IdempotencyKey, IdempotentRequest, OrderStore, OrderTx, Product, RecordedEvent,
+    DeadlineChange, DecisionWrites, DueDeadline, IdempotencyKey, IdempotentRequest, OrderStore,
+    OrderTx, Product, RecordedEvent,
 };
 use store_sql::order::{due_deadline, idempotent_request, product, recorded_event};
-use store_sql::value::{duration_millis, envelope_json, to_limit};
+use store_sql::value::{duration_millis, to_limit};
 
 use crate::database::PgDatabase;
 use crate::error::SqlResultExt as _;
-use crate::unit_of_work::PgTx;
+use crate::unit_of_work::{PgTx, ids_and_bodies};
 
 /// [`OrderStore`] on the order service's schema.
 #[derive(Clone, Debug)]
@@ -137,44 +138,32 @@ impl OrderTx for PgTx {
         expected_version: u64,
         events: &[Envelope],
     ) -> store::Result<()> {
-        let Some((first, rest)) = events.split_first() else {
+        if events.is_empty() {
             return Ok(());
-        };
+        }
         let expected = i64::try_from(expected_version).map_err(|_| StoreError::Conflict)?;
-        // The version check and the first event in one statement: it inserts only when the
-        // stream stands at `expected`. Two writers that both see it so race on the UNIQUE
+        let (ids, bodies) = ids_and_bodies(events)?;
+        // The version check and the events in one statement: it inserts only when the stream
+        // stands at `expected`. Two writers that both see it so race on the UNIQUE
         // (stream_id, stream_version) constraint: the second waits for the first and, if it
         // commits, fails with a unique violation, which is a Conflict too.
         let appended = sqlx::query(concat!(
             "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
-            "SELECT $1, $2 + 1, $3, $4, ",
+            "SELECT $1, $2 + e.n, e.message_id, e.envelope, ",
             now_ms!(),
-            " WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2"
+            " FROM UNNEST($3::text[], $4::text[]) WITH ORDINALITY AS e(message_id, envelope, n)",
+            " WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = $1) = $2",
+            " ORDER BY e.n"
         ))
         .bind(order_id.to_string())
         .bind(expected)
-        .bind(first.message_id.to_string())
-        .bind(envelope_json(first)?)
+        .bind(ids)
+        .bind(bodies)
         .execute(&mut *self.tx)
         .await
-        .or_store_error("append order event")?;
-        if appended.rows_affected() != 1 {
+        .or_store_error("append order events")?;
+        if appended.rows_affected() != events.len() as u64 {
             return Err(StoreError::Conflict);
-        }
-        for (offset, envelope) in (2..).zip(rest) {
-            sqlx::query(concat!(
-                "INSERT INTO events (stream_id, stream_version, message_id, envelope, recorded_at) ",
-                "VALUES ($1, $2, $3, $4, ",
-                now_ms!(),
-                ")"
-            ))
-            .bind(order_id.to_string())
-            .bind(expected + offset)
-            .bind(envelope.message_id.to_string())
-            .bind(envelope_json(envelope)?)
-            .execute(&mut *self.tx)
-            .await
-            .or_store_error("append order event")?;
         }
         Ok(())
     }
@@ -265,6 +254,55 @@ impl OrderTx for PgTx {
             .fetch_optional(&mut *self.tx)
             .await
             .or_store_error("take payment token")
+    }
+
+    async fn follow_decision(
+        &mut self,
+        order_id: OrderId,
+        writes: &DecisionWrites<'_>,
+    ) -> store::Result<()> {
+        let (ids, bodies) = ids_and_bodies(writes.outgoing)?;
+        let (set_step, after, clear, only) = match writes.deadline {
+            DeadlineChange::Keep => (None, None, false, None),
+            DeadlineChange::Set { step, after } => (
+                Some(step.as_str()),
+                Some(duration_millis(after)),
+                false,
+                None,
+            ),
+            DeadlineChange::Clear { only } => (None, None, true, only.map(SagaStep::as_str)),
+        };
+        // Each part writes only when its parameters ask for it; no two touch the same row.
+        sqlx::query(concat!(
+            "WITH sent AS (INSERT INTO outbox (message_id, envelope, created_at) ",
+            "SELECT m.message_id, m.envelope, ",
+            now_ms!(),
+            " FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS m(message_id, envelope, n) ORDER BY m.n), ",
+            "kept AS (INSERT INTO payment_tokens (order_id, token, kept_at) SELECT $1, $4, ",
+            now_ms!(),
+            " WHERE $4::text IS NOT NULL), ",
+            "scheduled AS (INSERT INTO deadlines (order_id, step, due_at) SELECT $1, $5, ",
+            now_ms!(),
+            " + $6 WHERE $5::text IS NOT NULL ",
+            "ON CONFLICT (order_id) DO UPDATE SET step = excluded.step, due_at = excluded.due_at), ",
+            "cleared AS (DELETE FROM deadlines WHERE $7 AND order_id = $1 AND ($8::text IS NULL OR step = $8)) ",
+            "SELECT 1"
+        ))
+        .bind(order_id.to_string())
+        .bind(ids)
+        .bind(bodies)
+        .bind(writes.keep_token)
+        .bind(set_step)
+        .bind(after)
+        .bind(clear)
+        .bind(only)
+        .execute(&mut *self.tx)
+        .await
+        .or_store_error("write a decision's messages and deadline")?;
+        if !writes.outgoing.is_empty() {
+            self.wrote_outbox();
+        }
+        Ok(())
     }
 
     async fn upsert_product(&mut self, product: &Product) -> store::Result<()> {

@@ -31,6 +31,11 @@ impl PgTx {
         }
     }
 
+    /// Notes that this transaction wrote to the outbox: its commit wakes the relay.
+    pub(crate) fn wrote_outbox(&mut self) {
+        self.wrote_outbox = true;
+    }
+
     /// Makes this transaction the only one of its service deciding about `order_id` until it
     /// ends: others wait here, then read what it committed. SQLite's single writer gives that
     /// for free; here a transaction-scoped advisory lock does, taken before the read that a
@@ -134,11 +139,7 @@ impl UnitOfWork for PgTx {
         if envelopes.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = envelopes.iter().map(|e| e.message_id.to_string()).collect();
-        let bodies = envelopes
-            .iter()
-            .map(envelope_json)
-            .collect::<store::Result<Vec<_>>>()?;
+        let (ids, bodies) = ids_and_bodies(envelopes)?;
         // One round trip for them all; ids are taken in the arrays' order.
         sqlx::query(concat!(
             "INSERT INTO outbox (message_id, envelope, created_at) SELECT message_id, envelope, ",
@@ -167,4 +168,14 @@ impl UnitOfWork for PgTx {
         }
         Ok(())
     }
+}
+
+/// The message ids and JSON bodies of `envelopes`, as arrays for `UNNEST`.
+pub(crate) fn ids_and_bodies(envelopes: &[Envelope]) -> store::Result<(Vec<String>, Vec<String>)> {
+    let ids = envelopes.iter().map(|e| e.message_id.to_string()).collect();
+    let bodies = envelopes
+        .iter()
+        .map(envelope_json)
+        .collect::<store::Result<Vec<_>>>()?;
+    Ok((ids, bodies))
 }

@@ -186,6 +186,17 @@ async fn pending_messages_come_in_commit_order_and_leave_once_published() {
 }
 
 #[tokio::test]
+async fn a_decision_s_messages_token_and_deadline_are_written_together() {
+    let postgres = Postgres::create().await;
+    store_contract::order::a_decision_s_messages_token_and_deadline_are_written_together(
+        postgres.order().await,
+        postgres.outbox(Queue::Order).await,
+    )
+    .await;
+    postgres.finish().await;
+}
+
+#[tokio::test]
 async fn a_relay_marks_a_batch_published_while_reading_the_next() {
     let postgres = Postgres::create().await;
     messaging::a_relay_marks_a_batch_published_while_reading_the_next(

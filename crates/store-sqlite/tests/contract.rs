@@ -140,6 +140,16 @@ async fn pending_messages_come_in_commit_order_and_leave_once_published() {
 }
 
 #[tokio::test]
+async fn a_decision_s_messages_token_and_deadline_are_written_together() {
+    let stores = Sqlite::open().await;
+    store_contract::order::a_decision_s_messages_token_and_deadline_are_written_together(
+        stores.order(),
+        stores.outbox(Queue::Order),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn a_relay_marks_a_batch_published_while_reading_the_next() {
     let stores = Sqlite::open().await;
     messaging::a_relay_marks_a_batch_published_while_reading_the_next(

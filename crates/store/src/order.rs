@@ -172,4 +172,52 @@ pub trait OrderTx: UnitOfWork {
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
     async fn upsert_product(&mut self, product: &Product) -> Result<()>;
+
+    /// The writes that follow a decision's events, in one round trip where the store can:
+    /// `outgoing` enqueued (in order), the payment token kept, the deadline changed. By
+    /// default, [`UnitOfWork::enqueue_all`], [`OrderTx::keep_payment_token`] and
+    /// [`OrderTx::set_deadline`] or [`OrderTx::clear_deadline`] in turn.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when a write fails.
+    async fn follow_decision(
+        &mut self,
+        order_id: OrderId,
+        writes: &DecisionWrites<'_>,
+    ) -> Result<()> {
+        self.enqueue_all(writes.outgoing).await?;
+        if let Some(token) = writes.keep_token {
+            self.keep_payment_token(order_id, token).await?;
+        }
+        match writes.deadline {
+            DeadlineChange::Keep => Ok(()),
+            DeadlineChange::Set { step, after } => self.set_deadline(order_id, step, after).await,
+            DeadlineChange::Clear { only } => self.clear_deadline(order_id, only).await,
+        }
+    }
+}
+
+/// What [`OrderTx::follow_decision`] writes for one order.
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionWrites<'a> {
+    /// Messages to enqueue, in order: the decision's events and commands.
+    pub outgoing: &'a [Envelope],
+    /// A payment token to keep until the charge.
+    pub keep_token: Option<&'a str>,
+    pub deadline: DeadlineChange,
+}
+
+/// How a decision changes the order's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadlineChange {
+    Keep,
+    /// As [`OrderTx::set_deadline`].
+    Set {
+        step: SagaStep,
+        after: Duration,
+    },
+    /// As [`OrderTx::clear_deadline`].
+    Clear {
+        only: Option<SagaStep>,
+    },
 }

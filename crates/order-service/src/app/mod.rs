@@ -2,6 +2,7 @@
 
 pub(crate) mod cancel_order;
 pub(crate) mod idempotency;
+pub(crate) mod order_cache;
 pub(crate) mod order_request;
 pub(crate) mod place_order;
 pub(crate) mod queries;

@@ -239,19 +239,26 @@ impl OrderService {
                 other => other?,
             }
         }
-        tx.keep_payment_token(order_id, &order.payment_token)
-            .await?;
         let events = decision.events.clone();
-        self.write(&mut *tx, order_id, 0, decision, (None, traceparent), None)
-            .await
-            .map_err(|error| match error {
-                SagaError::Store(store) => PlaceOrderError::Store(store),
-                // Placing sends no charge, so no token is looked for.
-                other => PlaceOrderError::Store(store::StoreError::Unexpected(other.into())),
-            })?;
+        self.write_keeping(
+            &mut *tx,
+            (order_id, 0),
+            decision,
+            (None, traceparent),
+            None,
+            Some(&order.payment_token),
+        )
+        .await
+        .map_err(|error| match error {
+            SagaError::Store(store) => PlaceOrderError::Store(store),
+            // Placing sends no charge, so no token is looked for.
+            other => PlaceOrderError::Store(store::StoreError::Unexpected(other.into())),
+        })?;
         tx.commit().await?;
         ticket.placed();
-        self.committed(None, &events);
+        if let Some(order) = self.committed(None, &events) {
+            self.orders.put(order, events.len() as u64);
+        }
         Ok(Placed {
             order_id,
             replayed: false,

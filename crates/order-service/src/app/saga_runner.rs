@@ -2,7 +2,7 @@
 //! the outgoing messages, the deadline and the inbox record in one transaction. A concurrent
 //! append to the same order is a conflict: reload and decide again.
 
-use std::collections::{BTreeMap, btree_map};
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 
 use contracts::value::OrderId;
 use contracts::{Envelope, Message};
@@ -13,7 +13,7 @@ use transport::HandleError;
 use uuid::Uuid;
 
 use crate::OrderService;
-use store::order::OrderTx;
+use store::order::{DeadlineChange, DecisionWrites, OrderTx};
 
 /// How often a decision is retried when another writer appended to the same order first.
 const CONFLICT_RETRIES: usize = 8;
@@ -84,18 +84,31 @@ impl OrderService {
     }
 
     /// Feeds `input` to the saga of `order_id`, recording `cause` in the inbox.
+    ///
+    /// A reply (with a `cause`) is first decided on the order as this process last committed
+    /// it, if it did ([`OrderCache`](super::order_cache::OrderCache)); when that decision would
+    /// append nothing, fails, or meets a conflict, it is made again from the order as read.
     pub(crate) async fn run_saga(
         &self,
         order_id: OrderId,
         input: &SagaInput,
         cause: Option<&Envelope>,
     ) -> Result<Outcome, SagaError> {
+        let mut cached = cause.and_then(|_| self.orders.get(order_id));
         for _ in 0..CONFLICT_RETRIES {
-            let (order, version, order_trace) = self
-                .load_traced(order_id)
-                .await?
-                .ok_or(SagaError::UnknownOrder(order_id))?;
-            let decision = saga::react(&order, input.clone(), OffsetDateTime::now_utc())?;
+            let from_cache = cached.is_some();
+            let (order, version, order_trace) = match cached.take() {
+                Some((order, version)) => (order, version, None),
+                None => self
+                    .load_traced(order_id)
+                    .await?
+                    .ok_or(SagaError::UnknownOrder(order_id))?,
+            };
+            let decision = match saga::react(&order, input.clone(), OffsetDateTime::now_utc()) {
+                Ok(decision) if from_cache && decision.events.is_empty() => continue,
+                Err(_) if from_cache => continue,
+                decision => decision?,
+            };
             let mut tx = self.store.begin().await?;
             if let Some(cause) = cause
                 && !tx.mark_handled(cause.message_id).await?
@@ -123,12 +136,19 @@ impl OrderService {
             }
             match tx.commit().await {
                 Err(store::StoreError::Conflict) => continue,
-                result => result?,
+                Err(error) => {
+                    // Committed or not: nobody can tell.
+                    self.orders.forget(order_id);
+                    return Err(error.into());
+                }
+                Ok(()) => {}
             }
             record_step(&order, input);
             let order = self
                 .committed(Some(order), &new_events)
                 .ok_or(SagaError::UnknownOrder(order_id))?;
+            self.orders
+                .put(order.clone(), version + new_events.len() as u64);
             return Ok(Outcome::Applied(order));
         }
         Err(SagaError::Contended(order_id))
@@ -136,9 +156,11 @@ impl OrderService {
 
     /// Feeds each reply of `inputs` to its order's saga, all in one transaction: orders in id
     /// order, so that two batches never wait for each other's rows in opposite orders, and
-    /// each order's replies in the order they came. The orders are read before the
-    /// transaction begins, as for a single reply, so it never holds one connection while
-    /// waiting for another. The first failure is returned, and then nothing was kept.
+    /// each order's replies in the order they came. The orders are taken as last committed
+    /// here, or read before the transaction begins, as for a single reply, so it never holds
+    /// one connection while waiting for another. The first failure is returned, and then
+    /// nothing was kept; a decision on a cached order that would append nothing is a failure
+    /// too, so that the replies are handled one by one, from the orders as read.
     pub(crate) async fn run_sagas_together(
         &self,
         mut inputs: Vec<(SagaInput, &Envelope)>,
@@ -149,16 +171,40 @@ impl OrderService {
         inputs.sort_by_key(|(_, cause)| cause.correlation_id);
         // Each order as read, then as this transaction leaves it, with its stream version.
         let mut orders: BTreeMap<OrderId, (Order, u64)> = BTreeMap::new();
+        let mut cached = BTreeSet::new();
         for (_, cause) in &inputs {
             let order_id = OrderId::new(cause.correlation_id);
             if let btree_map::Entry::Vacant(entry) = orders.entry(order_id) {
-                let loaded = self
-                    .load(order_id)
-                    .await?
-                    .ok_or(SagaError::UnknownOrder(order_id))?;
+                let loaded = match self.orders.get(order_id) {
+                    Some(order) => {
+                        cached.insert(order_id);
+                        order
+                    }
+                    None => self
+                        .load(order_id)
+                        .await?
+                        .ok_or(SagaError::UnknownOrder(order_id))?,
+                };
                 entry.insert(loaded);
             }
         }
+        match self.decide_together(inputs, &mut orders, &cached).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                for order_id in orders.keys() {
+                    self.orders.forget(*order_id);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn decide_together(
+        &self,
+        inputs: Vec<(SagaInput, &Envelope)>,
+        orders: &mut BTreeMap<OrderId, (Order, u64)>,
+        cached: &BTreeSet<OrderId>,
+    ) -> Result<(), HandleError> {
         let mut tx = self.store.begin().await?;
         let mut applied = Vec::with_capacity(inputs.len());
         for (input, cause) in inputs {
@@ -171,6 +217,11 @@ impl OrderService {
                 .ok_or(SagaError::UnknownOrder(order_id))?;
             let decision = saga::react(order, input.clone(), OffsetDateTime::now_utc())
                 .map_err(SagaError::from)?;
+            if decision.events.is_empty() && cached.contains(&order_id) {
+                return Err(HandleError::Unavailable(anyhow::anyhow!(
+                    "a reply to order {order_id} changes nothing: decided on its own"
+                )));
+            }
             let new_events = decision.events.clone();
             self.write(
                 &mut *tx,
@@ -196,6 +247,9 @@ impl OrderService {
             record_step(&before, &input);
             self.committed(Some(before), &events);
         }
+        for (order, version) in orders.values() {
+            self.orders.put(order.clone(), *version);
+        }
         Ok(())
     }
 
@@ -209,8 +263,30 @@ impl OrderService {
         order_id: OrderId,
         expected_version: u64,
         decision: SagaDecision,
+        cause: (Option<&Envelope>, Option<&str>),
+        fired: Option<SagaStep>,
+    ) -> Result<(), SagaError> {
+        self.write_keeping(
+            tx,
+            (order_id, expected_version),
+            decision,
+            cause,
+            fired,
+            None,
+        )
+        .await
+    }
+
+    /// [`OrderService::write`], keeping `keep_token` as the order's payment token too (when it
+    /// is placed).
+    pub(crate) async fn write_keeping(
+        &self,
+        tx: &mut dyn OrderTx,
+        (order_id, expected_version): (OrderId, u64),
+        decision: SagaDecision,
         (cause, traceparent): (Option<&Envelope>, Option<&str>),
         fired: Option<SagaStep>,
+        keep_token: Option<&str>,
     ) -> Result<(), SagaError> {
         let now = OffsetDateTime::now_utc();
         let envelope = |message: Message| {
@@ -243,16 +319,24 @@ impl OrderService {
             };
             outgoing.push(envelope(message));
         }
-        tx.enqueue_all(&outgoing).await?;
         if ended {
             // An order that ends before its charge has no use for its token any more.
             tx.take_payment_token(order_id).await?;
         }
-        match decision.deadline {
-            Deadline::Keep => {}
-            Deadline::Set(step) => tx.set_deadline(order_id, step, self.deadline(step)).await?,
-            Deadline::Clear => tx.clear_deadline(order_id, fired).await?,
-        }
+        let deadline = match decision.deadline {
+            Deadline::Keep => DeadlineChange::Keep,
+            Deadline::Set(step) => DeadlineChange::Set {
+                step,
+                after: self.deadline(step),
+            },
+            Deadline::Clear => DeadlineChange::Clear { only: fired },
+        };
+        let writes = DecisionWrites {
+            outgoing: &outgoing,
+            keep_token,
+            deadline,
+        };
+        tx.follow_decision(order_id, &writes).await?;
         Ok(())
     }
 

@@ -17,6 +17,7 @@ mod email;
 mod helpers;
 mod identity;
 mod orders;
+mod replicas;
 mod saga;
 mod stored_tokens;
 mod traces;

@@ -15,8 +15,11 @@ use std::time::{Duration, Instant};
 
 use contracts::value::{Money, OrderId};
 use order_domain::saga::SagaStep;
+use store::OutboxReader;
 use store::StoreError;
-use store::order::{DueDeadline, IdempotentRequest, OrderStore, Product};
+use store::order::{
+    DeadlineChange, DecisionWrites, DueDeadline, IdempotentRequest, OrderStore, Product,
+};
 
 use super::{assert_conflict, message_about, new_order_id, sku};
 
@@ -246,6 +249,77 @@ pub async fn clearing_a_deadline_for_another_step_leaves_it(store: Arc<dyn Order
     set_deadline(&store, order, SagaStep::AwaitingStock, Duration::ZERO).await;
     let mut tx = store.begin().await.expect("begin");
     tx.clear_deadline(order, None).await.expect("clear");
+    tx.commit().await.expect("commit");
+    assert!(store.due_deadlines(10).await.expect("due").is_empty());
+}
+
+/// `follow_decision` enqueues a decision's messages in order, keeps the payment token, and
+/// sets or clears the deadline, as the separate calls would; an empty decision writes nothing.
+pub async fn a_decision_s_messages_token_and_deadline_are_written_together(
+    store: Arc<dyn OrderStore>,
+    outbox: Arc<dyn OutboxReader>,
+) {
+    let order = new_order_id();
+    let (first, second) = (message_about(order), message_about(order));
+    let mut tx = store.begin().await.expect("begin");
+    let placed = DecisionWrites {
+        outgoing: &[first.clone(), second.clone()],
+        keep_token: Some("tok_visa"),
+        deadline: DeadlineChange::Set {
+            step: SagaStep::AwaitingStock,
+            after: Duration::ZERO,
+        },
+    };
+    tx.follow_decision(order, &placed).await.expect("write");
+    tx.commit().await.expect("commit");
+    let pending = outbox.pending(10).await.expect("pending");
+    let sent: Vec<_> = pending.iter().map(|entry| entry.envelope.clone()).collect();
+    assert_eq!(sent, [first, second], "enqueued in order");
+    assert_eq!(
+        store.due_deadlines(10).await.expect("due"),
+        [DueDeadline {
+            order_id: order,
+            step: SagaStep::AwaitingStock
+        }]
+    );
+
+    let mut tx = store.begin().await.expect("begin");
+    let nothing = DecisionWrites {
+        outgoing: &[],
+        keep_token: None,
+        deadline: DeadlineChange::Keep,
+    };
+    tx.follow_decision(order, &nothing)
+        .await
+        .expect("write nothing");
+    tx.commit().await.expect("commit");
+    assert_eq!(outbox.lag().await.expect("lag"), 2, "nothing more enqueued");
+    assert_eq!(store.due_deadlines(10).await.expect("due").len(), 1);
+
+    let mut tx = store.begin().await.expect("begin");
+    let cleared_for_another_step = DecisionWrites {
+        deadline: DeadlineChange::Clear {
+            only: Some(SagaStep::AwaitingPayment),
+        },
+        ..nothing
+    };
+    tx.follow_decision(order, &cleared_for_another_step)
+        .await
+        .expect("clear for another step");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.due_deadlines(10).await.expect("due").len(), 1, "left");
+
+    let mut tx = store.begin().await.expect("begin");
+    let cleared = DecisionWrites {
+        deadline: DeadlineChange::Clear { only: None },
+        ..nothing
+    };
+    tx.follow_decision(order, &cleared).await.expect("clear");
+    assert_eq!(
+        tx.take_payment_token(order).await.expect("take"),
+        Some("tok_visa".to_owned()),
+        "the token was kept"
+    );
     tx.commit().await.expect("commit");
     assert!(store.due_deadlines(10).await.expect("due").is_empty());
 }
