@@ -57,6 +57,60 @@ impl InventoryStore for PgInventoryStore {
 }
 
 impl PgTx {
+    /// [`InventoryTx::reserve`] in one statement: every line taken and the reservation
+    /// recorded, or, when a line is short, the lines taken given back.
+    async fn reserve_at_once(
+        &mut self,
+        order_id: OrderId,
+        lines: &[StockLine],
+    ) -> store::Result<Result<(), InsufficientStock>> {
+        let (skus, quantities) = skus_and_quantities(lines);
+        // Each line's update is conditional, as on its own: under READ COMMITTED, a row
+        // another writer changed is re-checked on its committed version.
+        let taken: Vec<String> = sqlx::query_scalar(concat!(
+            "WITH taken AS (UPDATE stock SET available = available - l.quantity, ",
+            "reserved = reserved + l.quantity ",
+            "FROM UNNEST($2::text[], $3::bigint[]) AS l(sku, quantity) ",
+            "WHERE stock.sku = l.sku AND stock.available >= l.quantity RETURNING stock.sku), ",
+            "held AS (INSERT INTO reservations (order_id, status, lines, updated_at) ",
+            "SELECT $1, 'held', $4, ",
+            now_ms!(),
+            " WHERE (SELECT COUNT(*) FROM taken) = cardinality($2::text[])) ",
+            "SELECT sku FROM taken"
+        ))
+        .bind(order_id.to_string())
+        .bind(skus)
+        .bind(quantities)
+        .bind(reservation_lines_json(lines)?)
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("reserve stock")?;
+        let Some(short) = first_not_in(lines, &taken) else {
+            return Ok(Ok(()));
+        };
+        // All or nothing: give back what the other lines took.
+        let given_back: Vec<StockLine> = lines
+            .iter()
+            .filter(|line| taken.iter().any(|sku| sku == line.product_id.as_str()))
+            .cloned()
+            .collect();
+        self.move_reserved(&given_back, false).await?;
+        let available: Option<i64> =
+            sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
+                .bind(short.product_id.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .or_store_error("read available stock")?;
+        Ok(Err(InsufficientStock {
+            sku: short.product_id.clone(),
+            requested: short.quantity.get(),
+            available: available
+                .map(|available| to_count("available", available))
+                .transpose()?
+                .unwrap_or(0),
+        }))
+    }
+
     /// Locks the stock rows of `lines` in sku order, so that transactions updating several
     /// products wait for each other instead of deadlocking.
     async fn lock_stock(&mut self, lines: &[StockLine]) -> store::Result<()> {
@@ -78,44 +132,56 @@ impl PgTx {
         Ok(())
     }
 
-    async fn reservation_lines(&mut self, order_id: OrderId) -> store::Result<Vec<StockLine>> {
-        let lines: String =
-            sqlx::query_scalar("SELECT lines FROM reservations WHERE order_id = $1")
-                .bind(order_id.to_string())
-                .fetch_one(&mut *self.tx)
-                .await
-                .or_store_error("read reservation lines")?;
-        parse_reservation_lines(&lines)
-    }
-
-    async fn set_reservation_status(
+    /// Gives the order's reservation `status` and moves every one of its lines from
+    /// `reserved` to `sold` or back to `available`.
+    async fn unreserve(
         &mut self,
         order_id: OrderId,
         status: ReservationStatus,
+        to_sold: bool,
     ) -> store::Result<()> {
-        sqlx::query(concat!(
+        // The status set and the lines read in one statement.
+        let lines: String = sqlx::query_scalar(concat!(
             "UPDATE reservations SET status = $1, updated_at = ",
             now_ms!(),
-            " WHERE order_id = $2"
+            " WHERE order_id = $2 RETURNING lines"
         ))
         .bind(status.as_str())
         .bind(order_id.to_string())
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await
         .or_store_error("update reservation")?;
-        Ok(())
-    }
-
-    /// Moves every line of the order's reservation from `reserved` to `sold` or back to
-    /// `available`.
-    async fn unreserve(&mut self, order_id: OrderId, to_sold: bool) -> store::Result<()> {
-        let lines = self.reservation_lines(order_id).await?;
+        let lines = parse_reservation_lines(&lines)?;
         self.lock_stock(&lines).await?;
         self.move_reserved(&lines, to_sold).await
     }
 
-    /// Moves each line's units from `reserved` to `sold`, or back to `available`.
+    /// Moves each line's units from `reserved` to `sold`, or back to `available`: in one
+    /// statement when no two lines are of one product.
     async fn move_reserved(&mut self, lines: &[StockLine], to_sold: bool) -> store::Result<()> {
+        if lines.len() > 1 && distinct_products(lines) {
+            let sql = if to_sold {
+                "UPDATE stock SET reserved = reserved - l.quantity, sold = sold + l.quantity \
+                 FROM UNNEST($1::text[], $2::bigint[]) AS l(sku, quantity) \
+                 WHERE stock.sku = l.sku AND stock.reserved >= l.quantity RETURNING stock.sku"
+            } else {
+                "UPDATE stock SET reserved = reserved - l.quantity, \
+                 available = available + l.quantity \
+                 FROM UNNEST($1::text[], $2::bigint[]) AS l(sku, quantity) \
+                 WHERE stock.sku = l.sku AND stock.reserved >= l.quantity RETURNING stock.sku"
+            };
+            let (skus, quantities) = skus_and_quantities(lines);
+            let moved: Vec<String> = sqlx::query_scalar(sql)
+                .bind(skus)
+                .bind(quantities)
+                .fetch_all(&mut *self.tx)
+                .await
+                .or_store_error("move reserved stock")?;
+            return match first_not_in(lines, &moved) {
+                Some(line) => Err(reserved_below_held(line)),
+                None => Ok(()),
+            };
+        }
         let sql = if to_sold {
             "UPDATE stock SET reserved = reserved - $1, sold = sold + $1 \
              WHERE sku = $2 AND reserved >= $1"
@@ -158,6 +224,9 @@ impl InventoryTx for PgTx {
         lines: &[StockLine],
     ) -> store::Result<Result<(), InsufficientStock>> {
         self.lock_stock(lines).await?;
+        if distinct_products(lines) {
+            return self.reserve_at_once(order_id, lines).await;
+        }
         for (taken, line) in lines.iter().enumerate() {
             // The conditional update is what prevents oversell; the CHECK constraint backs it.
             let done = sqlx::query(
@@ -236,14 +305,12 @@ impl InventoryTx for PgTx {
     }
 
     async fn release(&mut self, order_id: OrderId) -> store::Result<()> {
-        self.unreserve(order_id, false).await?;
-        self.set_reservation_status(order_id, ReservationStatus::Released)
+        self.unreserve(order_id, ReservationStatus::Released, false)
             .await
     }
 
     async fn commit_reservation(&mut self, order_id: OrderId) -> store::Result<()> {
-        self.unreserve(order_id, true).await?;
-        self.set_reservation_status(order_id, ReservationStatus::Committed)
+        self.unreserve(order_id, ReservationStatus::Committed, true)
             .await
     }
 
@@ -298,4 +365,27 @@ impl InventoryTx for PgTx {
         .or_store_error("create stock")?;
         Ok(())
     }
+}
+
+/// Whether no two of `lines` are of one product: then one statement can update them all
+/// (an update joins each row once).
+fn distinct_products(lines: &[StockLine]) -> bool {
+    let mut skus: Vec<&str> = lines.iter().map(|l| l.product_id.as_str()).collect();
+    skus.sort_unstable();
+    skus.windows(2).all(|pair| pair[0] != pair[1])
+}
+
+/// The products and quantities of `lines`, as arrays for `UNNEST`.
+fn skus_and_quantities(lines: &[StockLine]) -> (Vec<&str>, Vec<i64>) {
+    lines
+        .iter()
+        .map(|line| (line.product_id.as_str(), i64::from(line.quantity.get())))
+        .unzip()
+}
+
+/// The first of `lines` whose product is not among `updated`.
+fn first_not_in<'a>(lines: &'a [StockLine], updated: &[String]) -> Option<&'a StockLine> {
+    lines
+        .iter()
+        .find(|line| !updated.iter().any(|sku| sku == line.product_id.as_str()))
 }
