@@ -204,25 +204,15 @@ pub async fn a_relay_marks_a_batch_published_while_reading_the_next(
     outbox: Arc<dyn OutboxReader>,
 ) {
     let order_id = new_order_id();
-    let (first, second, third) = (
-        message_about(order_id),
-        message_about(order_id),
-        message_about(order_id),
-    );
-    let mut tx = source.begin_unit_of_work().await.expect("begin");
-    tx.enqueue_all(&[first.clone(), second.clone()])
-        .await
-        .expect("enqueue all");
-    tx.commit().await.expect("commit");
+    let [first, second, third] = [(); 3].map(|()| message_about(order_id));
+    commit_enqueued(&source, &[first.clone(), second.clone()]).await;
     let batch = outbox
         .mark_published_then_pending(&[], 10)
         .await
         .expect("pending");
     assert_eq!(envelopes(&batch), [first, second]);
 
-    let mut tx = source.begin_unit_of_work().await.expect("begin");
-    tx.enqueue(&third).await.expect("enqueue");
-    tx.commit().await.expect("commit");
+    commit_enqueued(&source, std::slice::from_ref(&third)).await;
     let next = outbox
         .mark_published_then_pending(&ids(&batch), 10)
         .await
@@ -240,6 +230,13 @@ pub async fn a_relay_marks_a_batch_published_while_reading_the_next(
         .expect("mark the last published");
     assert!(after.is_empty(), "{after:?}");
     assert_eq!(outbox.lag().await.expect("lag"), 0);
+}
+
+/// Enqueues `messages` in a transaction of their own, and commits it.
+async fn commit_enqueued(source: &impl UnitOfWorkSource, messages: &[contracts::Envelope]) {
+    let mut tx = source.begin_unit_of_work().await.expect("begin");
+    tx.enqueue_all(messages).await.expect("enqueue all");
+    tx.commit().await.expect("commit");
 }
 
 /// A relay waiting for new messages wakes soon after a transaction with outbox messages
