@@ -135,12 +135,8 @@ impl PaymentService {
         if new.is_empty() {
             return Ok(payments);
         }
-        let mut tx = self.store.begin().await?;
-        let mut recorded = Vec::with_capacity(new.len());
-        for (_, pending) in &new {
-            recorded.push(tx.insert_pending(pending).await?);
-        }
-        tx.commit().await?;
+        let pending: Vec<Payment> = new.iter().map(|(_, pending)| pending.clone()).collect();
+        let recorded = self.store.record_pending(&pending).await?;
         for ((at, pending), recorded) in new.into_iter().zip(recorded) {
             payments[at] = if recorded {
                 Some(pending)

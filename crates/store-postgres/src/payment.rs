@@ -44,6 +44,43 @@ impl PaymentStore for PgPaymentStore {
         .transpose()
     }
 
+    async fn record_pending(&self, payments: &[Payment]) -> store::Result<Vec<bool>> {
+        if payments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut orders = Vec::with_capacity(payments.len());
+        let mut ids = Vec::with_capacity(payments.len());
+        let mut amounts = Vec::with_capacity(payments.len());
+        let mut currencies = Vec::with_capacity(payments.len());
+        for payment in payments {
+            orders.push(payment.order_id.to_string());
+            ids.push(payment.payment_id.to_string());
+            amounts.push(payment.amount.minor());
+            currencies.push(payment.amount.currency());
+        }
+        // One statement, its own transaction. A concurrent insert for one of the orders waits
+        // for the other and then skips it; the first of an order repeated here is the one kept.
+        let recorded: Vec<String> = sqlx::query_scalar(concat!(
+            "INSERT INTO payments (order_id, payment_id, amount_minor, currency, status, created_at, updated_at) ",
+            "SELECT p.order_id, p.payment_id, p.amount_minor, p.currency, 'pending', ",
+            now_ms!(),
+            ", ",
+            now_ms!(),
+            " FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[]) ",
+            "WITH ORDINALITY AS p(order_id, payment_id, amount_minor, currency, n) ORDER BY p.n ",
+            "ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+        ))
+        .bind(&orders)
+        .bind(ids)
+        .bind(amounts)
+        .bind(currencies)
+        .fetch_all(self.database.pool())
+        .await
+        .or_store_error("record pending payments")?;
+        let mut recorded: std::collections::HashSet<String> = recorded.into_iter().collect();
+        Ok(orders.iter().map(|order| recorded.remove(order)).collect())
+    }
+
     async fn payments(&self) -> store::Result<Vec<Payment>> {
         sqlx::query(
             "SELECT payment_id, order_id, amount_minor, currency, status, failure_reason FROM payments",

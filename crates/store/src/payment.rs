@@ -23,6 +23,22 @@ pub trait PaymentStore: Send + Sync {
     /// # Errors
     /// [`crate::StoreError`] when the read fails.
     async fn payments(&self) -> Result<Vec<Payment>>;
+
+    /// Records pending payments before the gateway is called, all or none, each as
+    /// [`PaymentTx::insert_pending`] would: `false` for an order that already has a payment.
+    /// A store that can does it in one round trip; by default, one transaction of inserts.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails; nothing was recorded then.
+    async fn record_pending(&self, payments: &[Payment]) -> Result<Vec<bool>> {
+        let mut tx = self.begin().await?;
+        let mut recorded = Vec::with_capacity(payments.len());
+        for payment in payments {
+            recorded.push(tx.insert_pending(payment).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
 }
 
 /// One transaction on the payment database.

@@ -169,6 +169,8 @@ macro_rules! for_each_store_contract_check {
 
             #[tokio::test]
             payment::a_payment_is_recorded_once_per_order;
+            #[tokio::test]
+            payment::pending_payments_recorded_together_are_answered_each_in_turn;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             payment::concurrent_charges_of_one_order_record_one_payment;
             #[tokio::test]

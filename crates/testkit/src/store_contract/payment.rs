@@ -35,6 +35,43 @@ pub async fn a_payment_is_recorded_once_per_order(store: Arc<dyn PaymentStore>) 
     assert_eq!(store.payment(new_order_id()).await.expect("payment"), None);
 }
 
+/// Pending payments recorded together are answered each in turn: recorded, or `false` for an
+/// order that already has a payment, which keeps it.
+pub async fn pending_payments_recorded_together_are_answered_each_in_turn(
+    store: Arc<dyn PaymentStore>,
+) {
+    let (paid, first_new, second_new) = (new_order_id(), new_order_id(), new_order_id());
+    let earlier = pending(paid, 2_599);
+    assert_eq!(
+        store
+            .record_pending(std::slice::from_ref(&earlier))
+            .await
+            .expect("record"),
+        [true]
+    );
+
+    let batch = [
+        pending(first_new, 100),
+        pending(paid, 1),
+        pending(second_new, 200),
+    ];
+    assert_eq!(
+        store.record_pending(&batch).await.expect("record together"),
+        [true, false, true]
+    );
+    assert!(store.record_pending(&[]).await.expect("nothing").is_empty());
+
+    assert_eq!(store.payment(paid).await.expect("payment"), Some(earlier));
+    assert_eq!(
+        store.payment(first_new).await.expect("payment"),
+        Some(batch[0].clone())
+    );
+    assert_eq!(
+        store.payment(second_new).await.expect("payment"),
+        Some(batch[2].clone())
+    );
+}
+
 /// Of consumers charging one order at once (a redelivered command), exactly one records the
 /// payment.
 pub async fn concurrent_charges_of_one_order_record_one_payment(store: Arc<dyn PaymentStore>) {
