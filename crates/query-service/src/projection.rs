@@ -84,20 +84,11 @@ impl QueryService {
             return Ok(Vec::new());
         }
         let mut tx = self.store.begin().await?;
-        let ids: Vec<_> = projected
-            .iter()
-            .map(|(_, envelope)| envelope.message_id)
-            .collect();
-        let fresh = tx.mark_all_handled(&ids).await?;
         // A redelivered event keeps nothing new, but its order is folded again all the same:
         // the process may have died after the commit that kept it and before the cache heard
         // of the new view.
-        let kept: Vec<&Envelope> = projected
-            .iter()
-            .zip(&fresh)
-            .filter_map(|((_, envelope), fresh)| fresh.then_some(*envelope))
-            .collect();
-        tx.keep_events(&kept).await?;
+        let events: Vec<&Envelope> = projected.iter().map(|(_, envelope)| *envelope).collect();
+        tx.handle_and_keep(&events).await?;
         // Folded in id order: a fold takes its order's lock on PostgreSQL, and two batches
         // that took the same orders' locks in opposite orders would wait for each other until
         // the server broke the deadlock (a second later, failing one of them).

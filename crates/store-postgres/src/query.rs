@@ -5,7 +5,7 @@
 //! never folds events itself: views arrive finished from the query service. Transactions
 //! folding one order are serialized from their read of its events on, as on SQLite.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use contracts::Envelope;
@@ -108,6 +108,53 @@ impl QueryTx for PgTx {
         .await
         .or_store_error("keep order events")?;
         Ok(())
+    }
+
+    async fn handle_and_keep(&mut self, envelopes: &[&Envelope]) -> store::Result<Vec<bool>> {
+        if envelopes.is_empty() {
+            return Ok(Vec::new());
+        }
+        // In message id order, as `mark_all_handled`: two transactions recording some of the
+        // same messages wait for each other in one order. The first of a repeated id counts.
+        let mut rows = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            rows.push((
+                envelope.message_id.to_string(),
+                envelope.correlation_id.to_string(),
+                envelope_json(envelope)?,
+            ));
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.dedup_by(|a, b| a.0 == b.0);
+        let (mut ids, mut orders, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, order, body) in rows {
+            ids.push(id);
+            orders.push(order);
+            bodies.push(body);
+        }
+        let recorded: Vec<String> = sqlx::query_scalar(concat!(
+            "WITH fresh AS (INSERT INTO inbox (message_id, handled_at) SELECT m.message_id, ",
+            now_ms!(),
+            " FROM UNNEST($1::text[]) WITH ORDINALITY AS m(message_id, n) ORDER BY m.n",
+            " ON CONFLICT (message_id) DO NOTHING RETURNING message_id), ",
+            "kept AS (INSERT INTO view_events (message_id, order_id, envelope) ",
+            "SELECT e.message_id, e.order_id, e.envelope ",
+            "FROM UNNEST($1::text[], $2::text[], $3::text[]) AS e(message_id, order_id, envelope) ",
+            "WHERE e.message_id IN (SELECT message_id FROM fresh) ",
+            "ON CONFLICT (message_id) DO NOTHING) ",
+            "SELECT message_id FROM fresh"
+        ))
+        .bind(ids)
+        .bind(orders)
+        .bind(bodies)
+        .fetch_all(&mut *self.tx)
+        .await
+        .or_store_error("record and keep order events")?;
+        let mut recorded: HashSet<String> = recorded.into_iter().collect();
+        Ok(envelopes
+            .iter()
+            .map(|envelope| recorded.remove(&envelope.message_id.to_string()))
+            .collect())
     }
 
     async fn events_of(&mut self, order_ids: &[OrderId]) -> store::Result<Vec<Vec<Envelope>>> {

@@ -73,6 +73,24 @@ pub trait QueryTx: UnitOfWork {
         Ok(())
     }
 
+    /// Records each of `envelopes` in the inbox and keeps the order events of those recorded
+    /// now: for each, whether it was new ([`UnitOfWork::mark_all_handled`]). An adapter that
+    /// can do both in one statement does; by default, the two calls.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when a write fails.
+    async fn handle_and_keep(&mut self, envelopes: &[&Envelope]) -> Result<Vec<bool>> {
+        let ids: Vec<uuid::Uuid> = envelopes.iter().map(|e| e.message_id).collect();
+        let fresh = self.mark_all_handled(&ids).await?;
+        let kept: Vec<&Envelope> = envelopes
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(envelope, fresh)| fresh.then_some(*envelope))
+            .collect();
+        self.keep_events(&kept).await?;
+        Ok(fresh)
+    }
+
     /// Every event kept for the order.
     ///
     /// # Errors

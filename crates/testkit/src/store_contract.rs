@@ -193,6 +193,8 @@ macro_rules! for_each_store_contract_check {
             query::an_order_event_is_kept_once_and_read_back_for_its_order;
             #[tokio::test]
             query::a_dropped_query_transaction_keeps_nothing;
+            #[tokio::test]
+            query::events_handled_and_kept_together_are_kept_once_each;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             query::a_fold_racing_another_fold_of_its_order_sees_its_event;
             #[tokio::test]

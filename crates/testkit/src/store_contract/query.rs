@@ -37,6 +37,45 @@ pub async fn an_order_event_is_kept_once_and_read_back_for_its_order(store: Arc<
     );
 }
 
+/// `handle_and_keep` records each message in the inbox and keeps the events recorded now: a
+/// message handled before (or twice in one call) is answered `false` and kept once.
+pub async fn events_handled_and_kept_together_are_kept_once_each(store: Arc<dyn QueryStore>) {
+    let first = placed("ada@example.com", "product-001", 0);
+    let second = placed("bob@example.com", "product-002", 1);
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.handle_and_keep(&[&first])
+            .await
+            .expect("handle and keep"),
+        [true]
+    );
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(
+        tx.handle_and_keep(&[&first, &second, &second])
+            .await
+            .expect("handle and keep again"),
+        [false, true, false],
+        "handled before, new, the same twice"
+    );
+    assert_eq!(
+        tx.events(order_of(&first)).await.expect("events"),
+        std::slice::from_ref(&first)
+    );
+    assert_eq!(
+        tx.events(order_of(&second)).await.expect("events"),
+        std::slice::from_ref(&second)
+    );
+    assert!(
+        !tx.mark_handled(second.message_id)
+            .await
+            .expect("mark handled"),
+        "recorded in the inbox"
+    );
+    tx.commit().await.expect("commit");
+}
+
 /// Events kept together are kept once each and read back per order, each order's in the order
 /// they were kept, one list per order asked for (empty for an order with none); views saved
 /// together are each stored, and replace earlier ones.
