@@ -1,6 +1,6 @@
 //! The product catalog: prices always come from here, never from the client.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -45,21 +45,23 @@ pub(crate) struct CatalogCache {
 
 impl CatalogCache {
     fn fresh(&self) -> Option<Arc<[Product]>> {
-        let read = self
-            .read
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        read.as_ref()
+        self.read()
+            .as_ref()
             .filter(|(at, _)| at.elapsed() < CATALOG_TTL)
             .map(|(_, products)| products.clone())
     }
 
     fn keep(&self, at: Instant, products: Arc<[Product]>) {
-        let mut read = self
-            .read
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *read = (!products.is_empty()).then_some((at, products));
+        *self.read() = (!products.is_empty()).then_some((at, products));
+    }
+
+    /// Reads the catalog again next time: it was just written.
+    fn forget(&self) {
+        *self.read() = None;
+    }
+
+    fn read(&self) -> MutexGuard<'_, Option<(Instant, Arc<[Product]>)>> {
+        self.read.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -108,7 +110,7 @@ impl OrderService {
             tx.upsert_product(&product).await?;
         }
         tx.commit().await.context("seed catalog")?;
-        self.catalog.keep(Instant::now(), Arc::from([]));
+        self.catalog.forget();
         Ok(())
     }
 }

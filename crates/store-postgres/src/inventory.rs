@@ -95,20 +95,25 @@ impl PgTx {
             .cloned()
             .collect();
         self.move_reserved(&given_back, false).await?;
+        Ok(Err(self.short_of(short).await?))
+    }
+
+    /// What a reservation short of `line` reports: the line, and what is available of it.
+    async fn short_of(&mut self, line: &StockLine) -> store::Result<InsufficientStock> {
         let available: Option<i64> =
             sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
-                .bind(short.product_id.as_str())
+                .bind(line.product_id.as_str())
                 .fetch_optional(&mut *self.tx)
                 .await
                 .or_store_error("read available stock")?;
-        Ok(Err(InsufficientStock {
-            sku: short.product_id.clone(),
-            requested: short.quantity.get(),
+        Ok(InsufficientStock {
+            sku: line.product_id.clone(),
+            requested: line.quantity.get(),
             available: available
                 .map(|available| to_count("available", available))
                 .transpose()?
                 .unwrap_or(0),
-        }))
+        })
     }
 
     /// Locks the stock rows of `lines` in sku order, so that transactions updating several
@@ -241,20 +246,7 @@ impl InventoryTx for PgTx {
             if done.rows_affected() == 0 {
                 // All or nothing: give back what the lines before this one took.
                 self.move_reserved(&lines[..taken], false).await?;
-                let available: Option<i64> =
-                    sqlx::query_scalar("SELECT available FROM stock WHERE sku = $1")
-                        .bind(line.product_id.as_str())
-                        .fetch_optional(&mut *self.tx)
-                        .await
-                        .or_store_error("read available stock")?;
-                return Ok(Err(InsufficientStock {
-                    sku: line.product_id.clone(),
-                    requested: line.quantity.get(),
-                    available: available
-                        .map(|available| to_count("available", available))
-                        .transpose()?
-                        .unwrap_or(0),
-                }));
+                return Ok(Err(self.short_of(line).await?));
             }
         }
         let lines = reservation_lines_json(lines)?;

@@ -23,9 +23,11 @@ pub(crate) struct OrderCache {
 }
 
 impl OrderCache {
-    /// The order with its stream version, as last committed here.
-    pub(crate) fn get(&self, order_id: OrderId) -> Option<(Order, u64)> {
-        self.orders().get(&order_id).cloned()
+    /// The order with its stream version, as last committed here, taken out: a decision
+    /// made from it puts back the order it commits, and one that fails leaves nothing behind,
+    /// so the next reply reads the order.
+    pub(crate) fn take(&self, order_id: OrderId) -> Option<(Order, u64)> {
+        self.orders().remove(&order_id)
     }
 
     /// Keeps `order` as committed at `version`; an ended order leaves the cache instead.
@@ -39,11 +41,6 @@ impl OrderCache {
             orders.clear();
         }
         orders.insert(order.id, (order, version));
-    }
-
-    /// Forgets the order: its state here turned out stale, or its outcome is unknown.
-    pub(crate) fn forget(&self, order_id: OrderId) {
-        self.orders().remove(&order_id);
     }
 
     fn orders(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, (Order, u64)>> {

@@ -240,7 +240,7 @@ impl OrderService {
             }
         }
         let events = decision.events.clone();
-        self.write_keeping(
+        self.write(
             &mut *tx,
             (order_id, 0),
             decision,

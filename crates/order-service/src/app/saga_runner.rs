@@ -87,14 +87,14 @@ impl OrderService {
     ///
     /// A reply (with a `cause`) is first decided on the order as this process last committed
     /// it, if it did ([`OrderCache`](super::order_cache::OrderCache)); when that decision would
-    /// append nothing, fails, or meets a conflict, it is made again from the order as read.
+    /// append nothing, is illegal, or meets a conflict, it is made again from the order as read.
     pub(crate) async fn run_saga(
         &self,
         order_id: OrderId,
         input: &SagaInput,
         cause: Option<&Envelope>,
     ) -> Result<Outcome, SagaError> {
-        let mut cached = cause.and_then(|_| self.orders.get(order_id));
+        let mut cached = cause.and_then(|_| self.orders.take(order_id));
         for _ in 0..CONFLICT_RETRIES {
             let from_cache = cached.is_some();
             let (order, version, order_trace) = match cached.take() {
@@ -123,11 +123,11 @@ impl OrderService {
             match self
                 .write(
                     &mut *tx,
-                    order_id,
-                    version,
+                    (order_id, version),
                     decision,
                     (cause, order_trace.as_deref()),
                     fired,
+                    None,
                 )
                 .await
             {
@@ -136,12 +136,7 @@ impl OrderService {
             }
             match tx.commit().await {
                 Err(store::StoreError::Conflict) => continue,
-                Err(error) => {
-                    // Committed or not: nobody can tell.
-                    self.orders.forget(order_id);
-                    return Err(error.into());
-                }
-                Ok(()) => {}
+                result => result?,
             }
             record_step(&order, input);
             let order = self
@@ -157,10 +152,11 @@ impl OrderService {
     /// Feeds each reply of `inputs` to its order's saga, all in one transaction: orders in id
     /// order, so that two batches never wait for each other's rows in opposite orders, and
     /// each order's replies in the order they came. The orders are taken as last committed
-    /// here, or read before the transaction begins, as for a single reply, so it never holds
-    /// one connection while waiting for another. The first failure is returned, and then
-    /// nothing was kept; a decision on a cached order that would append nothing is a failure
-    /// too, so that the replies are handled one by one, from the orders as read.
+    /// here (taken out of the cache), or read before the transaction begins, as for a single
+    /// reply, so it never holds one connection while waiting for another. The first failure
+    /// is returned, and then nothing was kept; a decision on a cached order that would append
+    /// nothing is a failure too, so that the replies are handled one by one, from the orders
+    /// as read.
     pub(crate) async fn run_sagas_together(
         &self,
         mut inputs: Vec<(SagaInput, &Envelope)>,
@@ -175,7 +171,7 @@ impl OrderService {
         for (_, cause) in &inputs {
             let order_id = OrderId::new(cause.correlation_id);
             if let btree_map::Entry::Vacant(entry) = orders.entry(order_id) {
-                let loaded = match self.orders.get(order_id) {
+                let loaded = match self.orders.take(order_id) {
                     Some(order) => {
                         cached.insert(order_id);
                         order
@@ -188,15 +184,7 @@ impl OrderService {
                 entry.insert(loaded);
             }
         }
-        match self.decide_together(inputs, &mut orders, &cached).await {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                for order_id in orders.keys() {
-                    self.orders.forget(*order_id);
-                }
-                Err(error)
-            }
-        }
+        self.decide_together(inputs, &mut orders, &cached).await
     }
 
     async fn decide_together(
@@ -225,10 +213,10 @@ impl OrderService {
             let new_events = decision.events.clone();
             self.write(
                 &mut *tx,
-                order_id,
-                *version,
+                (order_id, *version),
                 decision,
                 (Some(cause), None),
+                None,
                 None,
             )
             .await?;
@@ -254,32 +242,11 @@ impl OrderService {
     }
 
     /// Writes a decision into `tx`: events appended at `expected_version` and published,
-    /// commands sent, the deadline updated. The messages are caused by `cause`, or, when
-    /// none did, carry the `traceparent` given beside it. `fired` is the deadline that
-    /// triggered it, if any.
+    /// commands sent, the deadline updated, and `keep_token` kept as the order's payment
+    /// token (when it is placed). The messages are caused by `cause`, or, when none did,
+    /// carry the `traceparent` given beside it. `fired` is the deadline that triggered it,
+    /// if any.
     pub(crate) async fn write(
-        &self,
-        tx: &mut dyn OrderTx,
-        order_id: OrderId,
-        expected_version: u64,
-        decision: SagaDecision,
-        cause: (Option<&Envelope>, Option<&str>),
-        fired: Option<SagaStep>,
-    ) -> Result<(), SagaError> {
-        self.write_keeping(
-            tx,
-            (order_id, expected_version),
-            decision,
-            cause,
-            fired,
-            None,
-        )
-        .await
-    }
-
-    /// [`OrderService::write`], keeping `keep_token` as the order's payment token too (when it
-    /// is placed).
-    pub(crate) async fn write_keeping(
         &self,
         tx: &mut dyn OrderTx,
         (order_id, expected_version): (OrderId, u64),

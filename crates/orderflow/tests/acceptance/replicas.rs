@@ -171,3 +171,31 @@ async fn a_stale_state_that_would_change_nothing_is_not_trusted_with_the_decisio
         "{sent:?}"
     );
 }
+
+#[tokio::test]
+async fn a_stale_state_meets_its_conflict_before_it_looks_for_a_token_already_taken() {
+    let replicas = Replicas::start().await;
+    let order_id = replicas.place().await;
+    replicas
+        .second
+        .handle(&reply(StockReserved { order_id }))
+        .await
+        .expect("the second replica takes the reservation and sends the charge");
+
+    // As placed, the first would charge again, but the token went with the first charge. Its
+    // events are appended before the token is looked for, so the stale version is a conflict
+    // first, and on the order as stored a repeated reservation changes nothing.
+    replicas
+        .first
+        .handle(&reply(StockReserved { order_id }))
+        .await
+        .expect("the repeated reservation is handled, not failed");
+
+    assert_eq!(
+        status(&replicas.first, order_id).await,
+        OrderStatus::InventoryReserved
+    );
+    let sent = replicas.sent(order_id).await;
+    let charges = sent.iter().filter(|t| *t == "payment.charge").count();
+    assert_eq!(charges, 1, "{sent:?}");
+}
