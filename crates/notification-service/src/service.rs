@@ -4,7 +4,8 @@
 //! The email goes out before the transaction that records it: a crash between the two sends
 //! it again on redelivery (at-least-once email is the accepted trade-off). Short of a crash,
 //! each email goes out once:
-//! - the record is checked before sending, so a message already handled sends nothing;
+//! - the record is checked before sending (by the claim itself, where there is one), so a
+//!   message already handled sends nothing;
 //! - two deliveries of one message at once in this process take turns, and the second finds
 //!   the first's record;
 //! - consumers in several processes claim the email in the store before sending it, for a
@@ -27,7 +28,7 @@ use transport::{HandleError, Handler};
 use uuid::Uuid;
 
 use crate::compose::{self, NOTIFIED_TYPES};
-use store::notification::{Notification, NotificationStore};
+use store::notification::{Claim, Notification, NotificationStore};
 
 use crate::ports::{EmailSender, SendError};
 
@@ -124,11 +125,10 @@ impl Handler for NotificationService {
         let notification = match self.take_unrecorded(envelope.message_id) {
             Some(sent) => sent,
             None => {
-                if self.store.was_sent(envelope.message_id).await? {
+                if !self.send(&notification).await? {
                     debug!("notification already sent; duplicate ignored");
                     return Ok(());
                 }
-                self.send(&notification).await?;
                 notification
             }
         };
@@ -154,19 +154,28 @@ impl Handler for NotificationService {
 }
 
 impl NotificationService {
-    /// Claims `notification` (unless it is the sole sender) and sends it; the claim is given
-    /// up if the email did not go out.
-    async fn send(&self, notification: &Notification) -> Result<(), HandleError> {
+    /// Sends `notification` unless it is recorded as sent already (then `false`), claiming it
+    /// first unless this is the sole sender; the claim is given up if the email did not go
+    /// out.
+    async fn send(&self, notification: &Notification) -> Result<bool, HandleError> {
         let message_id = notification.message_id;
-        if let Some(holder) = self.holder
-            && !self
+        match self.holder {
+            // The claim answers whether the email was sent too, in the same round trip.
+            Some(holder) => match self
                 .store
                 .claim_sending(message_id, holder, CLAIM_LEASE)
                 .await?
-        {
-            return Err(HandleError::Unavailable(anyhow::anyhow!(
-                "another process is sending this notification"
-            )));
+            {
+                Claim::Claimed => {}
+                Claim::Sent => return Ok(false),
+                Claim::Held => {
+                    return Err(HandleError::Unavailable(anyhow::anyhow!(
+                        "another process is sending this notification"
+                    )));
+                }
+            },
+            None if self.store.was_sent(message_id).await? => return Ok(false),
+            None => {}
         }
         if let Err(error) = self.sender.send(notification).await {
             if let Some(holder) = self.holder
@@ -181,7 +190,7 @@ impl NotificationService {
             });
         }
         metrics::counter!("orderflow_emails_sent_total").increment(1);
-        Ok(())
+        Ok(true)
     }
 
     fn take_unrecorded(&self, message_id: Uuid) -> Option<Notification> {
@@ -205,7 +214,7 @@ impl NotificationService {
         let mut delay = Duration::from_millis(50);
         let mut waited = Duration::ZERO;
         loop {
-            match self.try_record(notification).await {
+            match self.store.record_handled(notification).await {
                 Err(store::StoreError::Unavailable(error)) if waited < RECORD_PATIENCE => {
                     warn!(
                         error = format!("{error:#}"),
@@ -219,16 +228,6 @@ impl NotificationService {
                 result => return result.map_err(HandleError::from),
             }
         }
-    }
-
-    async fn try_record(&self, notification: &Notification) -> store::Result<bool> {
-        let mut tx = self.store.begin().await?;
-        if !tx.mark_handled(notification.message_id).await? {
-            return Ok(false);
-        }
-        tx.record_sent(notification).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }
 

@@ -13,7 +13,7 @@ use contracts::{
 use notification_service::NotificationService;
 use notification_service::ports::{EmailSender, SendError};
 use store::StoreError;
-use store::notification::{Notification, NotificationStore, NotificationTx};
+use store::notification::{Claim, Notification, NotificationStore, NotificationTx};
 use store_sqlite::{Databases, SqliteNotificationStore, SqliteQueue};
 use tempfile::TempDir;
 use time::OffsetDateTime;

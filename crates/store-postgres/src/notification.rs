@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::value::OrderId;
-use store::notification::{Notification, NotificationStore, NotificationTx};
+use store::notification::{Claim, Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
 use store_sql::value::{duration_millis, to_limit, unix_millis};
 use uuid::Uuid;
@@ -66,27 +66,36 @@ impl NotificationStore for PgNotificationStore {
         message_id: Uuid,
         holder: Uuid,
         lease: Duration,
-    ) -> store::Result<bool> {
+    ) -> store::Result<Claim> {
         // A row in conflict is locked and read as last committed, so two claims of one email
-        // take turns, and a claim recorded as sent meanwhile is seen.
-        let claimed = sqlx::query(concat!(
-            "INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
-             VALUES ($1, $2, ",
+        // take turns, and a claim recorded as sent meanwhile is seen. Whether the email is
+        // recorded is read in the same round trip, as of the statement's start (an email
+        // recorded before claims existed has none): one recorded after that answers `Held`,
+        // and the next claim `Sent`.
+        let (claimed, sent): (bool, bool) = sqlx::query_as(concat!(
+            "WITH recorded AS (SELECT EXISTS (SELECT 1 FROM notifications WHERE message_id = $1) AS sent), ",
+            "claimed AS (INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
+             SELECT $1, $2, ",
             now_ms!(),
-            " + $3, FALSE) ON CONFLICT (message_id) DO UPDATE \
+            " + $3, FALSE FROM recorded WHERE NOT recorded.sent ON CONFLICT (message_id) DO UPDATE \
              SET holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE NOT notification_claims.sent AND (notification_claims.holder = excluded.holder \
              OR notification_claims.expires_at <= ",
             now_ms!(),
-            ")"
+            ") RETURNING 1) \
+             SELECT EXISTS (SELECT 1 FROM claimed), (SELECT sent FROM recorded)"
         ))
         .bind(message_id.to_string())
         .bind(holder.to_string())
         .bind(duration_millis(lease))
-        .execute(self.database.pool())
+        .fetch_one(self.database.pool())
         .await
         .or_store_error("claim a notification")?;
-        Ok(claimed.rows_affected() == 1)
+        Ok(match (claimed, sent) {
+            (true, _) => Claim::Claimed,
+            (false, true) => Claim::Sent,
+            (false, false) => Claim::Held,
+        })
     }
 
     async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> store::Result<()> {
@@ -99,6 +108,33 @@ impl NotificationStore for PgNotificationStore {
         .await
         .or_store_error("release a notification claim")?;
         Ok(())
+    }
+
+    async fn record_handled(&self, notification: &Notification) -> store::Result<bool> {
+        // One statement, its own transaction: the inbox record, the email and the claim closed
+        // for good. A concurrent record of the same message makes it wait for that one's
+        // outcome, as `mark_handled` does.
+        let handled: bool = sqlx::query_scalar(concat!(
+            "WITH handled AS (INSERT INTO inbox (message_id, handled_at) VALUES ($1, ",
+            now_ms!(),
+            ") ON CONFLICT (message_id) DO NOTHING RETURNING message_id), ",
+            "kept AS (INSERT INTO notifications (message_id, order_id, recipient, subject, body, sent_at) \
+             SELECT message_id, $2, $3, $4, $5, $6 FROM handled ON CONFLICT (message_id) DO NOTHING), ",
+            "closed AS (INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
+             SELECT message_id, '', 0, TRUE FROM handled \
+             ON CONFLICT (message_id) DO UPDATE SET sent = TRUE) ",
+            "SELECT EXISTS (SELECT 1 FROM handled)"
+        ))
+        .bind(notification.message_id.to_string())
+        .bind(notification.order_id.to_string())
+        .bind(notification.recipient.as_str())
+        .bind(&notification.subject)
+        .bind(&notification.body)
+        .bind(unix_millis(notification.sent_at))
+        .fetch_one(self.database.pool())
+        .await
+        .or_store_error("record a sent notification")?;
+        Ok(handled)
     }
 }
 

@@ -296,3 +296,44 @@ async fn a_test_database_is_dropped_even_when_the_test_does_not_drop_it() {
     admin.close().await;
     database.close().await;
 }
+
+/// An email recorded before claims existed (the notification schema's first version) has no
+/// claim row: its message, delivered again, finds it sent and claims nothing.
+#[tokio::test]
+async fn an_email_recorded_before_claims_existed_is_never_claimed() {
+    use store::notification::{Claim, NotificationStore as _};
+    let test_database = TestDatabase::create().await.expect("create database");
+    let database = PgDatabase::connect(test_database.url(), Queue::Notification)
+        .await
+        .expect("connect");
+    let admin = sqlx::PgPool::connect(test_database.url())
+        .await
+        .expect("connect");
+    let message_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO notification_service.notifications (message_id, order_id, recipient, subject, body, sent_at) \
+         VALUES ($1, $2, 'ada@example.com', 'Your order', 'Thank you', 0)",
+    )
+    .bind(message_id.to_string())
+    .bind(OrderId::new(Uuid::now_v7()).to_string())
+    .execute(&admin)
+    .await
+    .expect("record an email without a claim");
+
+    let store = store_postgres::PgNotificationStore::new(database.clone());
+    let claim = store
+        .claim_sending(message_id, Uuid::now_v7(), Duration::from_secs(60))
+        .await
+        .expect("claim");
+
+    assert_eq!(claim, Claim::Sent);
+    let claims: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM notification_service.notification_claims")
+            .fetch_one(&admin)
+            .await
+            .expect("count claims");
+    assert_eq!(claims, 0, "no claim taken");
+    admin.close().await;
+    database.close().await;
+    test_database.drop_database().await.expect("drop database");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use contracts::value::OrderId;
 use rusqlite::params;
-use store::notification::{Notification, NotificationStore, NotificationTx};
+use store::notification::{Claim, Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
 use store_sql::value::{duration_millis, to_limit, unix_millis};
 use uuid::Uuid;
@@ -75,11 +75,18 @@ impl NotificationStore for SqliteNotificationStore {
         message_id: Uuid,
         holder: Uuid,
         lease: Duration,
-    ) -> store::Result<bool> {
-        let claimed = self
-            .database
+    ) -> store::Result<Claim> {
+        self.database
             .write("claim a notification", |connection| {
-                execute(
+                let recorded: Option<i64> = optional_scalar(
+                    connection,
+                    "SELECT 1 FROM notifications WHERE message_id = ?",
+                    [message_id.to_string()],
+                )?;
+                if recorded.is_some() {
+                    return Ok(Claim::Sent);
+                }
+                let claimed = execute(
                     connection,
                     concat!(
                         "INSERT INTO notification_claims (message_id, holder, expires_at, sent) \
@@ -98,10 +105,23 @@ impl NotificationStore for SqliteNotificationStore {
                         holder.to_string(),
                         duration_millis(lease)
                     ],
-                )
+                )?;
+                if claimed == 1 {
+                    return Ok(Claim::Claimed);
+                }
+                // On the one writer, the row that kept the claim out is as last committed.
+                let sent: Option<bool> = optional_scalar(
+                    connection,
+                    "SELECT sent FROM notification_claims WHERE message_id = ?",
+                    [message_id.to_string()],
+                )?;
+                Ok(if sent == Some(true) {
+                    Claim::Sent
+                } else {
+                    Claim::Held
+                })
             })
-            .await?;
-        Ok(claimed == 1)
+            .await
     }
 
     async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> store::Result<()> {

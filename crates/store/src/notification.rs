@@ -46,13 +46,16 @@ pub trait NotificationStore: Send + Sync {
 
     /// Claims the sending of the email `message_id` causes for `holder`, for `lease` by the
     /// database's clock, so that consumers in several processes that got the same message at
-    /// once do not both send it. `true` when `holder` has the claim: a new one, its own again,
-    /// or one whose holder let it lapse; `false` while another holder's claim runs, and for
-    /// good once the email is recorded as sent ([`NotificationTx::record_sent`]).
+    /// once do not both send it. [`Claim::Claimed`] when `holder` has the claim: a new one, its
+    /// own again, or one whose holder let it lapse; [`Claim::Held`] while another holder's
+    /// claim runs; [`Claim::Sent`] for good once the email is recorded as sent
+    /// ([`NotificationTx::record_sent`]). A claim that meets a record being written may answer
+    /// `Held` rather than `Sent`: asked again, it answers `Sent`.
     ///
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
-    async fn claim_sending(&self, message_id: Uuid, holder: Uuid, lease: Duration) -> Result<bool>;
+    async fn claim_sending(&self, message_id: Uuid, holder: Uuid, lease: Duration)
+    -> Result<Claim>;
 
     /// Gives up `holder`'s claim on `message_id`'s email, which it did not send (the mail
     /// server refused it or could not be reached): another consumer may send it at once.
@@ -60,6 +63,35 @@ pub trait NotificationStore: Send + Sync {
     /// # Errors
     /// [`crate::StoreError`] when the write fails.
     async fn release_sending(&self, message_id: Uuid, holder: Uuid) -> Result<()>;
+
+    /// Records the message `notification.message_id` handled and its email sent, in one
+    /// transaction; `false`, recording nothing, when the message was handled already. By
+    /// default a transaction of [`UnitOfWork::mark_handled`] and
+    /// [`NotificationTx::record_sent`]; a store whose statements are round trips does it in
+    /// one.
+    ///
+    /// # Errors
+    /// [`crate::StoreError`] when the write fails: nothing was recorded.
+    async fn record_handled(&self, notification: &Notification) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if !tx.mark_handled(notification.message_id).await? {
+            return Ok(false);
+        }
+        tx.record_sent(notification).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// What [`NotificationStore::claim_sending`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The holder may send the email.
+    Claimed,
+    /// Another holder's claim runs: try again later.
+    Held,
+    /// The email is recorded as sent: nothing to send.
+    Sent,
 }
 
 /// One transaction on the notification database.

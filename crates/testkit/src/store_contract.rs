@@ -188,6 +188,8 @@ macro_rules! for_each_store_contract_check {
             notification::a_released_claim_is_free_for_another_holder;
             #[tokio::test]
             notification::a_recorded_email_is_never_claimed_again;
+            #[tokio::test]
+            notification::an_email_recorded_with_its_message_is_recorded_once;
 
             #[tokio::test]
             query::an_order_event_is_kept_once_and_read_back_for_its_order;

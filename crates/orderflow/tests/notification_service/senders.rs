@@ -112,7 +112,7 @@ impl NotificationStore for FirstRecordFails {
         message_id: Uuid,
         holder: Uuid,
         lease: Duration,
-    ) -> store::Result<bool> {
+    ) -> store::Result<Claim> {
         self.store.claim_sending(message_id, holder, lease).await
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use contracts::value::{Email, OrderId};
-use store::notification::{Notification, NotificationStore};
+use store::notification::{Claim, Notification, NotificationStore};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -64,32 +64,61 @@ pub async fn a_claim_keeps_other_holders_out_until_it_lapses(store: Arc<dyn Noti
     let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
     let (held, lapsing) = (Uuid::now_v7(), Uuid::now_v7());
 
-    assert!(claim(&store, held, ada, LEASE).await, "a new claim");
-    assert!(!claim(&store, held, bob, LEASE).await, "held by another");
-    assert!(claim(&store, held, ada, LEASE).await, "its holder's again");
+    assert_eq!(
+        claim(&store, held, ada, LEASE).await,
+        Claim::Claimed,
+        "a new claim"
+    );
+    assert_eq!(
+        claim(&store, held, bob, LEASE).await,
+        Claim::Held,
+        "held by another"
+    );
+    assert_eq!(
+        claim(&store, held, ada, LEASE).await,
+        Claim::Claimed,
+        "its holder's again"
+    );
 
-    assert!(claim(&store, lapsing, ada, std::time::Duration::ZERO).await);
-    assert!(claim(&store, lapsing, bob, LEASE).await, "lapsed");
-    assert!(!claim(&store, lapsing, ada, LEASE).await, "taken over");
+    let lapsed = std::time::Duration::ZERO;
+    assert_eq!(claim(&store, lapsing, ada, lapsed).await, Claim::Claimed);
+    assert_eq!(
+        claim(&store, lapsing, bob, LEASE).await,
+        Claim::Claimed,
+        "lapsed"
+    );
+    assert_eq!(
+        claim(&store, lapsing, ada, LEASE).await,
+        Claim::Held,
+        "taken over"
+    );
 }
 
 /// A claim given up by its holder is free at once; one given up by another is not.
 pub async fn a_released_claim_is_free_for_another_holder(store: Arc<dyn NotificationStore>) {
     let (ada, bob, eve) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let message_id = Uuid::now_v7();
-    assert!(claim(&store, message_id, ada, LEASE).await);
+    assert_eq!(claim(&store, message_id, ada, LEASE).await, Claim::Claimed);
 
     store
         .release_sending(message_id, eve)
         .await
         .expect("release");
-    assert!(!claim(&store, message_id, bob, LEASE).await, "not eve's");
+    assert_eq!(
+        claim(&store, message_id, bob, LEASE).await,
+        Claim::Held,
+        "not eve's"
+    );
 
     store
         .release_sending(message_id, ada)
         .await
         .expect("release");
-    assert!(claim(&store, message_id, bob, LEASE).await, "given up");
+    assert_eq!(
+        claim(&store, message_id, bob, LEASE).await,
+        Claim::Claimed,
+        "given up"
+    );
 }
 
 /// Once its email is recorded as sent, a message is never claimed again, even by the holder
@@ -100,22 +129,80 @@ pub async fn a_recorded_email_is_never_claimed_again(store: Arc<dyn Notification
         notification(new_order_id(), 0),
         notification(new_order_id(), 1),
     );
-    assert!(claim(&store, claimed.message_id, ada, std::time::Duration::ZERO).await);
+    let lapsed = std::time::Duration::ZERO;
+    assert_eq!(
+        claim(&store, claimed.message_id, ada, lapsed).await,
+        Claim::Claimed
+    );
 
     record(&store, &[claimed.clone(), unclaimed.clone()]).await;
 
     for message_id in [claimed.message_id, unclaimed.message_id] {
-        assert!(!claim(&store, message_id, ada, LEASE).await, "recorded");
-        assert!(!claim(&store, message_id, bob, LEASE).await, "recorded");
+        assert_eq!(
+            claim(&store, message_id, ada, LEASE).await,
+            Claim::Sent,
+            "recorded"
+        );
+        assert_eq!(
+            claim(&store, message_id, bob, LEASE).await,
+            Claim::Sent,
+            "recorded"
+        );
         store
             .release_sending(message_id, ada)
             .await
             .expect("release");
-        assert!(
-            !claim(&store, message_id, bob, LEASE).await,
+        assert_eq!(
+            claim(&store, message_id, bob, LEASE).await,
+            Claim::Sent,
             "a sent claim stays"
         );
     }
+}
+
+/// A sent email recorded with its message is recorded once: the message's second record
+/// answers `false` and changes nothing, and no holder can claim the email afterwards, even
+/// the one that held it.
+pub async fn an_email_recorded_with_its_message_is_recorded_once(
+    store: Arc<dyn NotificationStore>,
+) {
+    let ada = Uuid::now_v7();
+    let sent = notification(new_order_id(), 0);
+    assert_eq!(
+        claim(&store, sent.message_id, ada, LEASE).await,
+        Claim::Claimed
+    );
+
+    assert!(
+        store.record_handled(&sent).await.expect("record"),
+        "first record"
+    );
+    let mut again = sent.clone();
+    again.subject = "another subject".into();
+    assert!(
+        !store.record_handled(&again).await.expect("record"),
+        "message handled already"
+    );
+
+    assert_eq!(
+        store.sent(Some(sent.order_id), 10).await.expect("sent"),
+        std::slice::from_ref(&sent)
+    );
+    assert!(store.was_sent(sent.message_id).await.expect("was sent"));
+    assert_eq!(
+        claim(&store, sent.message_id, ada, LEASE).await,
+        Claim::Sent
+    );
+    assert!(
+        !store
+            .begin()
+            .await
+            .expect("begin")
+            .mark_handled(sent.message_id)
+            .await
+            .expect("inbox"),
+        "the message is in the inbox"
+    );
 }
 
 /// Longer than any of these tests.
@@ -126,7 +213,7 @@ async fn claim(
     message_id: Uuid,
     holder: Uuid,
     lease: std::time::Duration,
-) -> bool {
+) -> Claim {
     store
         .claim_sending(message_id, holder, lease)
         .await
