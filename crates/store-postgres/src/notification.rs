@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use contracts::value::OrderId;
+use sqlx::Row as _;
 use store::notification::{Claim, Notification, NotificationStore, NotificationTx};
 use store_sql::notification::notification;
 use store_sql::value::{duration_millis, to_limit, unix_millis};
@@ -114,7 +115,8 @@ impl NotificationStore for PgNotificationStore {
         // One statement, its own transaction: the inbox record, the email and the claim closed
         // for good. A concurrent record of the same message makes it wait for that one's
         // outcome, as `mark_handled` does.
-        let handled: bool = sqlx::query_scalar(concat!(
+        let handled: bool = bind_notification(
+            sqlx::query(concat!(
             "WITH handled AS (INSERT INTO inbox (message_id, handled_at) VALUES ($1, ",
             now_ms!(),
             ") ON CONFLICT (message_id) DO NOTHING RETURNING message_id), ",
@@ -124,15 +126,12 @@ impl NotificationStore for PgNotificationStore {
              SELECT message_id, '', 0, TRUE FROM handled \
              ON CONFLICT (message_id) DO UPDATE SET sent = TRUE) ",
             "SELECT EXISTS (SELECT 1 FROM handled)"
-        ))
-        .bind(notification.message_id.to_string())
-        .bind(notification.order_id.to_string())
-        .bind(notification.recipient.as_str())
-        .bind(&notification.subject)
-        .bind(&notification.body)
-        .bind(unix_millis(notification.sent_at))
+            )),
+            notification,
+        )
         .fetch_one(self.database.pool())
         .await
+        .and_then(|row| row.try_get(0))
         .or_store_error("record a sent notification")?;
         Ok(handled)
     }
@@ -141,16 +140,13 @@ impl NotificationStore for PgNotificationStore {
 #[async_trait]
 impl NotificationTx for PgTx {
     async fn record_sent(&mut self, notification: &Notification) -> store::Result<()> {
-        sqlx::query(
-            "INSERT INTO notifications (message_id, order_id, recipient, subject, body, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
+        bind_notification(
+            sqlx::query(
+                "INSERT INTO notifications (message_id, order_id, recipient, subject, body, sent_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (message_id) DO NOTHING",
+            ),
+            notification,
         )
-        .bind(notification.message_id.to_string())
-        .bind(notification.order_id.to_string())
-        .bind(notification.recipient.as_str())
-        .bind(&notification.subject)
-        .bind(&notification.body)
-        .bind(unix_millis(notification.sent_at))
         .execute(&mut *self.tx)
         .await
         .or_store_error("record sent notification")?;
@@ -164,4 +160,19 @@ impl NotificationTx for PgTx {
         .or_store_error("close notification claim")?;
         Ok(())
     }
+}
+
+/// Binds `notification` as `$1` to `$6`: message id, order id, recipient, subject, body and
+/// when it was sent.
+fn bind_notification<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    notification: &'q Notification,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(notification.message_id.to_string())
+        .bind(notification.order_id.to_string())
+        .bind(notification.recipient.as_str())
+        .bind(&notification.subject)
+        .bind(&notification.body)
+        .bind(unix_millis(notification.sent_at))
 }
