@@ -261,6 +261,14 @@ impl OrderTx for PgTx {
         order_id: OrderId,
         writes: &DecisionWrites<'_>,
     ) -> store::Result<()> {
+        // A decision that sends nothing and keeps its deadline (a repeated reply) writes
+        // nothing here: no round trip, as `enqueue_all` of nothing makes none.
+        if writes.outgoing.is_empty()
+            && writes.keep_token.is_none()
+            && writes.deadline == DeadlineChange::Keep
+        {
+            return Ok(());
+        }
         let (ids, bodies) = ids_and_bodies(writes.outgoing)?;
         let (set_step, after, clear, only) = match writes.deadline {
             DeadlineChange::Keep => (None, None, false, None),
